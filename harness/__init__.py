@@ -1,0 +1,1 @@
+"""pytest-jobstate: fixtures, strategies and state machines that prove job state honest."""

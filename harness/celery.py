@@ -1,0 +1,1 @@
+"""Placeholder while the celery fixtures are written."""

@@ -1,0 +1,125 @@
+"""One config reader for the plugin: CLI > environment > ini > default, with its source."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+__all__ = ["OPTIONS", "JobstateConfig", "Option", "Setting", "add_options", "read_config"]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One plugin setting: its CLI flag, env var, ini key, default and help."""
+
+    name: str
+    default: str
+    help: str
+    choices: tuple[str, ...] = ()
+
+    @property
+    def flag(self) -> str:
+        """``--jobstate-<name>``."""
+        return "--jobstate-" + self.name.replace("_", "-")
+
+    @property
+    def env(self) -> str:
+        """``JOBSTATE_<NAME>``."""
+        return "JOBSTATE_" + self.name.upper()
+
+    @property
+    def ini(self) -> str:
+        """``jobstate_<name>``."""
+        return "jobstate_" + self.name
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("redis", "fake", "Redis for tests: fake | fake-tcp | server | redis://URL"),
+    Option("celery", "eager", "Celery mode: eager | thread | prefork",
+           ("eager", "thread", "prefork")),
+    Option("redis_exec", "redis-server", "redis-server binary used by the server mode"),
+    Option("browser", "auto", "Browser for UI tests: auto (Playwright's, else system) or a path"),
+    Option("app", "pipeline.celery_app:app", "Celery app under test (module:attribute)"),
+    Option("workflow", "pipeline.workflow:PRD_WORKFLOW", "Workflow of the app (module:attribute)"),
+    Option("web_app", "ui.app:create_app", "Web app factory (module:callable taking a service)"),
+    Option("submit", "pipeline.service:enqueue_chain",
+           "Function that enqueues a job's work: f(app, job_context) (module:callable)"),
+    Option("timeout", "60", "Default seconds the runner waits for a status"),
+)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A resolved value and where it came from (cli, env, ini or default)."""
+
+    value: str
+    source: str
+
+
+class JobstateConfig:
+    """The resolved settings of one pytest run."""
+
+    def __init__(self, settings: dict[str, Setting]) -> None:
+        self._settings = settings
+
+    def __getitem__(self, name: str) -> str:
+        return self._settings[name].value
+
+    def source(self, name: str) -> str:
+        """Where ``name`` came from: ``cli``, ``env``, ``ini`` or ``default``."""
+        return self._settings[name].source
+
+    def header(self) -> str:
+        """One line for the pytest header."""
+        parts = [f"{n}={s.value} ({s.source})" for n, s in self._settings.items()
+                 if n in {"redis", "celery", "browser", "app"}]
+        return "jobstate: " + ", ".join(parts)
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """Register every option as a CLI flag and an ini key."""
+    group = parser.getgroup("jobstate", "job-state verification (pytest-jobstate)")
+    for opt in OPTIONS:
+        group.addoption(opt.flag, dest="jobstate_" + opt.name, default=None,
+                        help=f"{opt.help} [env {opt.env}, ini {opt.ini}, default {opt.default}]")
+        parser.addini(opt.ini, help=opt.help, default=None)
+
+
+def read_config(config: pytest.Config, environ: dict[str, str] | None = None) -> JobstateConfig:
+    """Resolve every option with precedence CLI > env > ini > default; validate choices."""
+    env = dict(os.environ) if environ is None else environ
+    resolved = {opt.name: _resolve(config, env, opt) for opt in OPTIONS}
+    for opt in OPTIONS:
+        value = resolved[opt.name].value
+        if opt.choices and value not in opt.choices:
+            raise pytest.UsageError(
+                f"{opt.flag}={value!r} (from {resolved[opt.name].source}) is not one of "
+                f"{', '.join(opt.choices)}")
+    _check_redis(resolved["redis"])
+    return JobstateConfig(resolved)
+
+
+def _resolve(config: pytest.Config, env: dict[str, str], opt: Option) -> Setting:
+    cli: Any = config.getoption("jobstate_" + opt.name, default=None)
+    if cli:
+        return Setting(str(cli), "cli")
+    if env.get(opt.env):
+        return Setting(env[opt.env], "env")
+    ini: Any = config.getini(opt.ini)
+    if ini:
+        return Setting(str(ini), "ini")
+    return Setting(opt.default, "default")
+
+
+def _check_redis(setting: Setting) -> None:
+    value = setting.value
+    if value in {"fake", "fake-tcp", "server"}:
+        return
+    if value.startswith(("redis://", "rediss://", "unix://")):
+        return
+    raise pytest.UsageError(
+        f"--jobstate-redis={value!r} (from {setting.source}) must be fake, fake-tcp, server "
+        "or a redis://, rediss:// or unix:// URL")

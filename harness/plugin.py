@@ -1,0 +1,77 @@
+"""pytest-jobstate plugin: options, markers, header and report hooks.
+
+Public fixtures live by concern in :mod:`harness.redis`, :mod:`harness.celery` and
+:mod:`harness.ui`; this module only wires them in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from harness.config import JobstateConfig, add_options, read_config
+
+pytest_plugins = ["harness.redis", "harness.celery", "harness.ui"]
+
+CONFIG_KEY = pytest.StashKey[JobstateConfig]()
+
+MARKERS = (
+    "jobstate_redis(mode): force the Redis backend for one test "
+    "(fake, fake-tcp, server or a redis:// URL)",
+    "jobstate_celery(mode): force the Celery mode for one test (eager, thread or prefork)",
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Register ``--jobstate-*`` flags and ``jobstate_*`` ini keys."""
+    add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Resolve the settings once and declare the markers."""
+    config.stash[CONFIG_KEY] = read_config(config)
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Show each setting and where it came from."""
+    return config.stash[CONFIG_KEY].header()
+
+
+def get_config(config: pytest.Config) -> JobstateConfig:
+    """The resolved :class:`JobstateConfig` of this run."""
+    return config.stash[CONFIG_KEY]
+
+
+@pytest.fixture(scope="session")
+def jobstate_config(pytestconfig: pytest.Config) -> JobstateConfig:
+    """Session: the resolved plugin settings (``cfg["redis"]``, ``cfg.source("redis")``)."""
+    return get_config(pytestconfig)
+
+
+def marker_value(node: pytest.Item | pytest.FixtureRequest, name: str) -> str | None:
+    """The argument of marker ``name`` on the requesting test, if any."""
+    item = node.node if isinstance(node, pytest.FixtureRequest) else node
+    mark = item.get_closest_marker(name)
+    if mark is None:
+        return None
+    if not mark.args or not isinstance(mark.args[0], str):
+        raise pytest.UsageError(f"@pytest.mark.{name} needs one string argument")
+    return mark.args[0]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, Any]:
+    """Attach the state recorder's timeline to the report of a failed test."""
+    report = yield
+    if report.failed and call.when in {"call", "setup"}:
+        funcargs: dict[str, Any] = getattr(item, "funcargs", {})
+        recorder = funcargs.get("state_recorder")
+        if recorder is not None:
+            report.sections.append(("jobstate timeline", recorder.timeline()))
+    return report

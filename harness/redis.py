@@ -1,0 +1,1 @@
+"""Placeholder while the redis fixtures are written."""

@@ -1,0 +1,1 @@
+"""Placeholder while the ui fixtures are written."""

@@ -1,0 +1,94 @@
+"""Cleanup utilities (PRD phase 1): stale jobs, old errors, old completed jobs.
+
+Each sweep reads candidates from an index with a score range (cost follows the number of
+jobs touched, not stored), then re-checks every candidate inside Redis with a script, so a
+worker writing at the same moment always wins and a sweep is idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from pipeline.errors import JobNotFound
+from pipeline.records import decode
+from pipeline.store import JobStore
+
+__all__ = ["SweepReport", "archive_completed", "mark_stale", "purge_errors", "sweep_all"]
+
+BATCH = 500
+
+
+@dataclass
+class SweepReport:
+    """Job ids touched by one cleanup run, per kind."""
+
+    stale: list[str] = field(default_factory=list)
+    purged: list[str] = field(default_factory=list)
+    archived: list[str] = field(default_factory=list)
+
+
+def _candidates(store: JobStore, index: str, older_than: float) -> Iterator[list[str]]:
+    cutoff = store.now_ms() - int(older_than * 1000)
+    start = 0
+    while True:
+        batch = store.client.zrangebyscore(index, "-inf", f"({cutoff}", start=start, num=BATCH)
+        if not batch:
+            return
+        yield [decode(x) for x in batch]
+        if len(batch) < BATCH:
+            return
+        start += BATCH
+
+
+def _apply(store: JobStore, op: str, index: str, older_than: float, arg: str) -> list[str]:
+    done: list[str] = []
+    for batch in _candidates(store, index, older_than):
+        for job_id in batch:
+            extra = (
+                [store.keys.archived(job_id), store.keys.archived_history(job_id),
+                 store.keys.archive]
+                if op == "archive" and not store.settings.cluster
+                else []
+            )
+            if op == "archive" and store.settings.cluster:
+                extra = [store.keys.archived(job_id), store.keys.archived_history(job_id)]
+            try:
+                w = store._run(op, job_id, [older_than, arg, job_id], extra)
+            except JobNotFound:
+                store.client.zrem(index, job_id)
+                continue
+            if w.reruns != -1:
+                done.append(job_id)
+    return done
+
+
+def mark_stale(store: JobStore, older_than: float | None = None) -> list[str]:
+    """Move running jobs with no heartbeat or progress for ``older_than`` s to the error status."""
+    secs = store.settings.stale_after_seconds if older_than is None else older_than
+    message = f"stale: no heartbeat or progress for {secs:g}s (worker lost?)"
+    return _apply(store, "mark_stale", store.keys.running, secs, message)
+
+
+def purge_errors(store: JobStore, older_than: float) -> list[str]:
+    """Delete jobs that have sat in the error status for more than ``older_than`` s."""
+    return _apply(store, "purge", store.keys.errored, older_than, store.workflow.error)
+
+
+def archive_completed(store: JobStore, older_than: float, ttl: int | None = None) -> list[str]:
+    """Move jobs completed more than ``older_than`` s ago to the archive (still readable)."""
+    keep = store.settings.archive_ttl_seconds if ttl is None else ttl
+    return _apply(store, "archive", store.keys.completed, older_than, str(keep))
+
+
+def sweep_all(
+    store: JobStore, *, stale_after: float | None = None, purge_after: float | None = None,
+    archive_after: float | None = None,
+) -> SweepReport:
+    """Run every sweep that has a threshold; the stale sweep always runs."""
+    report = SweepReport(stale=mark_stale(store, stale_after))
+    if purge_after is not None:
+        report.purged = purge_errors(store, purge_after)
+    if archive_after is not None:
+        report.archived = archive_completed(store, archive_after)
+    return report

@@ -1,0 +1,299 @@
+"""The job-state store: every write is one atomic Lua script, one round trip."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from pipeline import validation as v
+from pipeline.errors import (
+    InvalidTransition,
+    JobExists,
+    JobNotFound,
+    StaleAttempt,
+    StoreUnavailable,
+)
+from pipeline.keys import Keys
+from pipeline.lua import OPS, script_source
+from pipeline.records import decode, history_entry, record_from_hash
+from pipeline.settings import Settings
+from pipeline.workflow import PRD_WORKFLOW, Workflow
+
+__all__ = ["JobStore", "Write"]
+
+MAX_PROGRESS_JSON = 4096
+MAX_RESULT_JSON = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Write:
+    """What a successful write left behind."""
+
+    job_id: str
+    version: int
+    status: str
+    attempt: int
+    ms: int
+    reruns: int = 0
+
+
+class JobStore:
+    """Atomic job state in Redis for one :class:`Workflow`.
+
+    ``client`` is any redis-py client (decoding or not). In ``cluster`` mode the
+    cross-job indexes are updated after each script instead of inside it, because on
+    Redis Cluster they live in other slots; the sweeps re-check every candidate against
+    the job's own record, so a lagging index never causes a wrong decision.
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        workflow: Workflow = PRD_WORKFLOW,
+        settings: Settings | None = None,
+    ) -> None:
+        self.client = client
+        self.workflow = workflow
+        self.settings = settings or Settings.from_env()
+        self.keys = Keys(self.settings.key_prefix)
+        self._scripts = {op: client.register_script(script_source(workflow, op)) for op in OPS}
+        self._common = [
+            self.keys.channel,
+            self.settings.history_maxlen,
+            self.settings.retention_seconds,
+        ]
+
+    # -- plumbing -------------------------------------------------------------------
+
+    def _keys(self, job_id: str, *extra: str) -> list[str]:
+        base = [self.keys.state(job_id), self.keys.history(job_id)]
+        if self.settings.cluster:
+            return base
+        return [*base, *self.keys.indexes(), *extra]
+
+    def _run(self, op: str, job_id: str, args: Sequence[Any], extra: Sequence[str] = ()) -> Write:
+        try:
+            reply = self._scripts[op](keys=self._keys(job_id, *extra), args=[*self._common, *args])
+        except redis.ConnectionError as exc:
+            raise StoreUnavailable(f"Redis unreachable: {exc}") from exc
+        return self._reply(op, job_id, [decode(x) for x in reply])
+
+    def _reply(self, op: str, job_id: str, reply: list[str]) -> Write:
+        code = reply[0]
+        if code == "ERR_NOTFOUND":
+            raise JobNotFound(job_id)
+        if code == "ERR_EXISTS":
+            raise JobExists(job_id)
+        if code == "ERR_STALE":
+            raise StaleAttempt(job_id, -1, int(reply[1]))
+        if code == "ERR_TRANSITION":
+            raise InvalidTransition(job_id, reply[1], reply[2], reply[3])
+        if code == "SKIP":
+            return Write(job_id, int(reply[1]), reply[2], 0, 0, reruns=-1)
+        write = Write(job_id, int(reply[1]), reply[2], int(reply[3]), int(reply[4]))
+        if len(reply) > 6:
+            write = Write(job_id, write.version, write.status, write.attempt, write.ms, int(reply[6]))
+        if self.settings.cluster:
+            self._reindex(op, write)
+        return write
+
+    def _reindex(self, op: str, w: Write) -> None:
+        """Cluster mode: bring the cross-job indexes in line after a write."""
+        k, wf = self.keys, self.workflow
+        pipe = self.client.pipeline(transaction=False)
+        if op == "create":
+            pipe.zadd(k.jobs, {w.job_id: w.ms})
+        if op in {"purge", "archive", "clear"}:
+            for key in k.indexes():
+                pipe.zrem(key, w.job_id)
+            if op == "archive":
+                pipe.zadd(k.archive, {w.job_id: w.ms})
+        elif w.status in wf.terminal:
+            pipe.zrem(k.running, w.job_id)
+            pipe.zadd(k.errored if w.status == wf.error else k.completed, {w.job_id: w.ms})
+        else:
+            pipe.zadd(k.running, {w.job_id: w.ms})
+            pipe.zrem(k.errored, w.job_id)
+        pipe.execute()
+
+    def _fence(self, job_id: str, attempt: int, call: Any) -> Write:
+        try:
+            result: Write = call()
+        except StaleAttempt as exc:
+            raise StaleAttempt(job_id, attempt, exc.current) from None
+        return result
+
+    # -- writes ---------------------------------------------------------------------
+
+    def create(
+        self,
+        url: str,
+        *,
+        job_id: str | None = None,
+        space_id: str | None = None,
+        task_id: str | None = None,
+        message: str | None = None,
+    ) -> Write:
+        """Create a job in the initial status. Raises :class:`JobExists` on a reused id."""
+        job_id = v.check_job_id(job_id or uuid.uuid4().hex)
+        meta = v.check_metadata({"url": url, "space_id": space_id, "task_id": task_id})
+        msg = v.clean_text(message, "message", v.MAX_MESSAGE)
+        args = [job_id, meta["url"], meta["space_id"], meta["task_id"], msg]
+        return self._run("create", job_id, args)
+
+    def set_state(
+        self,
+        job_id: str,
+        status: str,
+        *,
+        attempt: int = 0,
+        message: str | None = None,
+        error: str | None = None,
+        task_id: str | None = None,
+        progress: Any = None,
+        result: Any = None,
+        max_runs: int = 0,
+    ) -> Write:
+        """Move the job to ``status`` (the PRD's ``set_state``), atomically checked.
+
+        ``attempt`` fences the write (0: unfenced, for operators). With ``max_runs`` > 0,
+        asking for the job's current status counts a redelivered run instead of failing,
+        and the run after ``max_runs`` turns the job into the error status.
+        """
+        job_id = v.check_job_id(job_id)
+        args = [
+            v.check_attempt(attempt),
+            v.check_status(self.workflow, status),
+            v.clean_text(message, "message", v.MAX_MESSAGE),
+            v.clean_text(error, "error", v.MAX_ERROR),
+            v.check_task_id(task_id),
+            self._json(progress, "progress", MAX_PROGRESS_JSON),
+            self._json(result, "result", MAX_RESULT_JSON),
+            max_runs,
+        ]
+        if status == self.workflow.error and not args[3]:
+            raise v.ValidationError("error", f"moving to {status} needs an error message")
+        return self._fence(job_id, attempt, lambda: self._run("transition", job_id, args))
+
+    def fail(self, job_id: str, error: str, *, attempt: int = 0, stage: str | None = None) -> Write:
+        """Move a running job to the error status with ``error`` (prefixed by ``stage``)."""
+        text = f"{stage}: {error}" if stage else error
+        return self.set_state(job_id, self.workflow.error, attempt=attempt, error=text)
+
+    def progress(
+        self,
+        job_id: str,
+        progress: Any,
+        *,
+        attempt: int = 0,
+        status: str | None = None,
+        message: str | None = None,
+    ) -> Write:
+        """Record progress within the current status (fenced by attempt and ``status``)."""
+        job_id = v.check_job_id(job_id)
+        expected = v.check_status(self.workflow, status) if status else ""
+        args = [
+            v.check_attempt(attempt),
+            expected,
+            self._json(progress, "progress", MAX_PROGRESS_JSON),
+            v.clean_text(message, "message", v.MAX_MESSAGE),
+        ]
+        return self._fence(job_id, attempt, lambda: self._run("progress", job_id, args))
+
+    def heartbeat(self, job_id: str, *, attempt: int = 0, status: str | None = None) -> Write:
+        """Mark the job alive (no version bump, no history entry)."""
+        job_id = v.check_job_id(job_id)
+        expected = v.check_status(self.workflow, status) if status else ""
+        args = [v.check_attempt(attempt), expected]
+        return self._fence(job_id, attempt, lambda: self._run("heartbeat", job_id, args))
+
+    def retry(self, job_id: str, *, attempt: int = 0, message: str | None = None) -> Write:
+        """Start a new attempt from the error status (only from there); atomic."""
+        job_id = v.check_job_id(job_id)
+        args = [v.check_attempt(attempt), v.clean_text(message, "message", v.MAX_MESSAGE)]
+        return self._fence(job_id, attempt, lambda: self._run("retry", job_id, args))
+
+    def clear_state(self, job_id: str) -> bool:
+        """Delete the job and its history (the PRD's ``clear_state``). True if it existed."""
+        job_id = v.check_job_id(job_id)
+        return self._run("clear", job_id, [job_id]).version > 0
+
+    # -- reads ----------------------------------------------------------------------
+
+    def get_state(self, job_id: str) -> dict[str, Any]:
+        """The job's record (the PRD schema plus version, attempt, times, progress, result)."""
+        job_id = v.check_job_id(job_id)
+        raw = self._call(self.client.hgetall, self.keys.state(job_id))
+        if not raw:
+            raise JobNotFound(job_id)
+        return record_from_hash(raw)
+
+    def find_state(self, job_id: str) -> dict[str, Any] | None:
+        """Like :meth:`get_state` but ``None`` when the job does not exist."""
+        try:
+            return self.get_state(job_id)
+        except JobNotFound:
+            return None
+
+    def get_archived(self, job_id: str) -> dict[str, Any]:
+        """The record of an archived job (moved out of the live set by ``archive_completed``)."""
+        job_id = v.check_job_id(job_id)
+        raw = self._call(self.client.hgetall, self.keys.archived(job_id))
+        if not raw:
+            raise JobNotFound(job_id)
+        return record_from_hash(raw)
+
+    def history(self, job_id: str, *, archived: bool = False) -> list[dict[str, Any]]:
+        """Every recorded change of the job, oldest first (capped at ``history_maxlen``)."""
+        job_id = v.check_job_id(job_id)
+        key = self.keys.archived_history(job_id) if archived else self.keys.history(job_id)
+        entries = self._call(self.client.xrange, key)
+        return [history_entry(eid, fields) for eid, fields in entries]
+
+    def list_jobs(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        """The most recently created live jobs, newest first."""
+        if not 1 <= limit <= 1000 or offset < 0:
+            raise v.ValidationError("limit", "must be 1-1000 with a non-negative offset")
+        ids = [decode(x) for x in self._call(self.client.zrevrange, self.keys.jobs, offset,
+                                               offset + limit - 1)]
+        pipe = self.client.pipeline(transaction=False)
+        for job_id in ids:
+            pipe.hgetall(self.keys.state(job_id))
+        records = self._call(pipe.execute) if ids else []
+        gone = [j for j, raw in zip(ids, records, strict=True) if not raw]
+        if gone:
+            self.client.zrem(self.keys.jobs, *gone)
+        return [record_from_hash(raw) for raw in records if raw]
+
+    def ping(self) -> bool:
+        """True when Redis answers."""
+        try:
+            return bool(self.client.ping())
+        except redis.RedisError:
+            return False
+
+    def now_ms(self) -> int:
+        """Redis server time in milliseconds (the clock every record uses)."""
+        sec, usec = self._call(self.client.time)
+        return int(sec) * 1000 + int(usec) // 1000
+
+    # -- helpers --------------------------------------------------------------------
+
+    @staticmethod
+    def _json(value: Any, field: str, limit: int) -> str:
+        if value is None:
+            return ""
+        v.check_json_size(value, field, limit)
+        return json.dumps(value, allow_nan=False, separators=(",", ":"))
+
+    @staticmethod
+    def _call(fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except redis.ConnectionError as exc:
+            raise StoreUnavailable(f"Redis unreachable: {exc}") from exc

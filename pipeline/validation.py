@@ -1,0 +1,154 @@
+"""Input validation: every check raises :class:`ValidationError` naming the field."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from pipeline.errors import ValidationError
+from pipeline.workflow import Workflow
+
+__all__ = [
+    "MAX_ERROR",
+    "MAX_MESSAGE",
+    "check_attempt",
+    "check_job_id",
+    "check_metadata",
+    "check_status",
+    "check_timestamp",
+    "clean_text",
+    "parse_timestamp",
+]
+
+MAX_MESSAGE = 500
+MAX_ERROR = 2000
+MAX_URL = 2048
+CLOCK_SKEW = timedelta(seconds=5)
+_JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_SPACE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+_TASK_ID = re.compile(r"^[A-Za-z0-9._:-]{1,155}$")
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$")
+
+
+def check_job_id(job_id: object) -> str:
+    """A job id is 1-64 characters of ``[A-Za-z0-9_-]`` (no braces: they are hash tags)."""
+    if not isinstance(job_id, str) or not _JOB_ID.match(job_id):
+        raise ValidationError("job_id", f"{_show(job_id)} is not 1-64 chars of [A-Za-z0-9_-]")
+    return job_id
+
+
+def check_status(workflow: Workflow, status: object) -> str:
+    """``status`` must be one of the workflow's statuses."""
+    if not isinstance(status, str) or status not in workflow.statuses:
+        allowed = ", ".join(workflow.statuses)
+        raise ValidationError("status", f"{_show(status)} is not one of {allowed}")
+    return status
+
+
+def check_attempt(attempt: object) -> int:
+    """An attempt is a positive integer (0 means: whatever is current, unfenced)."""
+    if isinstance(attempt, bool) or not isinstance(attempt, int) or attempt < 0:
+        raise ValidationError("attempt", f"{_show(attempt)} is not a non-negative integer")
+    return attempt
+
+
+def clean_text(value: object, field: str, limit: int) -> str:
+    """Strip control characters, normalise and cap length; ``None`` becomes ``""``."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValidationError(field, f"must be text, got {type(value).__name__}")
+    text = "".join(
+        " " if ch in "\t\n\r" else ch
+        for ch in unicodedata.normalize("NFC", value)
+        if ch in "\t\n\r" or unicodedata.category(ch)[0] != "C"
+    ).strip()
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+def check_url(url: object, field: str = "metadata.url") -> str:
+    """An http(s) URL with a host, at most 2048 characters."""
+    if not isinstance(url, str) or not url:
+        raise ValidationError(field, "is required and must be text")
+    if len(url) > MAX_URL:
+        raise ValidationError(field, f"is longer than {MAX_URL} characters")
+    if any(unicodedata.category(ch)[0] == "C" or ch == " " for ch in url):
+        raise ValidationError(field, "contains spaces or control characters")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as exc:
+        raise ValidationError(field, f"is not a valid URL ({exc})") from None
+    if parts.scheme.lower() not in {"http", "https"}:
+        raise ValidationError(field, f"scheme {parts.scheme or '(none)'!r} is not http or https")
+    if not host:
+        raise ValidationError(field, "has no host")
+    return url
+
+
+def check_metadata(metadata: object) -> dict[str, str]:
+    """``{url, space_id, task_id}``: url http(s), space_id an id, task_id a Celery id."""
+    if not isinstance(metadata, dict):
+        raise ValidationError("metadata", "must be an object with url, space_id, task_id")
+    unknown = set(metadata) - {"url", "space_id", "task_id"}
+    if unknown:
+        raise ValidationError("metadata", f"unknown keys {sorted(unknown)}")
+    url = check_url(metadata.get("url"))
+    space_id = metadata.get("space_id") or ""
+    if space_id and (not isinstance(space_id, str) or not _SPACE_ID.match(space_id)):
+        raise ValidationError("metadata.space_id", f"{_show(space_id)} is not a valid space id")
+    task_id = metadata.get("task_id") or ""
+    if task_id and (not isinstance(task_id, str) or not _TASK_ID.match(task_id)):
+        raise ValidationError("metadata.task_id", f"{_show(task_id)} is not a valid task id")
+    return {"url": url, "space_id": space_id, "task_id": task_id}
+
+
+def check_task_id(task_id: object) -> str:
+    """A Celery task id (empty means: keep the current one)."""
+    if task_id is None or task_id == "":
+        return ""
+    if not isinstance(task_id, str) or not _TASK_ID.match(task_id):
+        raise ValidationError("metadata.task_id", f"{_show(task_id)} is not a valid task id")
+    return task_id
+
+
+def parse_timestamp(value: object, field: str = "updated_at") -> datetime:
+    """Parse an ISO-8601 timestamp with a timezone into an aware UTC datetime."""
+    if not isinstance(value, str) or not _ISO.match(value):
+        raise ValidationError(field, f"{_show(value)} is not an ISO-8601 UTC timestamp")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValidationError(field, f"{_show(value)} is not a real date ({exc})") from None
+    return parsed.astimezone(UTC)
+
+
+def check_timestamp(value: object, field: str = "updated_at", now: datetime | None = None) -> str:
+    """A parseable timestamp not in the future by more than a small clock skew."""
+    parsed = parse_timestamp(value, field)
+    now = now or datetime.now(UTC)
+    if parsed > now + CLOCK_SKEW:
+        raise ValidationError(field, f"{value} is in the future")
+    return str(value)
+
+
+def check_json_size(value: Any, field: str, limit: int) -> None:
+    """Guard against giant progress/result payloads."""
+    import json
+
+    try:
+        size = len(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(field, f"is not JSON-serialisable ({exc})") from None
+    if size > limit:
+        raise ValidationError(field, f"is {size} bytes of JSON, above the {limit} limit")
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,131 @@
+"""Workflows as data: statuses, their default messages and the allowed transitions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+__all__ = ["PRD_WORKFLOW", "Workflow"]
+
+_STATUS_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,39}$")
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """A job workflow: which statuses exist and which moves between them are legal.
+
+    ``transitions`` maps a status to the statuses it may move to. Every non-terminal
+    status may always move to ``error`` (added automatically), terminal statuses never
+    move, and the only way out of ``error`` is a retry back to ``initial``.
+    """
+
+    name: str
+    statuses: Mapping[str, str]
+    initial: str
+    terminal: frozenset[str]
+    error: str
+    transitions: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    stages: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        self._check_names()
+        full = {s: frozenset(self.transitions.get(s, ())) for s in self.statuses}
+        for status in self.running:
+            full[status] = full[status] | {self.error}
+        for status in self.terminal:
+            if full[status]:
+                raise ValueError(f"workflow {self.name!r}: terminal status {status} has exits")
+        object.__setattr__(self, "transitions", full)
+        for stage in self.stages:
+            if stage not in self.running:
+                raise ValueError(f"workflow {self.name!r}: stage {stage} is not a running status")
+
+    def _check_names(self) -> None:
+        if not re.fullmatch(r"[a-z][a-z0-9_-]{0,39}", self.name):
+            raise ValueError(f"workflow name {self.name!r} must be lowercase [a-z0-9_-]")
+        for status in self.statuses:
+            if not _STATUS_RE.match(status):
+                raise ValueError(f"workflow {self.name!r}: bad status name {status!r}")
+        named = {self.initial, self.error, *self.terminal}
+        named |= set(self.transitions) | {t for ts in self.transitions.values() for t in ts}
+        unknown = named - set(self.statuses)
+        if unknown:
+            raise ValueError(f"workflow {self.name!r}: unknown statuses {sorted(unknown)}")
+        if self.error not in self.terminal:
+            raise ValueError(f"workflow {self.name!r}: error status must be terminal")
+        if self.initial in self.terminal:
+            raise ValueError(f"workflow {self.name!r}: initial status cannot be terminal")
+
+    @property
+    def running(self) -> frozenset[str]:
+        """Statuses in which a job is still in progress (not terminal)."""
+        return frozenset(self.statuses) - self.terminal
+
+    def message(self, status: str) -> str:
+        """The default user message for ``status``."""
+        return self.statuses[status]
+
+    def allowed(self, src: str, dst: str) -> bool:
+        """Whether a job may move from ``src`` to ``dst`` (retry is not a transition)."""
+        return dst in self.transitions.get(src, frozenset())
+
+    def is_legal_path(self, path: Iterable[tuple[str, str]]) -> bool:
+        """Whether a history of ``(kind, status)`` steps tells a legal story.
+
+        ``kind`` is ``create``, ``transition``, ``progress``, ``retry`` or ``stale``.
+        """
+        current: str | None = None
+        for kind, status in path:
+            if not self._legal_step(current, kind, status):
+                return False
+            current = status
+        return True
+
+    def _legal_step(self, current: str | None, kind: str, status: str) -> bool:
+        if current is None:
+            return kind == "create" and status == self.initial
+        if kind == "progress":
+            return status == current and current not in self.terminal
+        if kind == "retry":
+            return current == self.error and status == self.initial
+        if kind in {"transition", "stale", "redelivery"}:
+            return self.allowed(current, status)
+        return False
+
+    def happy_path(self) -> list[str]:
+        """The statuses a job passes through when every stage succeeds."""
+        if not self.stages:
+            raise ValueError(f"workflow {self.name!r} declares no stages")
+        done = sorted(self.allowed_from(self.stages[-1]) - {self.error})
+        return [self.initial, *self.stages, *done[:1]]
+
+    def allowed_from(self, status: str) -> frozenset[str]:
+        """Statuses reachable from ``status`` in one transition."""
+        return self.transitions.get(status, frozenset())
+
+
+PRD_WORKFLOW = Workflow(
+    name="media",
+    statuses={
+        "INIT": "Starting process...",
+        "DOWNLOADING": "Downloading media...",
+        "TRANSCRIBING": "Transcribing audio...",
+        "GENERATING_QUOTES": "Generating quotes...",
+        "GENERATING_SUMMARY": "Creating summary...",
+        "ERROR": "Error occurred",
+        "COMPLETE": "Process complete",
+    },
+    initial="INIT",
+    terminal=frozenset({"COMPLETE", "ERROR"}),
+    error="ERROR",
+    transitions={
+        "INIT": frozenset({"DOWNLOADING"}),
+        "DOWNLOADING": frozenset({"TRANSCRIBING"}),
+        "TRANSCRIBING": frozenset({"GENERATING_QUOTES"}),
+        "GENERATING_QUOTES": frozenset({"GENERATING_SUMMARY"}),
+        "GENERATING_SUMMARY": frozenset({"COMPLETE"}),
+    },
+    stages=("DOWNLOADING", "TRANSCRIBING", "GENERATING_QUOTES", "GENERATING_SUMMARY"),
+)
+"""The PRD's workflow: INIT -> DOWNLOADING -> ... -> COMPLETE, any running status -> ERROR."""

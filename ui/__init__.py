@@ -1,0 +1,1 @@
+"""Web UI for jobstate: a JSON API and one polling page."""
