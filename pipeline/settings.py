@@ -37,6 +37,7 @@ class Settings:
     redis_url: str = "redis://localhost:6379/0"
     broker_url: str = ""
     key_prefix: str = "jobstate"
+    queue: str = "jobstate"
     retention_seconds: int = 7 * 24 * 3600
     archive_ttl_seconds: int = 30 * 24 * 3600
     history_maxlen: int = 1000
