@@ -42,11 +42,12 @@ OPTIONS: tuple[Option, ...] = (
            ("eager", "thread", "prefork")),
     Option("redis_exec", "redis-server", "redis-server binary used by the server mode"),
     Option("browser", "auto", "Browser for UI tests: auto (Playwright's, else system) or a path"),
-    Option("app", "pipeline.celery_app:app", "Celery app under test (module:attribute)"),
+    Option("app", "pipeline.celery_app:create_app",
+           "Celery app factory f(settings) or app under test (module:attribute)"),
     Option("workflow", "pipeline.workflow:PRD_WORKFLOW", "Workflow of the app (module:attribute)"),
     Option("web_app", "ui.app:create_app", "Web app factory (module:callable taking a service)"),
-    Option("submit", "pipeline.service:enqueue_chain",
-           "Function that enqueues a job's work: f(app, job_context) (module:callable)"),
+    Option("enqueue", "pipeline.celery_app:enqueue",
+           "Function that sends a job's first stage: f(app, job_context) (module:callable)"),
     Option("timeout", "60", "Default seconds the runner waits for a status"),
 )
 

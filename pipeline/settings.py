@@ -73,6 +73,20 @@ class Settings:
         """The Celery broker URL: ``broker_url`` when set, else the Redis URL."""
         return self.broker_url or self.redis_url
 
+    def to_env(self) -> dict[str, str]:
+        """The ``JOBSTATE_*`` variables that rebuild these settings in another process."""
+        env: dict[str, str] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "extra":
+                continue
+            if isinstance(value, tuple):
+                value = ",".join(value)
+            elif isinstance(value, bool):
+                value = "1" if value else "0"
+            env[f"JOBSTATE_{f.name.upper()}"] = str(value)
+        return env
+
     def with_(self, **changes: Any) -> Settings:
         """A copy with some fields changed."""
         return replace(self, **changes)

@@ -1,0 +1,1 @@
+"""Root conftest: the plugin is loaded through its pytest11 entry point (pip install -e .)."""

@@ -1,0 +1,126 @@
+"""``jobstate demo``: the whole pipeline on an embedded default, with the UI.
+
+Starts Redis (a ``redis-server`` subprocess when one is on PATH, else fakeredis's TCP
+server in this process), a prefork worker subprocess, a local server for the bundled
+speech sample and the web UI; submits the sample and shows each status live.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from rich.console import Console
+
+from pipeline.assets import sample_path
+from pipeline.display import render_result, watch_job
+from pipeline.faults import FaultPlan
+from pipeline.runtime import Runtime, build_runtime
+from pipeline.sample_server import SampleServer
+from pipeline.settings import Settings
+
+__all__ = ["embedded_redis", "run_demo"]
+
+
+@contextmanager
+def embedded_redis(workdir: Path, console: Console) -> Iterator[str]:
+    """Yield the URL of a private Redis that lives as long as the context."""
+    if shutil.which("redis-server"):
+        from harness.redis_proc import RedisServer
+
+        with RedisServer(data_dir=workdir / "redis") as server:
+            console.print(f"redis-server on port {server.port} (AOF in {workdir / 'redis'})")
+            yield server.url
+        return
+    from fakeredis import TcpFakeServer
+
+    fake = TcpFakeServer(("127.0.0.1", 0), server_type="redis")
+    thread = threading.Thread(target=fake.serve_forever, daemon=True)
+    thread.start()
+    host, port = fake.server_address[:2]
+    console.print(f"redis-server not found: using fakeredis's TCP server on port {port}")
+    try:
+        yield f"redis://{host}:{port}/0"
+    finally:
+        fake.shutdown()
+        fake.server_close()
+
+
+def _start_worker(settings: Settings, rt: Runtime, workdir: Path, console: Console) -> object:
+    from harness.worker_proc import WorkerProcess
+
+    worker = WorkerProcess("pipeline.celery_app:create_app", settings, concurrency=2,
+                           log_dir=workdir)
+    worker.start(rt.app)
+    console.print(f"prefork worker pid {worker.pid} with children {worker.child_pids()}")
+    return worker
+
+
+def _run_job(rt: Runtime, url: str, console: Console) -> int:
+    record = rt.service.submit(url, "demo")
+    job_id = record["job_id"]
+    console.print(f"submitted job {job_id}")
+    final = watch_job(rt.store, job_id, console, timeout=300)
+    if final is None:
+        console.print("job vanished", style="red")
+        return 1
+    if final["status"] != "COMPLETE":
+        console.print(f"{final['status']}: {final['error']}", style="red", markup=False)
+        return 1
+    render_result(console, final)
+    return 0
+
+
+def _run_failing_job(rt: Runtime, url: str, stage: str, console: Console) -> int:
+    FaultPlan(rt.client, rt.settings.key_prefix).set(stage, "fail", 1)
+    record = rt.service.submit(url, "demo")
+    job_id = record["job_id"]
+    console.print(f"submitted job {job_id} with a failure injected at {stage}")
+    final = watch_job(rt.store, job_id, console, timeout=300)
+    if final is None or final["status"] != "ERROR":
+        console.print("expected the injected failure to end in ERROR", style="red")
+        return 1
+    console.print(f"ERROR shown: {final['error']}", markup=False)
+    console.print("retrying...")
+    rt.service.retry(job_id)
+    final = watch_job(rt.store, job_id, console, timeout=300)
+    if final is None or final["status"] != "COMPLETE":
+        return 1
+    console.print(f"attempt {final['attempt']} reached COMPLETE")
+    render_result(console, final)
+    return 0
+
+
+def run_demo(fail_at: str | None = None, ui_port: int = 0, keep_open: bool = False) -> int:
+    """Run the demo; returns the exit code (0 at COMPLETE)."""
+    console = Console()
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="jobstate-")))
+        url = stack.enter_context(embedded_redis(workdir, console))
+        sample = stack.enter_context(SampleServer(sample_path()))
+        settings = Settings.from_env(redis_url=url, work_dir=str(workdir / "work"),
+                                     allow_hosts=(sample.host,), queue="jobstate-demo",
+                                     heartbeat_seconds=1.0)
+        rt = build_runtime(settings)
+        stack.callback(rt.close)
+        worker = _start_worker(settings, rt, workdir, console)
+        stack.callback(worker.stop)  # type: ignore[attr-defined]
+        from ui.server import start_in_thread
+
+        ui = start_in_thread(rt.service, port=ui_port)
+        stack.callback(ui.stop)
+        console.print(f"UI: {ui.url}")
+        code = (_run_failing_job(rt, sample.url, fail_at, console) if fail_at
+                else _run_job(rt, sample.url, console))
+        if keep_open:
+            console.print(f"serving the UI at {ui.url} - press Ctrl-C to stop")
+            try:
+                threading.Event().wait()
+            except KeyboardInterrupt:
+                pass
+        return code
+    return 1

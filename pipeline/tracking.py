@@ -1,0 +1,266 @@
+"""Reusable state tracking for Celery: stage tasks that keep the job's state honest.
+
+A :class:`Tracker` turns plain functions ``fn(ctx, run) -> ctx`` into Celery tasks that,
+on entry, move the job to the stage's status (fenced by the job's attempt, recording the
+Celery task id) and start a heartbeat; on success hand the context to the next stage (or
+write the final status with the result); on an exception write the error status naming
+the stage and remove the stage's files. A fenced-out run (stale attempt, job moved on,
+job cleared) stops quietly with no side effects. Worker loss is handled in the parent
+process through ``task_failure``, and redeliveries are capped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from celery import Celery, Task, signals
+from celery.exceptions import Ignore, SoftTimeLimitExceeded
+
+from pipeline import faults
+from pipeline.errors import InvalidTransition, JobNotFound, JobStateError, StaleAttempt
+from pipeline.settings import Settings
+from pipeline.store import JobStore
+from pipeline.validation import clean_text
+from pipeline.workflow import Workflow
+
+__all__ = ["Heartbeat", "StageFn", "StageRun", "Tracker", "sanitise_error"]
+
+log = logging.getLogger(__name__)
+
+StageFn = Callable[[dict[str, Any], "StageRun"], dict[str, Any]]
+FENCED = (StaleAttempt, InvalidTransition, JobNotFound)
+MAX_ERROR_TEXT = 300
+
+
+def sanitise_error(exc: BaseException) -> str:
+    """A short, single-line, control-free description of ``exc``."""
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return "timed out (soft time limit)"
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    name = type(exc).__name__
+    return clean_text(f"{name}: {text}" if text else name, "error", MAX_ERROR_TEXT)
+
+
+@dataclass
+class StageRun:
+    """What a stage function gets besides the context: progress, a work dir, settings."""
+
+    store: JobStore
+    job_id: str
+    attempt: int
+    status: str
+    task_id: str
+    settings: Settings
+    workdir: Path
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def progress(self, data: dict[str, Any], message: str | None = None) -> None:
+        """Record progress for this stage (fenced: raises Ignore if the job moved on)."""
+        try:
+            self.store.progress(self.job_id, data, attempt=self.attempt, status=self.status,
+                                message=message)
+        except FENCED as exc:
+            log.info("stage %s of %s fenced out during progress: %s", self.status,
+                     self.job_id, exc)
+            raise Ignore() from exc
+
+    def cleanup(self) -> None:
+        """Remove every file this stage wrote."""
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class Heartbeat:
+    """Background heartbeat for one stage run; stops when the job moves on."""
+
+    def __init__(self, run: StageRun, interval: float) -> None:
+        self.run = run
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="jobstate-heartbeat",
+                                        daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.interval + 5)
+
+    def _loop(self) -> None:
+        r = self.run
+        while not self._stop.wait(self.interval):
+            try:
+                r.store.heartbeat(r.job_id, attempt=r.attempt, status=r.status)
+            except FENCED:
+                r.stop.set()
+                return
+            except JobStateError as exc:
+                log.warning("heartbeat for %s failed: %s", r.job_id, exc)
+
+
+class Tracker:
+    """State tracking for one Celery app and one workflow.
+
+    ``store_factory`` builds the store in each worker process (default: from the app's
+    ``jobstate_settings`` or the environment); tests may replace it.
+    """
+
+    def __init__(self, app: Celery, workflow: Workflow,
+                 store_factory: Callable[[], JobStore] | None = None) -> None:
+        self.app = app
+        self.workflow = workflow
+        self.store_factory = store_factory
+        self.tasks: dict[str, Task] = {}
+        self._store: tuple[int, JobStore] | None = None
+        signals.task_failure.connect(self._on_task_failure, weak=False)
+
+    def close(self) -> None:
+        """Disconnect the signal handlers (for short-lived apps, e.g. in tests)."""
+        signals.task_failure.disconnect(self._on_task_failure)
+
+    # -- wiring ---------------------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        """The app's jobstate settings (``app.conf.jobstate_settings``) or the env's."""
+        settings = self.app.conf.get("jobstate_settings")
+        return settings if isinstance(settings, Settings) else Settings.from_env()
+
+    def store(self) -> JobStore:
+        """This process's store (rebuilt after a fork)."""
+        if self.store_factory is not None:
+            return self.store_factory()
+        if self._store is None or self._store[0] != os.getpid():
+            import redis
+
+            client = redis.Redis.from_url(self.settings.redis_url, health_check_interval=30)
+            self._store = (os.getpid(), JobStore(client, self.workflow, self.settings))
+        return self._store[1]
+
+    def stage(self, status: str, name: str | None = None,
+              **options: Any) -> Callable[[StageFn], Task]:
+        """Decorator: register ``fn`` as the Celery task that runs ``status``."""
+        if status not in self.workflow.stages:
+            raise ValueError(f"{status} is not a stage of workflow {self.workflow.name!r}")
+
+        def register(fn: StageFn) -> Task:
+            tracker = self
+
+            def body(task: Task, ctx: dict[str, Any]) -> dict[str, Any]:
+                return tracker.run_stage(task, status, fn, ctx)
+
+            body.__name__ = fn.__name__
+            body.__doc__ = fn.__doc__
+            opts = {"bind": True, "ignore_result": True, "name": name or
+                    f"{fn.__module__}.{fn.__name__}", **options}
+            task: Task = self.app.task(**opts)(body)
+            self.tasks[status] = task
+            return task
+
+        return register
+
+    def enqueue(self, ctx: dict[str, Any]) -> None:
+        """Send the first stage of a job (its record must exist, in the initial status)."""
+        first = self.workflow.stages[0]
+        if first not in self.tasks:
+            raise RuntimeError(f"no task registered for first stage {first}")
+        self.tasks[first].apply_async(args=[ctx])
+
+    def next_stage(self, status: str) -> str | None:
+        """The stage after ``status``, or None when it is the last one."""
+        order = self.workflow.stages
+        i = order.index(status)
+        return order[i + 1] if i + 1 < len(order) else None
+
+    # -- running a stage ------------------------------------------------------------
+
+    def run_stage(self, task: Task, status: str, fn: StageFn,
+                  ctx: dict[str, Any]) -> dict[str, Any]:
+        """Enter the stage, run ``fn`` with a heartbeat, then hand off or finish."""
+        run = self._enter(task, status, ctx)
+        with Heartbeat(run, self.settings.heartbeat_seconds):
+            try:
+                if faults.enabled() or self.app.conf.get("jobstate_faults"):
+                    faults.FaultPlan(run.store.client, run.settings.key_prefix).apply(
+                        status, run.stop)
+                out = fn(dict(ctx), run)
+            except Ignore:
+                raise
+            except Exception as exc:
+                self._fail(run, exc)
+                raise
+        return self._hand_off(run, out)
+
+    def _enter(self, task: Task, status: str, ctx: dict[str, Any]) -> StageRun:
+        store = self.store()
+        job_id, attempt = str(ctx["job_id"]), int(ctx["attempt"])
+        task_id = str(task.request.id or "")
+        try:
+            w = store.set_state(job_id, status, attempt=attempt, task_id=task_id or None,
+                                max_runs=self.settings.max_stage_runs)
+        except FENCED as exc:
+            log.info("stage %s of %s fenced out: %s", status, job_id, exc)
+            raise Ignore() from exc
+        if w.status != status:
+            log.warning("job %s: %s redelivered too often, now %s", job_id, status, w.status)
+            self._remove_attempt_dir(job_id, attempt)
+            raise Ignore()
+        workdir = self._workdir(job_id, attempt) / status.lower()
+        workdir.mkdir(parents=True, exist_ok=True)
+        return StageRun(store, job_id, attempt, status, task_id, self.settings, workdir)
+
+    def _hand_off(self, run: StageRun, out: dict[str, Any]) -> dict[str, Any]:
+        nxt = self.next_stage(run.status)
+        ctx = {k: v for k, v in out.items() if k != "result"}
+        if nxt is not None:
+            self.tasks[nxt].apply_async(args=[ctx])
+            return ctx
+        final = self.workflow.happy_path()[-1]
+        try:
+            run.store.set_state(run.job_id, final, attempt=run.attempt, result=out.get("result"))
+        except FENCED as exc:
+            log.info("job %s finished but was fenced out: %s", run.job_id, exc)
+            raise Ignore() from exc
+        self._remove_attempt_dir(run.job_id, run.attempt)
+        return ctx
+
+    def _fail(self, run: StageRun, exc: BaseException) -> None:
+        run.cleanup()
+        self._remove_attempt_dir(run.job_id, run.attempt)
+        try:
+            run.store.fail(run.job_id, sanitise_error(exc), attempt=run.attempt, stage=run.status)
+        except FENCED as fenced:
+            log.info("job %s: error not recorded, fenced out: %s", run.job_id, fenced)
+
+    # -- the parent's view of a lost child ------------------------------------------
+
+    def _on_task_failure(self, sender: Any = None, exception: BaseException | None = None,
+                         args: Any = None, **_: Any) -> None:
+        """Runs where Celery reports the failure: the parent, for a killed child."""
+        status = next((s for s, t in self.tasks.items() if t is sender), None)
+        if status is None or not args or not isinstance(args[0], dict):
+            return
+        ctx = args[0]
+        try:
+            text = sanitise_error(exception) if exception else "failed"
+            self.store().fail(str(ctx["job_id"]), text, attempt=int(ctx["attempt"]), stage=status)
+        except (JobStateError, KeyError, ValueError) as exc:
+            log.debug("task_failure for %s ignored: %s", status, exc)
+
+    # -- files ----------------------------------------------------------------------
+
+    def _workdir(self, job_id: str, attempt: int) -> Path:
+        root = Path(self.settings.work_dir or Path(tempfile.gettempdir()) / "jobstate")
+        return root / job_id / f"attempt-{attempt}"
+
+    def _remove_attempt_dir(self, job_id: str, attempt: int) -> None:
+        shutil.rmtree(self._workdir(job_id, attempt), ignore_errors=True)

@@ -1,0 +1,90 @@
+"""Map the store's typed errors to HTTP answers with a JSON ``{"detail": ...}`` body."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import redis
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.responses import Response
+
+from pipeline.errors import (
+    InvalidTransition,
+    JobExists,
+    JobNotFound,
+    StaleAttempt,
+    StoreUnavailable,
+    ValidationError,
+)
+from ui.calls import StoreTimeout
+
+__all__ = ["install_error_handlers", "problem"]
+
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+
+UNAVAILABLE = "state store unavailable: Redis is not answering, try again shortly"
+
+
+def problem(status: int, detail: str, field: str | None = None, **headers: str) -> JSONResponse:
+    """A JSON error answer: ``{"detail": ..., "field": ...}``."""
+    body: dict[str, str] = {"detail": detail}
+    if field:
+        body["field"] = field
+    return JSONResponse(body, status_code=status, headers=headers or None)
+
+
+def _public_field(field: str) -> str:
+    return field.removeprefix("metadata.")
+
+
+async def _invalid(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ValidationError)
+    field = _public_field(exc.field)
+    status = 400 if field == "job_id" else 422
+    return problem(status, f"{field}: {exc.problem}", field)
+
+
+async def _bad_body(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+    loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
+    field = ".".join(loc) or None
+    detail = f"{field}: {first.get('msg', 'invalid')}" if field else str(first.get("msg"))
+    return problem(422, detail, field)
+
+
+async def _not_found(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, JobNotFound)
+    return problem(404, str(exc))
+
+
+async def _conflict(_: Request, exc: Exception) -> Response:
+    return problem(409, str(exc))
+
+
+async def _unavailable(_: Request, exc: Exception) -> Response:
+    # The exception text may name hosts; the answer says only what the user can act on.
+    return problem(503, UNAVAILABLE, None, **{"Retry-After": "1"})
+
+
+HANDLERS: dict[type[Exception], Handler] = {
+    ValidationError: _invalid,
+    RequestValidationError: _bad_body,
+    JobNotFound: _not_found,
+    InvalidTransition: _conflict,
+    StaleAttempt: _conflict,
+    JobExists: _conflict,
+    StoreUnavailable: _unavailable,
+    StoreTimeout: _unavailable,
+    redis.ConnectionError: _unavailable,
+    redis.TimeoutError: _unavailable,
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register every mapping above on ``app``."""
+    for kind, handler in HANDLERS.items():
+        app.add_exception_handler(kind, handler)

@@ -1,0 +1,85 @@
+"""Security headers on every response, and a JSON answer for any unexpected error."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["CONTENT_SECURITY_POLICY", "SecurityHeaders"]
+
+log = logging.getLogger(__name__)
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+
+_ALWAYS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+_INTERNAL_ERROR = json.dumps({"detail": "internal error: the server could not answer"}).encode()
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware: stamps the headers above on every HTTP response.
+
+    Paths starting with one of ``no_store_prefixes`` also get ``Cache-Control: no-store``
+    (job state must never come from a cache). An exception that escapes the app is
+    logged and answered with a JSON 500 that carries the same headers, so no response,
+    not even a crash, goes out without the policy.
+    """
+
+    def __init__(self, app: ASGIApp, no_store_prefixes: Iterable[str] = ("/api/",)) -> None:
+        self.app = app
+        self.no_store_prefixes = tuple(no_store_prefixes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        no_store = str(scope.get("path", "")).startswith(self.no_store_prefixes)
+        started = False
+
+        async def stamped(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                self._stamp(MutableHeaders(scope=message), no_store=no_store)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, stamped)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            await self._internal_error(stamped)
+
+    @staticmethod
+    def _stamp(headers: MutableHeaders, *, no_store: bool) -> None:
+        for name, value in _ALWAYS.items():
+            headers[name] = value
+        if no_store:
+            headers["Cache-Control"] = "no-store"
+
+    @staticmethod
+    async def _internal_error(send: Send) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 500,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(_INTERNAL_ERROR)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": _INTERNAL_ERROR})
