@@ -39,6 +39,7 @@ __all__ = [
     "fault_injector",
     "job_runner",
     "job_service",
+    "jobstate_app_target",
     "media_server",
     "pipeline_settings",
     "prefork_worker_factory",
@@ -88,7 +89,17 @@ def _build_app(target: str, settings: Settings) -> Celery:
 
 
 @pytest.fixture
-def celery_app(request: pytest.FixtureRequest, celery_mode: str,
+def jobstate_app_target(request: pytest.FixtureRequest) -> str:
+    """Function: ``module:attribute`` of the Celery app (or factory) under test.
+
+    Defaults to the ``jobstate_app`` option; override this fixture in a test module to
+    run another app there (worker subprocesses import the same target).
+    """
+    return get_config(request.config)["app"]
+
+
+@pytest.fixture
+def celery_app(jobstate_app_target: str, celery_mode: str,
                pipeline_settings: Settings, state_store: JobStore,
                redis_backend: Any) -> Iterator[Celery]:
     """Function: the Celery app under test (ini ``jobstate_app``), bound to the test's Redis.
@@ -102,7 +113,7 @@ def celery_app(request: pytest.FixtureRequest, celery_mode: str,
             f"--jobstate-celery={celery_mode} needs a Redis other processes can reach: "
             "use --jobstate-redis=fake-tcp, server or a redis:// URL "
             "(or mark the test @pytest.mark.jobstate_redis('server'))")
-    app = _build_app(get_config(request.config)["app"], pipeline_settings)
+    app = _build_app(jobstate_app_target, pipeline_settings)
     app.conf.jobstate_faults = True
     if celery_mode == "eager":
         app.conf.update(task_always_eager=True, task_eager_propagates=False)
@@ -122,14 +133,14 @@ def celery_worker_concurrency() -> int:
 
 
 @pytest.fixture
-def prefork_worker_factory(request: pytest.FixtureRequest, celery_app: Celery,
+def prefork_worker_factory(jobstate_app_target: str, celery_app: Celery,
                            pipeline_settings: Settings,
                            tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     """Function: start extra prefork workers: ``factory(concurrency=4) -> WorkerProcess``.
 
     Each is pinged before use and stopped (SIGTERM, then SIGKILL) at teardown.
     """
-    target = get_config(request.config)["app"]
+    target = jobstate_app_target
     with ExitStack() as stack:
 
         def start(concurrency: int = 2) -> WorkerProcess:

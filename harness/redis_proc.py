@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
@@ -24,6 +25,7 @@ import redis
 
 __all__ = [
     "MISSING_BINARY",
+    "FakeTcpRedis",
     "RedisServer",
     "RedisServerError",
     "RedisServerNotFound",
@@ -134,6 +136,7 @@ class RedisServer:
         binary = _find_binary(self.executable)
         if self._dir is None:
             self._dir = Path(tempfile.mkdtemp(prefix="jobstate-redis-"))
+        self._dir.mkdir(parents=True, exist_ok=True)
         first_start = self._port is None
         if first_start:
             self._port = free_port(self.host)
@@ -280,6 +283,74 @@ class RedisServer:
             if path.exists():
                 text += path.read_text("utf-8", "replace")
         return "\n".join(text.splitlines()[-lines:]) or "(no output)"
+
+
+class FakeTcpRedis:
+    """fakeredis served over TCP from a thread, so other processes can connect to it.
+
+    Cheaper than a real server and shared by URL; behaves like Redis for what the store
+    uses (scripts, streams, sorted sets, pub/sub) but keeps nothing on disk.
+    """
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self._host = host
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        """The TCP port the OS assigned on :meth:`start`."""
+        if self._server is None:
+            raise RedisServerError("the fake server is not started: call start() first")
+        port: int = self._server.server_address[1]
+        return port
+
+    @property
+    def url(self) -> str:
+        """``redis://host:port/0`` of the fake server."""
+        return f"redis://{self._host}:{self.port}/0"
+
+    @property
+    def running(self) -> bool:
+        """True while the serving thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> Self:
+        """Bind a free port and serve from a background thread; no-op when running."""
+        if self.running:
+            return self
+        from fakeredis import TcpFakeServer
+
+        self._server = TcpFakeServer((self._host, 0))
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"fakeredis-tcp-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop serving, close every connection and join the threads."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._server, self._thread = None, None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
 
 
 def start_redis_server(executable: str = "redis-server", **kwargs: Any) -> RedisServer:

@@ -36,18 +36,11 @@ def embedded_redis(workdir: Path, console: Console) -> Iterator[str]:
             console.print(f"redis-server on port {server.port} (AOF in {workdir / 'redis'})")
             yield server.url
         return
-    from fakeredis import TcpFakeServer
+    from harness.redis_proc import FakeTcpRedis
 
-    fake = TcpFakeServer(("127.0.0.1", 0), server_type="redis")
-    thread = threading.Thread(target=fake.serve_forever, daemon=True)
-    thread.start()
-    host, port = fake.server_address[:2]
-    console.print(f"redis-server not found: using fakeredis's TCP server on port {port}")
-    try:
-        yield f"redis://{host}:{port}/0"
-    finally:
-        fake.shutdown()
-        fake.server_close()
+    with FakeTcpRedis() as fake:
+        console.print(f"redis-server not found: using fakeredis's TCP server on port {fake.port}")
+        yield fake.url
 
 
 def _start_worker(settings: Settings, rt: Runtime, workdir: Path, console: Console) -> object:

@@ -1,0 +1,1 @@
+"""Shared test settings for the project's own suite (fixtures come from the plugin)."""

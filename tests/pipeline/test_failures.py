@@ -1,0 +1,44 @@
+"""A failure at any stage gives ERROR naming it; retry completes; attempt 1 is fenced out."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.faults import FaultInjector
+from harness.recorder import StateRecorder
+from harness.runner import JobRunner
+from pipeline.errors import InvalidTransition, StaleAttempt
+from pipeline.sample_server import SampleServer
+from pipeline.store import JobStore
+from tests.pipeline.conftest import HAPPY, MODES, STAGES
+
+
+@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("mode", MODES)
+def test_failure_at_stage_then_retry(
+    mode: str, stage: str, job_runner: JobRunner, fault_injector: FaultInjector,
+    state_recorder: StateRecorder, state_store: JobStore, media_server: SampleServer,
+) -> None:
+    fault_injector.fail_at(stage)
+    job_id = job_runner.submit(media_server.url)
+    failed = job_runner.wait_for(job_id, "ERROR", timeout=120)
+    assert failed["error"].startswith(f"{stage}: InjectedFault")
+    assert failed["attempt"] == 1
+    upto = HAPPY[: HAPPY.index(stage) + 1]
+    state_recorder.assert_path(job_id, [*upto, "ERROR"], attempt=1)
+    # later stages never ran nor wrote: nothing after the error in attempt 1
+    assert state_recorder.history(job_id)[-1]["status"] == "ERROR"
+
+    job_runner.retry(job_id)
+    done = job_runner.wait_for(job_id, "COMPLETE", timeout=120)
+    assert done["attempt"] == 2
+    state_recorder.assert_path(job_id, HAPPY, attempt=2)
+    state_recorder.assert_all_legal()
+
+    with pytest.raises(StaleAttempt):
+        state_store.set_state(job_id, "DOWNLOADING", attempt=1)
+    with pytest.raises(StaleAttempt):
+        state_store.progress(job_id, {"late": True}, attempt=1)
+    with pytest.raises(InvalidTransition):
+        state_store.fail(job_id, "too late", attempt=2)
+    assert state_store.get_state(job_id)["version"] == done["version"]

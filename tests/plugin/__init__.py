@@ -1,0 +1,1 @@
+"""The plugin driven through pytester."""

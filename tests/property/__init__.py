@@ -1,0 +1,1 @@
+"""Property and state-machine tests of the store."""

@@ -1,0 +1,1 @@
+"""Store behaviour on every Redis backend."""

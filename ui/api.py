@@ -1,0 +1,124 @@
+"""The JSON API: submit, read, retry, clear, list and history of jobs."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+import redis
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+from starlette.responses import Response
+
+from pipeline import validation as v
+from pipeline.errors import JobNotFound, JobStateError
+from ui.calls import StoreTimeout
+from ui.context import AppContext, context
+from ui.errors import problem
+from ui.schemas import HistoryEntry, JobRecord, Problem, SubmitRequest, WorkflowInfo
+
+__all__ = ["router"]
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api", tags=["jobs"])
+Ctx = Annotated[AppContext, Depends(context)]
+
+BAD_ID = {400: {"model": Problem, "description": "Malformed job id"}}
+UNKNOWN = {404: {"model": Problem, "description": "No such job"}}
+DOWN = {503: {"model": Problem, "description": "Redis is unreachable"}}
+_PONG = {"status": "ok"}
+
+
+@router.post(
+    "/jobs",
+    status_code=202,
+    response_model=JobRecord,
+    responses={422: {"model": Problem}, 502: {"model": Problem}, **DOWN},
+)
+async def submit_job(body: SubmitRequest, ctx: Ctx) -> Response:
+    """Create a job and queue its first stage; answers with the new job's state."""
+    try:
+        record = await ctx.write(ctx.service.submit, body.url, body.space_id)
+    except (JobStateError, redis.RedisError, StoreTimeout):
+        raise
+    except Exception as exc:
+        # The service already stored the job as failed; its text may name the broker.
+        log.warning("job stored but its work could not be queued (%s)", type(exc).__name__)
+        return problem(502, "the job was stored but its work could not be queued")
+    headers = {"Location": f"/api/jobs/{record['job_id']}"}
+    return JSONResponse(ctx.view(record), status_code=202, headers=headers)
+
+
+@router.get("/jobs", response_model=list[JobRecord], responses=DOWN)
+async def list_jobs(ctx: Ctx, limit: Annotated[int, Query(ge=1, le=200)] = 20) -> Response:
+    """The most recent jobs, newest first."""
+    records = await ctx.read(ctx.service.list, limit)
+    return JSONResponse([ctx.view(r) for r in records])
+
+
+@router.get("/jobs/{job_id}", response_model=JobRecord, responses={**BAD_ID, **UNKNOWN, **DOWN})
+async def get_job(job_id: str, ctx: Ctx) -> Response:
+    """One job's current state (the endpoint the page polls every second)."""
+    v.check_job_id(job_id)
+    return JSONResponse(ctx.view(await ctx.read(ctx.service.get, job_id)))
+
+
+@router.get(
+    "/jobs/{job_id}/history",
+    response_model=list[HistoryEntry],
+    responses={**BAD_ID, **UNKNOWN, **DOWN},
+)
+async def job_history(job_id: str, ctx: Ctx) -> Response:
+    """Every recorded change of the job, oldest first."""
+    v.check_job_id(job_id)
+    entries: list[dict[str, Any]] = await ctx.read(ctx.service.history, job_id)
+    if not entries:
+        await ctx.read(ctx.service.get, job_id)  # raises JobNotFound for an unknown job
+    return JSONResponse(entries)
+
+
+@router.post(
+    "/jobs/{job_id}/retry",
+    status_code=202,
+    response_model=JobRecord,
+    responses={**BAD_ID, **UNKNOWN, 409: {"model": Problem}, **DOWN},
+)
+async def retry_job(job_id: str, ctx: Ctx) -> Response:
+    """Start a new attempt of a job in ERROR (409 from any other status)."""
+    v.check_job_id(job_id)
+    return JSONResponse(ctx.view(await ctx.write(ctx.service.retry, job_id)), status_code=202)
+
+
+@router.delete("/jobs/{job_id}", status_code=204, responses={**BAD_ID, **UNKNOWN, **DOWN})
+async def clear_job(job_id: str, ctx: Ctx) -> Response:
+    """Remove the job and its history."""
+    v.check_job_id(job_id)
+    if not await ctx.write(ctx.service.clear, job_id):
+        raise JobNotFound(job_id)
+    return Response(status_code=204)
+
+
+@router.get("/workflow", response_model=WorkflowInfo)
+async def workflow(ctx: Ctx) -> Response:
+    """The statuses of the service's workflow, for the page's step bar."""
+    wf = ctx.service.store.workflow
+    try:
+        happy = wf.happy_path()
+    except ValueError:
+        happy = [wf.initial]
+    body = {
+        "name": wf.name,
+        "statuses": dict(wf.statuses),
+        "initial": wf.initial,
+        "error": wf.error,
+        "terminal": sorted(wf.terminal),
+        "happy_path": happy,
+    }
+    return JSONResponse(body)
+
+
+@router.get("/ping", responses={200: {"description": "Always the same small JSON body"}})
+async def ping() -> Response:
+    """A constant answer that touches no store: the baseline the poll benchmark compares to."""
+    return JSONResponse(_PONG)

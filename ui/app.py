@@ -1,0 +1,56 @@
+"""The web app: JSON API, health check, OpenAPI schema and the polling page."""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
+
+from pipeline.service import JobService
+from ui import api, health
+from ui.context import AppContext
+from ui.errors import install_error_handlers
+from ui.pages import STATIC_DIR, pages_router
+from ui.security import SecurityHeaders
+
+__all__ = ["create_app"]
+
+NO_STORE = ("/api/", "/healthz", "/openapi.json")
+DESCRIPTION = (
+    "Job state of the media pipeline. Poll `GET /api/jobs/{job_id}` about once a second; "
+    "a 503 means Redis is unreachable and the state is unknown (try again), never a guess."
+)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("pytest-jobstate")
+    except metadata.PackageNotFoundError:
+        return "0"
+
+
+def create_app(
+    service: JobService, *, read_deadline: float = 2.0, write_deadline: float = 10.0
+) -> FastAPI:
+    """Build the app around ``service``.
+
+    ``read_deadline``/``write_deadline`` bound how long a request waits for Redis before
+    answering 503 (a write may also enqueue work, so it gets longer).
+    """
+    app = FastAPI(
+        title="jobstate",
+        version=_version(),
+        description=DESCRIPTION,
+        docs_url=None,  # the stock docs page needs inline script and a CDN; /docs is ours
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.jobstate = AppContext(service, read_deadline, write_deadline)
+    install_error_handlers(app)
+    app.include_router(api.router)
+    app.include_router(health.router)
+    app.include_router(pages_router())
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(SecurityHeaders, no_store_prefixes=NO_STORE)
+    return app

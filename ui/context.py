@@ -1,0 +1,46 @@
+"""What a request handler needs from the app: the service and the store deadlines."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from fastapi import Request
+
+from pipeline.service import JobService
+from ui.calls import call_store
+
+__all__ = ["AppContext", "context"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class AppContext:
+    """The service behind the app and how long a request waits for the store."""
+
+    service: JobService
+    read_deadline: float
+    write_deadline: float
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a read against the store with the read deadline."""
+        return await call_store(self.read_deadline, fn, *args)
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a write (which may also enqueue work) with the longer write deadline."""
+        return await call_store(self.write_deadline, fn, *args)
+
+    def view(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The record plus ``terminal`` and ``failed`` flags, so the page needs no workflow."""
+        workflow = self.service.store.workflow
+        record["terminal"] = record["status"] in workflow.terminal
+        record["failed"] = record["status"] == workflow.error
+        return record
+
+
+def context(request: Request) -> AppContext:
+    """The :class:`AppContext` that :func:`ui.app.create_app` stored on the app."""
+    ctx: AppContext = request.app.state.jobstate
+    return ctx

@@ -1,0 +1,117 @@
+"""Run the web app under uvicorn: blocking (the CLI) or in a background thread (tests)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import uvicorn
+
+from pipeline.service import JobService
+from ui.app import create_app
+
+__all__ = ["AppFactory", "RunningServer", "serve", "start_in_thread"]
+
+AppFactory = Callable[[JobService], Any]
+"""Builds an ASGI app from a service (``ui.app.create_app`` or a project's own)."""
+
+
+def serve(
+    service: JobService,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    app_factory: AppFactory = create_app,
+    log_level: str = "info",
+) -> None:
+    """Serve the app on ``host:port`` until interrupted (blocks)."""
+    config = uvicorn.Config(app_factory(service), host=host, port=port, log_level=log_level,
+                            timeout_graceful_shutdown=5)
+    uvicorn.Server(config).run()
+
+
+class RunningServer:
+    """A uvicorn server running in a daemon thread; ``url`` is its base URL."""
+
+    def __init__(self, server: uvicorn.Server, thread: threading.Thread,
+                 sock: socket.socket, url: str) -> None:
+        self.server = server
+        self.thread = thread
+        self.url = url
+        self._sock = sock
+
+    @property
+    def port(self) -> int:
+        """The TCP port the server listens on."""
+        return int(self.url.rsplit(":", 1)[1])
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop serving; force-close open connections if a graceful stop takes too long.
+
+        Raises :class:`RuntimeError` if the thread is still alive after ``timeout``.
+        """
+        self.server.should_exit = True
+        self.thread.join(timeout / 2)
+        if self.thread.is_alive():
+            self.server.force_exit = True
+            self.thread.join(timeout / 2)
+        self._sock.close()
+        if self.thread.is_alive():
+            raise RuntimeError(f"web server at {self.url} did not stop within {timeout:g} s")
+
+    def __enter__(self) -> RunningServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def start_in_thread(
+    service: JobService,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    app_factory: AppFactory = create_app,
+    startup_timeout: float = 10.0,
+    log_level: str = "warning",
+) -> RunningServer:
+    """Start the app in a daemon thread and return once it accepts requests.
+
+    ``port=0`` picks a free port (the socket is bound here, so the port is known and
+    cannot be taken in between). Raises :class:`RuntimeError` if the server has not
+    started within ``startup_timeout`` seconds.
+    """
+    sock = _listen(host, port)
+    bound = sock.getsockname()[1]
+    config = uvicorn.Config(app_factory(service), log_level=log_level, access_log=False,
+                            lifespan="off", timeout_graceful_shutdown=2)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
+                              name=f"jobstate-ui-{bound}", daemon=True)
+    shown_host = f"[{host}]" if ":" in host else host
+    running = RunningServer(server, thread, sock, f"http://{shown_host}:{bound}")
+    thread.start()
+    deadline = time.monotonic() + startup_timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            running.stop(timeout=2.0)
+            raise RuntimeError(f"web server on {host}:{bound} did not start within "
+                               f"{startup_timeout:g} s")
+        thread.join(0.01)
+    return running
