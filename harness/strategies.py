@@ -8,6 +8,7 @@ after the job's creation; :func:`as_path` turns it into the ``(kind, status)`` p
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -20,6 +21,7 @@ __all__ = [
     "Step",
     "as_path",
     "error_texts",
+    "first_illegal",
     "hostile_text",
     "illegal_sequences",
     "invalid_job_ids",
@@ -37,6 +39,7 @@ __all__ = [
 ]
 
 StepKind = Literal["transition", "retry"]
+_JOB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -89,9 +92,7 @@ def _legal_options(workflow: Workflow, current: str, retries: bool) -> list[Step
 
 def _illegal_options(workflow: Workflow, current: str) -> list[Step]:
     options = [
-        Step("transition", s)
-        for s in sorted(workflow.statuses)
-        if not workflow.allowed(current, s)
+        Step("transition", s) for s in sorted(workflow.statuses) if not workflow.allowed(current, s)
     ]
     if current != workflow.error:
         options.append(Step("retry", workflow.initial))
@@ -133,16 +134,20 @@ def _end(workflow: Workflow, steps: list[Step]) -> str:
 def _illegal(draw: st.DrawFn, workflow: Workflow, max_steps: int) -> list[Step]:
     prefix = draw(legal_sequences(workflow, max_steps=max_steps))
     bad = draw(st.sampled_from(_illegal_options(workflow, _end(workflow, prefix))))
-    tail = draw(st.lists(st.builds(Step, st.sampled_from(["transition", "retry"]),
-                                   statuses(workflow)), max_size=3))
+    tail = draw(
+        st.lists(
+            st.builds(Step, st.sampled_from(["transition", "retry"]), statuses(workflow)),
+            max_size=3,
+        )
+    )
     return [*prefix, bad, *tail]
 
 
 def illegal_sequences(workflow: Workflow, *, max_steps: int = 8) -> st.SearchStrategy[list[Step]]:
     """A legal prefix, then a step the workflow forbids, then anything.
 
-    The first illegal step is at ``first_illegal`` of :func:`split_at_illegal`; a store
-    must reject it and every later step is moot.
+    :func:`first_illegal` finds the forbidden step; a store must reject it, and every
+    later step is moot.
     """
     return _illegal(workflow, max_steps)
 
@@ -157,31 +162,22 @@ def first_illegal(workflow: Workflow, steps: list[Step]) -> int | None:
     return None
 
 
-__all__ += ["first_illegal"]
-
-
 # -- ids and metadata ---------------------------------------------------------------------
 
 
 def job_ids() -> st.SearchStrategy[str]:
     """Valid job ids: 1-64 characters of ``[A-Za-z0-9_-]`` starting alphanumeric."""
-    return st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", fullmatch=True)
+    return st.from_regex(_JOB_ID, fullmatch=True)
 
 
 def invalid_job_ids() -> st.SearchStrategy[Any]:
     """Things a store must refuse as a job id (braces, spaces, too long, not text...)."""
     return st.one_of(
         st.sampled_from(["", "-lead", "_lead", "a b", "{tag}", "a}b", "a:b", "é", "a" * 65]),
-        st.text(min_size=1).filter(lambda t: not _looks_valid(t)),
+        st.text(min_size=1).filter(lambda t: _JOB_ID.fullmatch(t) is None),
         st.integers(),
         st.none(),
     )
-
-
-def _looks_valid(text: str) -> bool:
-    import re
-
-    return re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", text) is not None
 
 
 def space_ids() -> st.SearchStrategy[str]:
@@ -191,22 +187,19 @@ def space_ids() -> st.SearchStrategy[str]:
 
 def task_ids() -> st.SearchStrategy[str]:
     """Celery-style task ids (UUIDs, mostly) that the store accepts."""
-    return st.one_of(
-        st.uuids().map(str), st.from_regex(r"[A-Za-z0-9._:-]{1,60}", fullmatch=True)
-    )
+    return st.one_of(st.uuids().map(str), st.from_regex(r"[A-Za-z0-9._:-]{1,60}", fullmatch=True))
 
 
 def urls() -> st.SearchStrategy[str]:
     """http(s) URLs with a host, an optional port, path and query."""
-    host = st.from_regex(r"[a-z][a-z0-9-]{0,20}(\.[a-z][a-z0-9-]{0,10}){0,2}\.(com|org|io)",
-                         fullmatch=True)
+    host = st.from_regex(
+        r"[a-z][a-z0-9-]{0,20}(\.[a-z][a-z0-9-]{0,10}){0,2}\.(com|org|io)", fullmatch=True
+    )
     port = st.one_of(st.just(""), st.integers(1, 65535).map(lambda p: f":{p}"))
     path = st.from_regex(r"(/[A-Za-z0-9._~%-]{0,12}){0,4}", fullmatch=True)
-    query = st.one_of(st.just(""), st.from_regex(r"\?[a-z]{1,5}=[A-Za-z0-9%]{0,8}",
-                                                  fullmatch=True))
+    query = st.one_of(st.just(""), st.from_regex(r"\?[a-z]{1,5}=[A-Za-z0-9%]{0,8}", fullmatch=True))
     scheme = st.sampled_from(["http", "https"])
-    return st.builds(lambda s, h, p, pa, q: f"{s}://{h}{p}{pa}{q}", scheme, host, port, path,
-                     query)
+    return st.builds(lambda s, h, p, pa, q: f"{s}://{h}{p}{pa}{q}", scheme, host, port, path, query)
 
 
 def metadata() -> st.SearchStrategy[dict[str, str | None]]:
@@ -223,8 +216,11 @@ def metadata() -> st.SearchStrategy[dict[str, str | None]]:
 def progress_values() -> st.SearchStrategy[Any]:
     """Small JSON values a worker may report as progress."""
     scalars = st.one_of(
-        st.none(), st.booleans(), st.integers(-(2**31), 2**31),
-        st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=40),
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**31), 2**31),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=40),
     )
     return st.recursive(
         scalars,
@@ -237,13 +233,16 @@ def progress_values() -> st.SearchStrategy[Any]:
 
 # -- hostile text -------------------------------------------------------------------------
 
+# Controls, format (bidi, zero-width), private use, combining marks, line separators.
+_ODD_CATEGORIES: list[Any] = ["Cc", "Cf", "Co", "Mn", "Zl", "Zp"]
+
 HOSTILE_SAMPLES: tuple[str, ...] = (
     "<img src=x onerror=alert(1)>",
     "</script><script>alert(1)</script>",
     "<svg/onload=alert(document.domain)>",
     "javascript:alert(1)",
     "JaVaScRiPt:alert(1)",
-    "\"><iframe src=javascript:alert(1)>",
+    '"><iframe src=javascript:alert(1)>',
     "'; DROP TABLE jobs; --",
     "{{7*7}}${7*7}<%= 7*7 %>",
     "a\x00b",
@@ -268,18 +267,22 @@ def hostile_text(*, surrogates: bool = False) -> st.SearchStrategy[str]:
 
     Lone surrogates (not encodable as UTF-8) are left out unless ``surrogates`` is set.
     """
-    excluded: list[str] = [] if surrogates else ["Cs"]
-    weird = st.characters(categories=["Cc", "Cf", "Co", "Mn", "Zl", "Zp", "Cs"],
-                          exclude_categories=excluded)  # type: ignore[arg-type]
-    mixed = st.text(alphabet=st.one_of(weird, st.characters(exclude_categories=["Cs"])),
-                    max_size=60)
-    long = st.builds(lambda s, n: (s or "x") * n, st.sampled_from(HOSTILE_SAMPLES[:8]),
-                     st.integers(500, 5000))
+    odd = _ODD_CATEGORIES + (["Cs"] if surrogates else [])
+    weird = st.characters(categories=odd)
+    mixed = st.text(
+        alphabet=st.one_of(weird, st.characters(exclude_categories=["Cs"])), max_size=60
+    )
+    long = st.builds(
+        lambda s, n: (s or "x") * n, st.sampled_from(HOSTILE_SAMPLES[:8]), st.integers(500, 5000)
+    )
     glued = st.lists(st.sampled_from(HOSTILE_SAMPLES), min_size=2, max_size=4).map("".join)
     return st.one_of(st.sampled_from(HOSTILE_SAMPLES), mixed, long, glued)
 
 
 def error_texts() -> st.SearchStrategy[str]:
-    """Error messages a failing stage might produce, hostile ones included (never blank)."""
-    plain = st.text(min_size=1, max_size=80).filter(lambda t: t.strip() != "")
-    return st.one_of(plain, hostile_text()).map(lambda t: t if t.strip() else f"err {t!r}")
+    """Error messages a failing stage might produce: a plain cause, then anything hostile.
+
+    Never blank once control characters are stripped, so a store must accept every one.
+    """
+    cause = st.sampled_from(["download failed", "decode error", "timeout", "ValueError"])
+    return st.builds(lambda head, tail: f"{head}: {tail}", cause, hostile_text())

@@ -1,0 +1,99 @@
+"""Tracking rules that hold in every mode: fencing, quiet duplicates, bounded errors."""
+
+from __future__ import annotations
+
+import pytest
+from celery import Celery
+
+from harness.recorder import StateRecorder
+from pipeline.celery_app import tracker_of
+from pipeline.service import job_context
+from pipeline.store import JobStore
+from pipeline.tracking import sanitise_error
+
+
+@pytest.fixture
+def jobstate_app_target() -> str:
+    """Probe stages: no network or media work needed."""
+    return "tests.pipeline.apps:create_probe_app"
+
+
+def _ctx(store: JobStore) -> dict[str, object]:
+    job_id = store.create("http://example.com/a.mp3").job_id
+    return job_context(store.get_state(job_id))
+
+
+def test_stale_attempt_run_stops_quietly(celery_app: Celery, state_store: JobStore) -> None:
+    ctx = _ctx(state_store)
+    job_id = str(ctx["job_id"])
+    state_store.set_state(job_id, "DOWNLOADING", attempt=1)
+    state_store.fail(job_id, "boom", attempt=1, stage="DOWNLOADING")
+    state_store.retry(job_id)
+    before = state_store.get_state(job_id)
+    result = tracker_of(celery_app).tasks["TRANSCRIBING"].apply(args=[ctx])
+    assert result.state == "IGNORED"
+    assert state_store.get_state(job_id) == before
+
+
+def test_duplicate_of_an_earlier_stage_stops_quietly(
+    celery_app: Celery, state_store: JobStore,
+) -> None:
+    ctx = _ctx(state_store)
+    job_id = str(ctx["job_id"])
+    for status in ("DOWNLOADING", "TRANSCRIBING"):
+        state_store.set_state(job_id, status, attempt=1)
+    before = state_store.get_state(job_id)
+    # A redelivered DOWNLOADING after the job moved on: fenced, no write, no hand-off.
+    result = tracker_of(celery_app).tasks["DOWNLOADING"].apply(args=[ctx])
+    assert result.state == "IGNORED"
+    assert state_store.get_state(job_id) == before
+
+
+def test_cleared_job_stops_quietly(celery_app: Celery, state_store: JobStore) -> None:
+    ctx = _ctx(state_store)
+    state_store.clear_state(str(ctx["job_id"]))
+    result = tracker_of(celery_app).tasks["DOWNLOADING"].apply(args=[ctx])
+    assert result.state == "IGNORED"
+    assert state_store.find_state(str(ctx["job_id"])) is None
+
+
+def test_redelivery_counts_runs_and_caps(celery_app: Celery, state_store: JobStore) -> None:
+    ctx = _ctx(state_store)
+    job_id = str(ctx["job_id"])
+    cap = state_store.settings.max_stage_runs
+    for run in range(1, cap + 1):
+        w = state_store.set_state(job_id, "DOWNLOADING", attempt=1, max_runs=cap)
+        assert w.status == "DOWNLOADING"
+        assert w.reruns == (run if run > 1 else 0)
+    w = state_store.set_state(job_id, "DOWNLOADING", attempt=1, max_runs=cap)
+    assert w.status == "ERROR"
+    assert state_store.get_state(job_id)["error"] == (
+        f"DOWNLOADING: gave up after {cap} deliveries (worker lost?)")
+
+
+def test_eager_chain_records_exact_path(
+    celery_app: Celery, state_store: JobStore, state_recorder: StateRecorder,
+) -> None:
+    ctx = _ctx(state_store)
+    tracker_of(celery_app).enqueue(ctx)
+    job_id = str(ctx["job_id"])
+    record = state_store.get_state(job_id)
+    assert record["status"] == "COMPLETE"
+    state_recorder.track(job_id)
+    state_recorder.assert_path(job_id, ["INIT", "DOWNLOADING", "TRANSCRIBING",
+                                        "GENERATING_QUOTES", "GENERATING_SUMMARY",
+                                        "COMPLETE"])
+
+
+@pytest.mark.parametrize(("exc", "expected"), [
+    (ValueError("bad\nsecond line"), "ValueError: bad"),
+    (RuntimeError(), "RuntimeError"),
+    (OSError("x" * 1000), None),
+    (KeyError("\x00\x1b[31mred"), None),
+])
+def test_sanitised_errors_are_bounded_single_line(exc: Exception, expected: str | None) -> None:
+    text = sanitise_error(exc)
+    assert "\n" not in text and "\x00" not in text and "\x1b" not in text
+    assert len(text) <= 300
+    if expected is not None:
+        assert text == expected

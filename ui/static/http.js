@@ -1,0 +1,46 @@
+// Small fetch wrapper: JSON in and out, a per-request timeout, never throws.
+
+export const REQUEST_TIMEOUT_MS = 4000;
+
+/**
+ * Send one request and read its JSON answer.
+ * Resolves to {status, ok, data}; status 0 means no answer (network error, timeout or abort).
+ */
+export async function requestJSON(url, { method = "GET", body, timeoutMs = REQUEST_TIMEOUT_MS, signal } = {}) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  const forwardAbort = () => controller.abort();
+  signal?.addEventListener("abort", forwardAbort, { once: true });
+  const init = {
+    method,
+    signal: controller.signal,
+    cache: "no-store",
+    credentials: "same-origin",
+    headers: { Accept: "application/json" },
+  };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers["Content-Type"] = "application/json";
+  }
+  try {
+    const response = await fetch(url, init);
+    const data = response.status === 204 ? null : await response.json().catch(() => null);
+    return { status: response.status, ok: response.ok, data };
+  } catch {
+    return { status: 0, ok: false, data: null };
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", forwardAbort);
+  }
+}
+
+/** The server's explanation of a failed answer, or `fallback`. */
+export function detailOf(result, fallback) {
+  const detail = result.data?.detail;
+  return typeof detail === "string" && detail ? detail : fallback;
+}
+
+/** The API path of one job (ids are encoded, never pasted raw into a URL). */
+export function jobPath(jobId, suffix = "") {
+  return `/api/jobs/${encodeURIComponent(jobId)}${suffix}`;
+}
