@@ -31,7 +31,7 @@ def create_bench_app(settings: Settings) -> Celery:
     client = redis.Redis.from_url(settings.redis_url)
 
     def make(i: int) -> None:
-        @app.task(name=PLAIN[i], ignore_result=True)
+        @app.task(name=PLAIN[i], ignore_result=True, shared=False)
         def plain(ctx: dict[str, Any]) -> dict[str, Any]:
             if i + 1 < len(PLAIN):
                 app.tasks[PLAIN[i + 1]].apply_async(args=[ctx])

@@ -109,16 +109,18 @@ class JobStateMachine(RuleBasedStateMachine):
         )
 
     def _snapshot(self, job_id: str) -> Snapshot:
-        client, keys = self.store.client, self.store.keys
+        """Everything a write could touch for ``job_id``, read in one round trip."""
+        keys = self.store.keys
         state, history = keys.state(job_id), keys.history(job_id)
-        scores = tuple(client.zscore(index, job_id) for index in keys.indexes())
-        return (
-            client.hgetall(state),
-            client.xrange(history),
-            client.pttl(state) > 0,
-            client.pttl(history) > 0,
-            scores,
-        )
+        pipe = self.store.client.pipeline(transaction=False)
+        pipe.hgetall(state)
+        pipe.xrange(history)
+        pipe.pttl(state)
+        pipe.pttl(history)
+        for index in keys.indexes():
+            pipe.zscore(index, job_id)
+        raw, entries, state_ttl, history_ttl, *scores = pipe.execute()
+        return raw, entries, state_ttl > 0, history_ttl > 0, tuple(scores)
 
     def _rejected(self, job_id: str, error: type[E], call: Callable[[], object]) -> E:
         """``call`` must raise ``error`` and leave the job exactly as it was."""
@@ -376,24 +378,23 @@ class JobStateMachine(RuleBasedStateMachine):
 
     @invariant()
     def history_is_a_legal_story(self) -> None:
-        """History: a legal path, one entry per version 1..n, ending at the current status."""
+        """History: a legal path with one entry per version 1..n, ending at the current
+        status, in which a terminal status is only ever left by a retry from the error
+        status (terminal is sticky)."""
         for job_id, job in self.model.items():
             history = self.store.history(job_id)
             path = [(e["kind"], e["status"]) for e in history]
             assert self.wf.is_legal_path(path), f"{job_id}: illegal history {path}"
             assert [e["version"] for e in history] == list(range(1, job.version + 1))
             assert history[-1]["status"] == job.status
+            self._check_sticky(job_id, history)
 
-    @invariant()
-    def terminal_is_sticky(self) -> None:
-        """Once terminal, a job only ever leaves through a retry from the error status."""
-        for job_id in self.model:
-            history = self.store.history(job_id)
-            for before, after in itertools.pairwise(history):
-                if before["status"] in self.wf.terminal:
-                    left = f"{job_id}: left {before['status']} by {after['kind']}"
-                    assert before["status"] == self.wf.error, left
-                    assert after["kind"] == "retry", left
+    def _check_sticky(self, job_id: str, history: list[dict[str, Any]]) -> None:
+        for before, after in itertools.pairwise(history):
+            if before["status"] in self.wf.terminal:
+                left = f"{job_id}: left {before['status']} by {after['kind']}"
+                assert before["status"] == self.wf.error, left
+                assert after["kind"] == "retry", left
 
 
 def _without_heartbeat(raw: dict[bytes, bytes]) -> dict[bytes, bytes]:

@@ -1,1 +1,132 @@
-"""Placeholder while the ui fixtures are written."""
+"""UI fixtures: the web app on a free port, a browser that runs here, a page on the app.
+
+Built on pytest-playwright (one browser per session, a context and ``page`` per test).
+The browser is Playwright's own Chromium when installed, else a system Chromium, chosen
+by ``--jobstate-browser`` (env ``JOBSTATE_BROWSER``, ini ``jobstate_browser``; ``auto``
+detects). No browser is a failure with install instructions, never a skip.
+
+Keep evidence of failing UI tests with pytest-playwright's own options, e.g.::
+
+    pytest -m ui --screenshot only-on-failure --tracing retain-on-failure --output test-results
+
+The screenshot and trace of a failed test land in ``test-results/<test-id>/``; open a
+trace with ``playwright show-trace``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import pytest
+from playwright.sync_api import BrowserType, Page
+
+from harness.browser import BrowserNotFound, choose_browser, launch_options
+from harness.live_ui import LiveUi, start_live_ui
+from harness.loading import load_object
+from harness.plugin import get_config
+from harness.ui_view import UiView
+from pipeline.service import JobService
+
+__all__ = ["BrowserLaunchFixtures", "StartUi", "live_ui", "live_ui_factory", "ui_page"]
+
+StartUi = Callable[[JobService], LiveUi]
+"""What ``live_ui_factory`` yields: serve a service, get its :class:`LiveUi`."""
+
+
+class BrowserLaunchFixtures:
+    """Holds the override of pytest-playwright's ``browser_type_launch_args``.
+
+    Registered from :func:`pytest_configure` (after every installed plugin), because of
+    two plugins defining the same fixture the one registered last wins.
+    """
+
+    @pytest.fixture(scope="session")
+    def browser_type_launch_args(
+        self, pytestconfig: pytest.Config, browser_type: BrowserType
+    ) -> dict[str, Any]:
+        """Session: launch options for the browser (headless, sandbox off, quiet network).
+
+        For Chromium: Playwright's build if installed, else the system one (or the
+        ``--jobstate-browser`` path). Fails the test with install instructions when none.
+        """
+        if browser_type.name != "chromium":
+            return {"headless": True}
+        cfg = get_config(pytestconfig)
+        try:
+            choice = choose_browser(cfg["browser"], browser_type.executable_path,
+                                    source=cfg.source("browser"))
+        except BrowserNotFound as exc:
+            pytest.fail(str(exc), pytrace=False)
+        return launch_options(choice)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the browser launch fixture when pytest-playwright is active."""
+    if config.pluginmanager.hasplugin("playwright"):
+        config.pluginmanager.register(BrowserLaunchFixtures(), "jobstate-browser-launch")
+
+
+@pytest.fixture
+def live_ui_factory(pytestconfig: pytest.Config) -> Iterator[StartUi]:
+    """Function: ``start(service) -> LiveUi``, the web app for any service on a free port.
+
+    The app comes from ``--jobstate-web-app`` (default ``ui.app:create_app``), served by
+    uvicorn from a daemon thread. Teardown stops every server it started (hard timeout).
+    """
+    target = get_config(pytestconfig)["web_app"]
+    factory = load_object(target, "jobstate_web_app")
+    with ExitStack() as stack:
+
+        def start(service: JobService) -> LiveUi:
+            running = start_live_ui(service, factory)
+            stack.callback(running.stop)
+            return running
+
+        yield start
+
+
+@pytest.fixture
+def live_ui(live_ui_factory: StartUi, job_service: JobService) -> LiveUi:
+    """Function: the web app bound to this test's ``job_service`` (and so its Redis).
+
+    Yields a :class:`~harness.live_ui.LiveUi`: ``.url``, ``.job_url(job_id)``,
+    ``.service``. Stopped at teardown.
+    """
+    return live_ui_factory(job_service)
+
+
+@pytest.fixture
+def ui_page(page: Page, live_ui: LiveUi) -> UiView:
+    """Function: a :class:`~harness.ui_view.UiView` on pytest-playwright's ``page``,
+    already showing ``live_ui``'s home view, with the page recorder installed.
+
+    ``open_job(id)``, ``status()``, ``wait_for_status(s)``, ``seen_statuses()``,
+    ``submit(url)``, ``retry()``, ``clear()``. The page closes with its context.
+    """
+    return UiView(page, live_ui).record().open_home()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, Any]:
+    """On failure, add what the page showed (statuses, messages) to the report."""
+    report = yield
+    if report.failed and call.when == "call":
+        funcargs: dict[str, Any] = getattr(item, "funcargs", {})
+        views = [v for v in funcargs.values() if isinstance(v, UiView)]
+        for view in views:
+            report.sections.append(("jobstate page", _page_story(view)))
+    return report
+
+
+def _page_story(view: UiView) -> str:
+    try:
+        lines = [f"url: {view.page.url}", f"statuses: {view.seen_statuses()}",
+                 f"messages: {view.seen_texts('job-message')}",
+                 f"errors: {view.seen_texts('job-error')}"]
+    except Exception as exc:  # noqa: BLE001 - the page may already be gone
+        return f"page not readable: {type(exc).__name__}"
+    return "\n".join(lines)

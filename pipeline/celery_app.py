@@ -70,7 +70,7 @@ def create_app(
         register = register_media_stages
     register(tracker)
 
-    @celery.task(name=SWEEP_TASK, ignore_result=True)
+    @celery.task(name=SWEEP_TASK, ignore_result=True, shared=False)
     def sweep() -> dict[str, list[str]]:
         """Mark silent running jobs as errors (scheduled by beat)."""
         report = sweep_all(tracker.store())

@@ -254,11 +254,13 @@ end
 return {'OK', cur.version, cur.status, cur.attempt, 0}
 """
 
-# KEYS 7 archive hash, 8 archive history, 9 archive index (single node).
+# KEYS 7 archive hash, 8 archive history, 9 archive index (single node); in cluster mode
+# the archive keys follow the job's own two (KEYS 3 and 4) and there is no index.
 # ARGV: 4 age seconds, 5 archive ttl (0: keep), 6 job id
 _ARCHIVE = r"""
 local cur = load()
-local A, AH = KEYS[7], KEYS[8]
+local A, AH = KEYS[3], KEYS[4]
+if INDEXED then A, AH = KEYS[7], KEYS[8] end
 if not cur then
   if INDEXED then redis.call('ZREM', KEYS[6], ARGV[6]) end
   return {'ERR_NOTFOUND'}

@@ -73,7 +73,7 @@ class JobStore:
     def _keys(self, job_id: str, *extra: str) -> list[str]:
         base = [self.keys.state(job_id), self.keys.history(job_id)]
         if self.settings.cluster:
-            return base
+            return [*base, *extra]
         return [*base, *self.keys.indexes(), *extra]
 
     def _run(self, op: str, job_id: str, args: Sequence[Any], extra: Sequence[str] = ()) -> Write:

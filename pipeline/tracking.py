@@ -160,7 +160,7 @@ class Tracker:
 
             body.__name__ = fn.__name__
             body.__doc__ = fn.__doc__
-            opts = {"bind": True, "ignore_result": True, "name": name or
+            opts = {"bind": True, "shared": False, "ignore_result": True, "name": name or
                     f"{fn.__module__}.{fn.__name__}", **options}
             task: Task = self.app.task(**opts)(body)
             self.tasks[status] = task

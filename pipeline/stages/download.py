@@ -57,7 +57,6 @@ DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 DEFAULT_TIMEOUT = 60.0
 MAX_REDIRECTS = 5
 PROGRESS_EVERY = 256 * 1024
-CHUNK_BYTES = 64 * 1024
 _REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 _HEADERS = {"Accept-Encoding": "identity", "User-Agent": "jobstate-download/1"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -252,7 +251,8 @@ def _copy_body(
 ) -> None:
     """Copy raw body bytes, stopping as soon as the size or time limit is crossed."""
     done = 0
-    for chunk in response.iter_raw(CHUNK_BYTES):
+    # No chunk size: re-chunking would wait for a full chunk before the deadline is checked.
+    for chunk in response.iter_raw():
         budget.remaining()
         done += len(chunk)
         if done > budget.max_bytes:
