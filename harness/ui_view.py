@@ -21,7 +21,9 @@ __all__ = ["PAGE_RECORDER", "TEXT_IDS", "VISIBILITY_IDS", "UiView"]
 
 T = TypeVar("T")
 
-TEXT_IDS = ("job-status", "job-message", "job-error", "attempt", "progress-text")
+TEXT_IDS = (
+    "job-status", "job-message", "job-error", "attempt", "progress-text", "reconnecting-text",
+)
 VISIBILITY_IDS = ("loading", "reconnecting", "not-found", "error-box", "results")
 
 PAGE_RECORDER = """

@@ -80,7 +80,7 @@ def _run_failing_job(rt: Runtime, url: str, stage: str, console: Console) -> int
     console.print(f"ERROR shown: {final['error']}", markup=False)
     console.print("retrying...")
     rt.service.retry(job_id)
-    final = watch_job(rt.store, job_id, console, timeout=300)
+    final = watch_job(rt.store, job_id, console, timeout=300, since=final["version"])
     if final is None or final["status"] != "COMPLETE":
         return 1
     console.print(f"attempt {final['attempt']} reached COMPLETE")

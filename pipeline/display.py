@@ -34,26 +34,35 @@ def _view(record: dict[str, Any] | None, note: str = "") -> Group:
     return Group(*parts)
 
 
+def _new_steps(store: JobStore, job_id: str, after: int) -> list[dict[str, Any]]:
+    return [e for e in store.history(job_id)
+            if e["version"] > after and e["kind"] != "progress"]
+
+
 def watch_job(store: JobStore, job_id: str, console: Console | None = None,
-              timeout: float = 600.0) -> dict[str, Any] | None:
-    """Show the job live (status, message, progress, error); return its final record."""
+              timeout: float = 600.0, since: int = 0) -> dict[str, Any] | None:
+    """Show the job live (status, message, progress, error); return its final record.
+
+    Every status change is printed from the job's history, so none is missed however
+    quickly the stages run.
+    """
     console = console or Console()
     terminal = store.workflow.terminal
     deadline = time.monotonic() + timeout
     record: dict[str, Any] | None = None
-    seen: list[str] = []
+    printed = since
     with Live(_view(None), console=console, refresh_per_second=8, transient=True) as live:
         while time.monotonic() < deadline:
             note = ""
             try:
                 record = store.find_state(job_id)
+                for step in _new_steps(store, job_id, printed):
+                    printed = step["version"]
+                    console.print(f"  -> {step['status']}: {step['message']}", markup=False)
             except StoreUnavailable:
                 note = "reconnecting to Redis..."
-            if record and (not seen or seen[-1] != record["status"]):
-                seen.append(record["status"])
-                console.print(f"  -> {record['status']}: {record['message']}")
             live.update(_view(record, note))
-            if record is None or record["status"] in terminal:
+            if record is None or (record["status"] in terminal and not note):
                 break
             time.sleep(0.2)  # refresh interval of the live display
     return record

@@ -58,12 +58,19 @@ def display_url(url: str) -> str:
 
 
 class BlockedURL(ValueError):
-    """The guard refused a URL; ``reason`` says why in a few words."""
+    """The guard refused a URL; ``reason`` says why in a few words.
+
+    ``url`` is kept in its displayable form (no credentials). ``args`` are the constructor's
+    arguments, so the error survives pickling and Celery's JSON exception transport.
+    """
 
     def __init__(self, url: str, reason: str) -> None:
-        super().__init__(f"refused {display_url(url)}: {reason}")
-        self.url = url
+        self.url = display_url(url)
         self.reason = reason
+        super().__init__(self.url, reason)
+
+    def __str__(self) -> str:
+        return f"refused {self.url}: {self.reason}"
 
 
 @dataclass(frozen=True)

@@ -46,8 +46,12 @@ class UpstreamStatus(DownloadError):
     """The server answered with an error status (the body is never read)."""
 
     def __init__(self, status_code: int, message: str) -> None:
-        super().__init__(message)
+        super().__init__(status_code, message)
         self.status_code = status_code
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class TransportFailed(DownloadError):

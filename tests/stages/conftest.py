@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import trustme
 
 from pipeline.assets import sample_path
 
@@ -173,8 +175,10 @@ class MediaServer:
         return f"http://{host}:{self.port}{path}"
 
 
-def _serve() -> Iterator[MediaServer]:
+def _serve(tls: ssl.SSLContext | None = None) -> Iterator[MediaServer]:
     server = _Server(("127.0.0.1", 0), _Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     server.state = ServerState(sample=sample_path().read_bytes())
     thread = threading.Thread(
         target=server.serve_forever, args=(0.05,), name="media-server", daemon=True
@@ -199,3 +203,20 @@ def media_server() -> Iterator[MediaServer]:
 def internal_server() -> Iterator[MediaServer]:
     """A second server standing for an internal service that must never be reached."""
     yield from _serve()
+
+
+TLS_HOST = "media.jobstate.test"
+
+
+@pytest.fixture(scope="session")
+def tls_ca() -> trustme.CA:
+    """A throwaway certificate authority; clients trust it through ``tls_ca.configure_trust``."""
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls_server(tls_ca: trustme.CA) -> Iterator[MediaServer]:
+    """A media server on 127.0.0.1 speaking TLS with a certificate for ``TLS_HOST`` only."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls_ca.issue_cert(TLS_HOST).configure_cert(context)
+    yield from _serve(context)

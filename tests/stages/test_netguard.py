@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import socket
+import ssl
 
 import httpx
 import pytest
+import trustme
 
 from pipeline.netguard import (
     BlockedURL,
@@ -15,12 +17,12 @@ from pipeline.netguard import (
     check_url,
     display_url,
 )
-from tests.stages.conftest import MediaServer
+from tests.stages.conftest import TLS_HOST, MediaServer
 
 PUBLIC = "93.184.216.34"
 
 
-class fixed:  # noqa: N801 - used like a function: fixed("10.0.0.1")
+class FixedResolver:
     """A resolver that always answers ``addresses`` and records the hosts it was asked for."""
 
     def __init__(self, *addresses: str) -> None:
@@ -68,7 +70,7 @@ class fixed:  # noqa: N801 - used like a function: fixed("10.0.0.1")
 )
 def test_refuses_internal_and_odd_targets(url: str, reason: str) -> None:
     with pytest.raises(BlockedURL, match="refused") as caught:
-        check_url(url, resolve=fixed(PUBLIC))
+        check_url(url, resolve=FixedResolver(PUBLIC))
     assert reason in caught.value.reason
 
 
@@ -78,18 +80,20 @@ def test_block_is_a_value_error_naming_the_fix() -> None:
 
 
 def test_every_resolved_address_is_checked() -> None:
-    resolve = fixed(PUBLIC, "10.1.2.3")
+    resolve = FixedResolver(PUBLIC, "10.1.2.3")
     with pytest.raises(BlockedURL, match=r"10\.1\.2\.3 is a private address"):
         check_url("https://media.example/a.mp3", resolve=resolve)
 
 
 def test_hostname_resolving_inside_is_refused() -> None:
     with pytest.raises(BlockedURL, match="cloud metadata"):
-        check_url("http://metadata.example/", resolve=fixed("169.254.169.254"))
+        check_url("http://metadata.example/", resolve=FixedResolver("169.254.169.254"))
 
 
 def test_public_hostname_passes_with_its_addresses() -> None:
-    checked = check_url("https://Media.Example/ep%201.mp3?x=1", resolve=fixed(PUBLIC, PUBLIC))
+    checked = check_url(
+        "https://Media.Example/ep%201.mp3?x=1", resolve=FixedResolver(PUBLIC, PUBLIC)
+    )
     assert checked.host == "media.example"
     assert checked.port == 443
     assert checked.addresses == (PUBLIC,)
@@ -115,7 +119,7 @@ def test_unresolvable_host_is_refused() -> None:
     ],
 )
 def test_allow_list_admits_named_hosts(url: str, allow: list[str]) -> None:
-    checked = check_url(url, allow, resolve=fixed("127.0.0.1"))
+    checked = check_url(url, allow, resolve=FixedResolver("127.0.0.1"))
     assert checked.allowed_by_list
 
 
@@ -130,7 +134,7 @@ def test_allow_list_admits_named_hosts(url: str, allow: list[str]) -> None:
 )
 def test_allow_list_is_exact(url: str, allow: list[str]) -> None:
     with pytest.raises(BlockedURL):
-        check_url(url, allow, resolve=fixed("127.0.0.1"))
+        check_url(url, allow, resolve=FixedResolver("127.0.0.1"))
 
 
 def test_address_problem_accepts_public_addresses() -> None:
@@ -153,7 +157,7 @@ def test_pinned_transport_connects_to_the_checked_address() -> None:
         seen.append(request)
         return httpx.Response(200, content=b"ok")
 
-    resolve = fixed(PUBLIC)
+    resolve = FixedResolver(PUBLIC)
     checked = check_url("https://media.example/a.mp3", resolve=resolve)
     transport = PinnedTransport(checked, inner=httpx.MockTransport(record))
     with httpx.Client(transport=transport) as client:
@@ -166,7 +170,7 @@ def test_pinned_transport_connects_to_the_checked_address() -> None:
 
 
 def test_pinned_transport_refuses_other_origins() -> None:
-    checked = check_url("https://media.example/a.mp3", resolve=fixed(PUBLIC))
+    checked = check_url("https://media.example/a.mp3", resolve=FixedResolver(PUBLIC))
     inner = httpx.MockTransport(lambda request: httpx.Response(200))
     with (
         httpx.Client(transport=PinnedTransport(checked, inner=inner)) as client,
@@ -189,3 +193,38 @@ def test_pinned_connection_ignores_dns(media_server: MediaServer) -> None:
         response = client.get(checked.url)
     assert response.content == media_server.state.sample
     assert media_server.state.hosts == [f"{host}:{media_server.port}"]
+
+
+def pinned_tls_client(ca: trustme.CA, server: MediaServer, host: str) -> httpx.Client:
+    """A client whose only route is ``host`` pinned to the TLS server's address."""
+    checked = CheckedURL(
+        url=f"https://{host}:{server.port}/sample.ogg",
+        scheme="https",
+        host=host,
+        port=server.port,
+        addresses=("127.0.0.1",),
+    )
+    verify = ssl.create_default_context()
+    ca.configure_trust(verify)
+    return httpx.Client(transport=PinnedTransport(checked, httpx.HTTPTransport(verify=verify)))
+
+
+def test_pinned_tls_verifies_the_original_host_name(
+    tls_ca: trustme.CA, tls_server: MediaServer
+) -> None:
+    with pinned_tls_client(tls_ca, tls_server, TLS_HOST) as client:
+        response = client.get(f"https://{TLS_HOST}:{tls_server.port}/sample.ogg")
+    assert response.content == tls_server.state.sample
+    assert tls_server.state.hosts == [f"{TLS_HOST}:{tls_server.port}"]
+
+
+def test_pinned_tls_refuses_a_certificate_for_another_name(
+    tls_ca: trustme.CA, tls_server: MediaServer
+) -> None:
+    other = "other.jobstate.test"
+    with (
+        pinned_tls_client(tls_ca, tls_server, other) as client,
+        pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"),
+    ):
+        client.get(f"https://{other}:{tls_server.port}/sample.ogg")
+    assert tls_server.state.hits == []

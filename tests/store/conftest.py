@@ -118,6 +118,16 @@ def wait_for_redis_time(client: redis.Redis, past_ms: int, timeout: float = 5.0)
     return now
 
 
+def time_gap(client: redis.Redis, ms: int = 60) -> tuple[int, int]:
+    """Let ``ms`` of Redis time pass: ``(before, after)`` for :func:`age_between`.
+
+    Whatever was written before the call counts as older than ``before``; whatever is
+    written after it is at least as new as ``after``.
+    """
+    before = redis_ms(client)
+    return before, wait_for_redis_time(client, before + ms)
+
+
 def age_between(client: redis.Redis, old_ms: int, new_ms: int) -> float:
     """An ``older_than`` (s) whose cutoff, taken right after this call, falls between
     ``old_ms`` (last activity of jobs that must count as old) and ``new_ms`` (first

@@ -6,34 +6,54 @@ from dataclasses import dataclass, field
 
 from playwright.sync_api import Page, Request, Response
 
-__all__ = ["PollLog"]
+__all__ = ["Poll", "PollLog"]
+
+
+@dataclass(frozen=True)
+class Poll:
+    """One ended request: browser start time (ms since the epoch), end time, HTTP status.
+
+    ``end_ms`` is ``None`` and ``status`` 0 when the request failed (timeout, abort).
+    """
+
+    start_ms: float
+    end_ms: float | None
+    status: int
 
 
 @dataclass
 class PollLog:
-    """Every ``GET <url>`` the page made, from Playwright's request events.
-
-    ``spans`` holds ``(start_ms, end_ms)`` per finished request from the browser's own
-    timing; ``in_flight``/``max_in_flight`` count requests between their start and end.
-    """
+    """Every ``GET <url>`` the page made, from Playwright's request events."""
 
     url: str
     started: int = 0
-    finished: int = 0
-    failed: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
-    starts_ms: list[float] = field(default_factory=list)
-    spans: list[tuple[float, float]] = field(default_factory=list)
-    statuses: list[int] = field(default_factory=list)
+    polls: list[Poll] = field(default_factory=list)
+    _status: dict[Request, int] = field(default_factory=dict)
 
     def attach(self, page: Page) -> PollLog:
         """Start listening to ``page``'s requests."""
         page.on("request", self._on_request)
-        page.on("requestfinished", self._on_finished)
-        page.on("requestfailed", self._on_failed)
         page.on("response", self._on_response)
+        page.on("requestfinished", self._on_ended)
+        page.on("requestfailed", self._on_ended)
         return self
+
+    @property
+    def finished(self) -> int:
+        """Requests that got an answer."""
+        return sum(1 for p in self.polls if p.status)
+
+    @property
+    def failed(self) -> int:
+        """Requests that ended without an answer."""
+        return sum(1 for p in self.polls if not p.status)
+
+    @property
+    def statuses(self) -> list[int]:
+        """HTTP status of each answered request, in order."""
+        return [p.status for p in self.polls if p.status]
 
     def _mine(self, request: Request) -> bool:
         return request.method == "GET" and request.url == self.url
@@ -44,35 +64,25 @@ class PollLog:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
 
-    def _ended(self, request: Request) -> None:
-        self.in_flight -= 1
-        timing = request.timing
-        start = timing["startTime"]
-        self.starts_ms.append(start)
-        end = timing["responseEnd"]
-        if end >= 0:
-            self.spans.append((start, start + end))
-
-    def _on_finished(self, request: Request) -> None:
-        if self._mine(request):
-            self.finished += 1
-            self._ended(request)
-
-    def _on_failed(self, request: Request) -> None:
-        if self._mine(request):
-            self.failed += 1
-            self._ended(request)
-
     def _on_response(self, response: Response) -> None:
         if self._mine(response.request):
-            self.statuses.append(response.status)
+            self._status[response.request] = response.status
 
-    def intervals_s(self, first: int = 0, last: int | None = None) -> list[float]:
-        """Seconds between consecutive request starts (``starts_ms[first:last]``)."""
-        starts = self.starts_ms[first:last]
-        return [(b - a) / 1000 for a, b in zip(starts, starts[1:])]
+    def _on_ended(self, request: Request) -> None:
+        if not self._mine(request):
+            return
+        self.in_flight -= 1
+        timing = request.timing
+        start, end = timing["startTime"], timing["responseEnd"]
+        status = self._status.pop(request, 0)
+        self.polls.append(Poll(start, start + end if end >= 0 and status else None, status))
 
-    def overlaps(self) -> list[tuple[tuple[float, float], tuple[float, float]]]:
-        """Pairs of finished requests whose lifetimes overlapped (should be none)."""
-        spans = sorted(self.spans)
-        return [(a, b) for a, b in zip(spans, spans[1:]) if b[0] < a[1]]
+    def gaps_s(self, polls: list[Poll] | None = None) -> list[float]:
+        """Seconds between the starts of consecutive polls."""
+        chosen = self.polls if polls is None else polls
+        return [(b.start_ms - a.start_ms) / 1000 for a, b in zip(chosen, chosen[1:])]
+
+    def overlaps(self) -> list[tuple[Poll, Poll]]:
+        """Consecutive answered polls whose lifetimes overlapped (should be none)."""
+        done = sorted((p for p in self.polls if p.end_ms is not None), key=lambda p: p.start_ms)
+        return [(a, b) for a, b in zip(done, done[1:]) if a.end_ms and b.start_ms < a.end_ms]

@@ -47,7 +47,7 @@ def test_one_poll_a_second_never_two_at_once_none_after_terminal(
     assert log.max_in_flight == 1
     assert not log.overlaps(), log.overlaps()
     assert log.failed == 0 and set(log.statuses) == {200}
-    gaps = log.intervals_s()
+    gaps = log.gaps_s()
     assert len(gaps) >= 8
     assert 0.9 <= mean(gaps) <= 1.5, gaps
     assert min(gaps) >= 0.95, gaps  # the next poll waits a full interval after the answer
@@ -79,7 +79,6 @@ def test_unavailable_api_shows_reconnecting_with_backoff_then_recovers(
         else:
             route.continue_()
 
-    first_failure = log.started
     view.page.route(log.url, unavailable)
     view.wait_visible("reconnecting")
     expect(view.by_testid("job-status")).to_have_text("INIT")  # last known state, no guess
@@ -90,7 +89,8 @@ def test_unavailable_api_shows_reconnecting_with_backoff_then_recovers(
     view.page.unroute(log.url)
 
     assert log.statuses.count(503) == 3
-    gaps = log.intervals_s(first_failure, first_failure + 4)
+    first = next(i for i, p in enumerate(log.polls) if p.status == 503)
+    gaps = log.gaps_s(log.polls[first:first + 4])
     # After failures 1, 2 and 3 the page waits 1, 2 and 4 s (plus the answer's time).
     for gap, delay in zip(gaps, (1.0, 2.0, 4.0), strict=True):
         assert delay - 0.05 <= gap <= delay + 0.75, gaps
@@ -107,7 +107,11 @@ def test_a_hanging_request_times_out_and_the_page_reconnects(
     view.open_job(job_id)
     view.wait_for_status("INIT")
     held: list[Route] = []
-    view.page.route(log.url, held.append)  # never answered: only the page's timeout ends it
+
+    def hold(route: Route) -> None:
+        held.append(route)  # never answered: only the page's own timeout ends the request
+
+    view.page.route(log.url, hold)
 
     view.wait_visible("reconnecting", timeout=10)
     assert log.failed >= 1

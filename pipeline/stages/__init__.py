@@ -1,0 +1,36 @@
+"""The reference pipeline's stages as plain functions (no Celery): wire them into tasks elsewhere.
+
+- :mod:`pipeline.stages.download` -- ``download(url, dest_dir, ...)``: streamed, SSRF-guarded,
+  size- and time-limited.
+- :mod:`pipeline.stages.transcribe` -- ``decode_audio(path)`` and ``transcribe(path, backend)``.
+- :mod:`pipeline.stages.text` -- ``extract_quotes(text, n)`` and ``summarise(text, max_sentences)``.
+- :mod:`pipeline.stages.errors` -- the typed errors, re-exported here.
+
+Functions are not re-exported, so ``pipeline.stages.download`` always names the module.
+"""
+
+from pipeline.stages.errors import (
+    DownloadBlocked,
+    DownloadError,
+    DownloadTimeout,
+    DownloadTooLarge,
+    StageError,
+    TextError,
+    TooManyRedirects,
+    TranscriptionError,
+    TransportFailed,
+    UpstreamStatus,
+)
+
+__all__ = [
+    "DownloadBlocked",
+    "DownloadError",
+    "DownloadTimeout",
+    "DownloadTooLarge",
+    "StageError",
+    "TextError",
+    "TooManyRedirects",
+    "TranscriptionError",
+    "TransportFailed",
+    "UpstreamStatus",
+]

@@ -1,0 +1,129 @@
+"""Index-driven cleanup: stale jobs to the error status, old errors purged, old completed
+jobs archived. Jobs are made old by real Redis time passing between two groups."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.cleanup import SweepReport, archive_completed, mark_stale, purge_errors, sweep_all
+from pipeline.errors import JobNotFound
+from pipeline.store import JobStore
+from pipeline.workflow import Workflow
+from tests.store.conftest import age_between, new_job, time_gap, ttl
+
+
+def _jobs(store: JobStore, prefix: str, statuses: list[str]) -> list[str]:
+    return [new_job(store, s, job_id=f"{prefix}-{n}") for n, s in enumerate(statuses)]
+
+
+def test_mark_stale_fails_only_silent_running_jobs(store: JobStore, wf: Workflow) -> None:
+    happy = wf.happy_path()
+    old_running = _jobs(store, "old", happy[:-1])
+    old_done = _jobs(store, "done", [happy[-1], wf.error])
+    heartbeating = _jobs(store, "beat", [happy[1]])
+    before, after = time_gap(store.client)
+    store.heartbeat(heartbeating[0])
+    fresh = _jobs(store, "new", happy[:-1])
+    stale = mark_stale(store, older_than=age_between(store.client, before, after))
+    assert sorted(stale) == sorted(old_running)
+    for job_id in old_running:
+        record = store.get_state(job_id)
+        assert record["status"] == wf.error
+        assert record["error"].startswith("stale: no heartbeat or progress")
+        assert store.history(job_id)[-1]["kind"] == "stale"
+        assert store.client.zscore(store.keys.running, job_id) is None
+        assert store.client.zscore(store.keys.errored, job_id) is not None
+    for job_id in [*fresh, *heartbeating]:
+        assert store.get_state(job_id)["status"] != wf.error
+    assert [store.get_state(j)["version"] for j in old_done] == [
+        len(store.history(j)) for j in old_done
+    ]
+    assert mark_stale(store, older_than=age_between(store.client, before, after)) == []
+
+
+def test_a_lagging_index_never_fails_a_live_job(store: JobStore, wf: Workflow) -> None:
+    job_id = new_job(store, wf.happy_path()[1])
+    # As if the index update after a heartbeat had not landed yet (cluster mode lag).
+    store.client.zadd(store.keys.running, {job_id: 0})
+    assert mark_stale(store, older_than=60) == []
+    assert store.get_state(job_id)["status"] == wf.happy_path()[1]
+
+
+def test_sweeps_drop_index_entries_of_vanished_jobs(store: JobStore, wf: Workflow) -> None:
+    ghosts = {
+        store.keys.running: "gone-run",
+        store.keys.errored: "gone-err",
+        store.keys.completed: "gone-done",
+    }
+    for index, job_id in ghosts.items():
+        store.client.zadd(index, {job_id: 0})
+    assert mark_stale(store, older_than=1) == []
+    assert purge_errors(store, older_than=1) == []
+    assert archive_completed(store, older_than=1) == []
+    for index, job_id in ghosts.items():
+        assert store.client.zscore(index, job_id) is None
+
+
+def test_purge_errors_deletes_only_old_errors(store: JobStore, wf: Workflow) -> None:
+    happy = wf.happy_path()
+    old_errors = _jobs(store, "old-err", [wf.error, wf.error])
+    old_done = _jobs(store, "old-done", [happy[-1]])
+    before, after = time_gap(store.client)
+    new_errors = _jobs(store, "new-err", [wf.error])
+    purged = purge_errors(store, older_than=age_between(store.client, before, after))
+    assert sorted(purged) == sorted(old_errors)
+    for job_id in old_errors:
+        assert store.find_state(job_id) is None
+        assert store.history(job_id) == []
+        for index in store.keys.indexes():
+            assert store.client.zscore(index, job_id) is None
+    assert [store.get_state(j)["status"] for j in [*new_errors, *old_done]] == [wf.error, happy[-1]]
+    listed = {r["job_id"] for r in store.list_jobs()}
+    assert listed == {*new_errors, *old_done}
+
+
+def test_archive_moves_old_completed_jobs_out_of_the_live_set(
+    store: JobStore, wf: Workflow
+) -> None:
+    happy = wf.happy_path()
+    old = _jobs(store, "old", [happy[-1], happy[-1], wf.error, happy[1]])
+    records = {j: store.get_state(j) for j in old[:2]}
+    histories = {j: store.history(j) for j in old[:2]}
+    before, after = time_gap(store.client)
+    new = _jobs(store, "new", [happy[-1]])
+    archived = archive_completed(
+        store, older_than=age_between(store.client, before, after), ttl=3600
+    )
+    assert sorted(archived) == sorted(old[:2])
+    for job_id in archived:
+        with pytest.raises(JobNotFound):
+            store.get_state(job_id)
+        assert store.get_archived(job_id) == records[job_id]
+        assert store.history(job_id, archived=True) == histories[job_id]
+        assert 3590 <= ttl(store.client, store.keys.archived(job_id)) <= 3600
+        assert 3590 <= ttl(store.client, store.keys.archived_history(job_id)) <= 3600
+        assert store.client.zscore(store.keys.completed, job_id) is None
+    assert {r["job_id"] for r in store.list_jobs()} == {*old[2:], *new}
+    if not store.settings.cluster:
+        archive_index = store.client.zrange(store.keys.archive, 0, -1)
+        assert sorted(x.decode() for x in archive_index) == sorted(old[:2])
+
+
+def test_archive_without_ttl_keeps_forever(store: JobStore, wf: Workflow) -> None:
+    job_id = new_job(store, wf.happy_path()[-1])
+    before, after = time_gap(store.client)
+    new_job(store, wf.happy_path()[-1])
+    assert archive_completed(store, age_between(store.client, before, after), ttl=0) == [job_id]
+    assert ttl(store.client, store.keys.archived(job_id)) == -1
+
+
+def test_sweep_all_runs_each_sweep_with_a_threshold(store: JobStore, wf: Workflow) -> None:
+    happy = wf.happy_path()
+    running, errored, done = _jobs(store, "old", [happy[1], wf.error, happy[-1]])
+    before, after = time_gap(store.client)
+    only_stale = sweep_all(store, stale_after=age_between(store.client, before, after))
+    assert only_stale == SweepReport(stale=[running])
+    age = age_between(store.client, before, after)
+    report = sweep_all(store, stale_after=age, purge_after=age, archive_after=age)
+    assert report == SweepReport(stale=[], purged=[errored], archived=[done])
+    assert store.get_state(running)["status"] == wf.error  # freshly failed: not purged
