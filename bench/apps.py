@@ -1,17 +1,23 @@
-"""A bench app with the same four no-op stages, tracked and untracked."""
+"""A bench app with the same four no-op stages, tracked and untracked.
+
+Both chains announce completion the same way: ``task_success`` of their last task pushes
+the job id to one list, which the bench waits on with BLPOP (no polling).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import redis
-from celery import Celery
+from celery import Celery, signals
 
 from pipeline.celery_app import create_app
 from pipeline.settings import Settings
 from pipeline.tracking import StageRun, Tracker
 
 PLAIN = [f"bench.plain.{i}" for i in range(4)]
+TRACKED_LAST = "bench.tracked.generating_summary"
+DONE_LIST = "bench:done"
 
 
 def _noop(ctx: dict[str, Any], run: StageRun) -> dict[str, Any]:
@@ -35,11 +41,14 @@ def create_bench_app(settings: Settings) -> Celery:
         def plain(ctx: dict[str, Any]) -> dict[str, Any]:
             if i + 1 < len(PLAIN):
                 app.tasks[PLAIN[i + 1]].apply_async(args=[ctx])
-            else:
-                sec, usec = client.time()
-                client.set(f"bench:done:{ctx['job_id']}", int(sec) * 1000 + int(usec) // 1000)
             return ctx
 
     for i in range(len(PLAIN)):
         make(i)
+
+    def finished(sender: Any = None, result: Any = None, **_: Any) -> None:
+        if getattr(sender, "name", None) in {PLAIN[-1], TRACKED_LAST}:
+            client.rpush(DONE_LIST, result["job_id"])
+
+    signals.task_success.connect(finished, weak=False)
     return app

@@ -1,6 +1,6 @@
 """Tracked vs untracked: the same 4-stage no-op chain on the same real prefork worker.
 
-Prints end-to-end latency (Redis clock, submit to final write) and throughput of both,
+Prints end-to-end latency (submit to the end of the last task) and throughput of both,
 interleaved in one run, and their ratios. Target: tracked/untracked latency <= 1.15.
 """
 
@@ -16,12 +16,13 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: keep bench/ from shadowing `pipeline`
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from bench.apps import PLAIN, create_bench_app
+from celery import Celery
+
+from bench.apps import DONE_LIST, PLAIN, create_bench_app
 from harness.redis_proc import RedisServer
-from harness.waiting import wait_until
 from harness.worker_proc import WorkerProcess
 from pipeline.celery_app import enqueue
-from pipeline.runtime import build_runtime
+from pipeline.runtime import Runtime, build_runtime
 from pipeline.service import job_context
 from pipeline.settings import Settings
 
@@ -29,44 +30,47 @@ JOBS = 100
 BURST = 25
 
 
-def _tracked(rt, app) -> tuple[str, int]:  # type: ignore[no-untyped-def]
-    write = rt.store.create("http://bench.invalid/x.mp3")
-    enqueue(app, job_context(rt.store.get_state(write.job_id)))
-    return write.job_id, write.ms
+class Finish:
+    """Waits for completion announcements (BLPOP on one list, no polling)."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.client = rt.client
+
+    def wait(self, job_ids: set[str], timeout: float = 60.0) -> None:
+        """Return once every job in ``job_ids`` has finished its last task."""
+        while job_ids:
+            popped = self.client.blpop([DONE_LIST], timeout=timeout)
+            if popped is None:
+                raise TimeoutError(f"{len(job_ids)} jobs did not complete")
+            job_ids.discard(popped[1].decode())
 
 
-def _plain(rt, app) -> tuple[str, int]:  # type: ignore[no-untyped-def]
+def _tracked(rt: Runtime, app: Celery) -> str:
+    url = "http://bench.invalid/x.mp3"
+    write = rt.store.create(url)
+    enqueue(app, job_context({"job_id": write.job_id, "attempt": write.attempt,
+                              "metadata": {"url": url, "space_id": None}}))
+    return write.job_id
+
+
+def _plain(rt: Runtime, app: Celery) -> str:
     job_id = uuid.uuid4().hex
-    start = rt.store.now_ms()
     app.tasks[PLAIN[0]].apply_async(args=[{"job_id": job_id}])
-    return job_id, start
+    return job_id
 
 
-def _tracked_done(rt, job_id: str) -> int | None:  # type: ignore[no-untyped-def]
-    rec = rt.store.find_state(job_id)
-    if rec and rec["status"] == "COMPLETE":
-        return int(rt.client.hget(rt.store.keys.state(job_id), "updated_ms"))
-    return None
+STARTS = {"tracked": _tracked, "plain": _plain}
 
 
-def _plain_done(rt, job_id: str) -> int | None:  # type: ignore[no-untyped-def]
-    raw = rt.client.get(f"bench:done:{job_id}")
-    return int(raw) if raw else None
-
-
-def _latency(rt, app, kind: str) -> float:  # type: ignore[no-untyped-def]
-    start_fn, done_fn = (_tracked, _tracked_done) if kind == "tracked" else (_plain, _plain_done)
-    job_id, start = start_fn(rt, app)
-    end = wait_until(lambda: done_fn(rt, job_id), 30, interval=0.002, what=kind)
-    return float(end - start)
-
-
-def _burst(rt, app, kind: str) -> float:  # type: ignore[no-untyped-def]
-    start_fn, done_fn = (_tracked, _tracked_done) if kind == "tracked" else (_plain, _plain_done)
+def _latency(rt: Runtime, app: Celery, done: Finish, kind: str) -> float:
     t0 = time.perf_counter()
-    ids = [start_fn(rt, app)[0] for _ in range(BURST)]
-    for job_id in ids:
-        wait_until(lambda j=job_id: done_fn(rt, j), 60, interval=0.002, what=kind)
+    done.wait({STARTS[kind](rt, app)})
+    return (time.perf_counter() - t0) * 1000
+
+
+def _burst(rt: Runtime, app: Celery, done: Finish, kind: str) -> float:
+    t0 = time.perf_counter()
+    done.wait({STARTS[kind](rt, app) for _ in range(BURST)})
     return BURST / (time.perf_counter() - t0)
 
 
@@ -78,18 +82,20 @@ def main() -> None:
         app = create_bench_app(settings)
         rt = build_runtime(settings, app=app)
         worker = WorkerProcess("bench.apps:create_bench_app", settings, concurrency=2,
-                               log_dir=Path(tmp)).start(app)
+                               log_dir=Path(tmp),
+                               extra_env={"JOBSTATE_FAULTS": "0"}).start(app)
         try:
+            done = Finish(rt)
             for kind in ("tracked", "plain"):  # warm up both paths
-                _latency(rt, app, kind)
+                _latency(rt, app, done, kind)
             lat: dict[str, list[float]] = {"tracked": [], "plain": []}
             for _ in range(JOBS):
                 for kind in ("tracked", "plain"):
-                    lat[kind].append(_latency(rt, app, kind))
+                    lat[kind].append(_latency(rt, app, done, kind))
             thr: dict[str, list[float]] = {"tracked": [], "plain": []}
             for _ in range(JOBS // BURST):
                 for kind in ("tracked", "plain"):
-                    thr[kind].append(_burst(rt, app, kind))
+                    thr[kind].append(_burst(rt, app, done, kind))
         finally:
             worker.stop()
             rt.close()

@@ -55,8 +55,9 @@ class BrowserLaunchFixtures:
             return {"headless": True}
         cfg = get_config(pytestconfig)
         try:
-            choice = choose_browser(cfg["browser"], browser_type.executable_path,
-                                    source=cfg.source("browser"))
+            choice = choose_browser(
+                cfg["browser"], browser_type.executable_path, source=cfg.source("browser")
+            )
         except BrowserNotFound as exc:
             pytest.fail(str(exc), pytrace=False)
         return launch_options(choice)
@@ -124,9 +125,12 @@ def pytest_runtest_makereport(
 
 def _page_story(view: UiView) -> str:
     try:
-        lines = [f"url: {view.page.url}", f"statuses: {view.seen_statuses()}",
-                 f"messages: {view.seen_texts('job-message')}",
-                 f"errors: {view.seen_texts('job-error')}"]
-    except Exception as exc:  # noqa: BLE001 - the page may already be gone
+        lines = [
+            f"url: {view.page.url}",
+            f"statuses: {view.seen_statuses()}",
+            f"messages: {view.seen_texts('job-message')}",
+            f"errors: {view.seen_texts('job-error')}",
+        ]
+    except Exception as exc:
         return f"page not readable: {type(exc).__name__}"
     return "\n".join(lines)

@@ -22,7 +22,12 @@ __all__ = ["PAGE_RECORDER", "TEXT_IDS", "VISIBILITY_IDS", "UiView"]
 T = TypeVar("T")
 
 TEXT_IDS = (
-    "job-status", "job-message", "job-error", "attempt", "progress-text", "reconnecting-text",
+    "job-status",
+    "job-message",
+    "job-error",
+    "attempt",
+    "progress-text",
+    "reconnecting-text",
 )
 VISIBILITY_IDS = ("loading", "reconnecting", "not-found", "error-box", "results")
 
@@ -119,13 +124,13 @@ class UiView:
     def job_list_ids(self) -> list[str]:
         """Job ids in the recent-jobs list, top to bottom."""
         ids = self.page.eval_on_selector_all(
-            '[data-testid="job-item"]', "items => items.map(i => i.dataset.jobId)")
+            '[data-testid="job-item"]', "items => items.map(i => i.dataset.jobId)"
+        )
         return [str(i) for i in ids]
 
     def seen_texts(self, testid: str = "job-status") -> list[str]:
         """Every distinct text the element showed since the page loaded, in order."""
-        texts = self.page.evaluate(
-            "id => (window.__jobstateSeen?.texts[id] ?? []).slice()", testid)
+        texts = self.page.evaluate("id => (window.__jobstateSeen?.texts[id] ?? []).slice()", testid)
         return [str(t) for t in texts]
 
     def seen_statuses(self) -> list[str]:
@@ -135,7 +140,8 @@ class UiView:
     def seen_visible(self, testid: str) -> list[bool]:
         """The visibility history of a recorded element (``loading``, ``reconnecting``...)."""
         values = self.page.evaluate(
-            "id => (window.__jobstateSeen?.visible[id] ?? []).slice()", testid)
+            "id => (window.__jobstateSeen?.visible[id] ?? []).slice()", testid
+        )
         return [bool(v) for v in values]
 
     def csp_violations(self) -> list[str]:
@@ -162,8 +168,9 @@ class UiView:
         """Wait until an element is hidden (or gone)."""
         expect(self.by_testid(testid)).to_be_hidden(timeout=self._ms(timeout))
 
-    def wait_until(self, check: Callable[[], T], timeout: float | None = None,
-                   what: str = "condition") -> T:
+    def wait_until(
+        self, check: Callable[[], T], timeout: float | None = None, what: str = "condition"
+    ) -> T:
         """Re-check ``check`` while the page keeps processing events; fail after ``timeout``.
 
         For conditions outside the DOM (requests seen, calls recorded); DOM conditions

@@ -122,14 +122,15 @@ class PinnedTransport(httpx.BaseTransport):
     """An httpx transport bound to one :class:`CheckedURL`.
 
     Requests for the checked origin connect to its checked addresses, in order, while the
-    ``Host`` header and TLS server name stay those of the original host. Requests for any other
-    origin raise :class:`BlockedURL`. Environment proxies are ignored, since a proxy would
-    resolve the host itself.
+    ``Host`` header and TLS server name (SNI and certificate check) stay those of the original
+    host. Requests for any other origin raise :class:`BlockedURL`. ``inner`` (default: a plain
+    :class:`httpx.HTTPTransport`) must not use a proxy, since a proxy would resolve the host
+    itself; an httpx client given a transport does not add environment proxies.
     """
 
     def __init__(self, checked: CheckedURL, inner: httpx.BaseTransport | None = None) -> None:
         self._checked = checked
-        self._inner = inner if inner is not None else httpx.HTTPTransport(trust_env=False)
+        self._inner = inner if inner is not None else httpx.HTTPTransport()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` to the first checked address that accepts a connection."""

@@ -37,8 +37,8 @@ class JobService:
     def submit(self, url: str, space_id: str | None = None) -> dict[str, Any]:
         """Validate, create the job in the initial status and enqueue its first stage."""
         write = self.store.create(url, space_id=space_id or None)
-        record = self.store.get_state(write.job_id)
-        self._start(record)
+        self._start({"job_id": write.job_id, "attempt": write.attempt,
+                     "metadata": {"url": url, "space_id": space_id or None}})
         return self.get(write.job_id)
 
     def retry(self, job_id: str) -> dict[str, Any]:

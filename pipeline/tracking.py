@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,8 +60,15 @@ class StageRun:
     status: str
     task_id: str
     settings: Settings
-    workdir: Path
+    root: Path
     stop: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def workdir(self) -> Path:
+        """This stage's own directory (created on first use, removed on failure)."""
+        path = self.root / self.status.lower()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     def progress(self, data: dict[str, Any], message: str | None = None) -> None:
         """Record progress for this stage (fenced: raises Ignore if the job moved on)."""
@@ -74,37 +82,84 @@ class StageRun:
 
     def cleanup(self) -> None:
         """Remove every file this stage wrote."""
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        path = self.root / self.status.lower()
+        if path.exists():
+            shutil.rmtree(path, ignore_errors=True)
+
+
+class _Beats:
+    """One heartbeat thread per process serving every running stage.
+
+    Starting a thread per stage costs about a millisecond; a shared one costs a dict
+    insert. Each run is beaten every ``interval`` seconds until it is removed.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runs: dict[int, tuple[StageRun, float, float]] = {}
+        self._wake = threading.Event()
+        self._owner = -1
+
+    def add(self, run: StageRun, interval: float) -> None:
+        with self._lock:
+            self._runs[id(run)] = (run, interval, time.monotonic() + interval)
+            if self._owner != os.getpid():  # first use in this process (or after a fork)
+                self._owner = os.getpid()
+                threading.Thread(target=self._loop, name="jobstate-heartbeat",
+                                 daemon=True).start()
+        # No wake-up here: the loop wakes at least every 0.5 s and a new run's first beat
+        # is due only after a whole interval anyway.
+
+    def remove(self, run: StageRun) -> None:
+        with self._lock:
+            self._runs.pop(id(run), None)
+
+    def _due(self) -> tuple[list[StageRun], float]:
+        now = time.monotonic()
+        due, wait = [], 0.5
+        with self._lock:
+            for key, (run, interval, at) in list(self._runs.items()):
+                if at <= now:
+                    due.append(run)
+                    self._runs[key] = (run, interval, now + interval)
+                    at = now + interval
+                wait = min(wait, at - now)
+        return due, max(wait, 0.01)
+
+    def _loop(self) -> None:
+        while True:
+            due, wait = self._due()
+            for run in due:
+                self._beat(run)
+            self._wake.wait(wait)
+            self._wake.clear()
+
+    def _beat(self, run: StageRun) -> None:
+        try:
+            run.store.heartbeat(run.job_id, attempt=run.attempt, status=run.status)
+        except FENCED:
+            run.stop.set()
+            self.remove(run)
+        except JobStateError as exc:
+            log.warning("heartbeat for %s failed: %s", run.job_id, exc)
+
+
+_BEATS = _Beats()
 
 
 class Heartbeat:
-    """Background heartbeat for one stage run; stops when the job moves on."""
+    """Heartbeat for one stage run while the context is open; stops if the job moves on."""
 
     def __init__(self, run: StageRun, interval: float) -> None:
         self.run = run
         self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="jobstate-heartbeat",
-                                        daemon=True)
 
     def __enter__(self) -> Heartbeat:
-        self._thread.start()
+        _BEATS.add(self.run, self.interval)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=self.interval + 5)
-
-    def _loop(self) -> None:
-        r = self.run
-        while not self._stop.wait(self.interval):
-            try:
-                r.store.heartbeat(r.job_id, attempt=r.attempt, status=r.status)
-            except FENCED:
-                r.stop.set()
-                return
-            except JobStateError as exc:
-                log.warning("heartbeat for %s failed: %s", r.job_id, exc)
+        _BEATS.remove(self.run)
 
 
 class Tracker:
@@ -214,9 +269,8 @@ class Tracker:
             log.warning("job %s: %s redelivered too often, now %s", job_id, status, w.status)
             self._remove_attempt_dir(job_id, attempt)
             raise Ignore()
-        workdir = self._workdir(job_id, attempt) / status.lower()
-        workdir.mkdir(parents=True, exist_ok=True)
-        return StageRun(store, job_id, attempt, status, task_id, self.settings, workdir)
+        root = self._workdir(job_id, attempt)
+        return StageRun(store, job_id, attempt, status, task_id, self.settings, root)
 
     def _hand_off(self, run: StageRun, out: dict[str, Any]) -> dict[str, Any]:
         nxt = self.next_stage(run.status)
@@ -263,4 +317,6 @@ class Tracker:
         return root / job_id / f"attempt-{attempt}"
 
     def _remove_attempt_dir(self, job_id: str, attempt: int) -> None:
-        shutil.rmtree(self._workdir(job_id, attempt), ignore_errors=True)
+        path = self._workdir(job_id, attempt)
+        if path.exists():
+            shutil.rmtree(path, ignore_errors=True)

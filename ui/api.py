@@ -24,9 +24,10 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["jobs"])
 Ctx = Annotated[AppContext, Depends(context)]
 
-BAD_ID = {400: {"model": Problem, "description": "Malformed job id"}}
-UNKNOWN = {404: {"model": Problem, "description": "No such job"}}
-DOWN = {503: {"model": Problem, "description": "Redis is unreachable"}}
+Answers = dict[int | str, dict[str, Any]]
+BAD_ID: Answers = {400: {"model": Problem, "description": "Malformed job id"}}
+UNKNOWN: Answers = {404: {"model": Problem, "description": "No such job"}}
+DOWN: Answers = {503: {"model": Problem, "description": "Redis is unreachable"}}
 _PONG = {"status": "ok"}
 
 

@@ -22,8 +22,9 @@ def pages_router() -> APIRouter:
     index, docs = _html("index.html"), _html("docs.html")
 
     def page(body: bytes) -> Response:
-        return Response(body, media_type="text/html; charset=utf-8",
-                        headers={"Cache-Control": "no-cache"})
+        return Response(
+            body, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-cache"}
+        )
 
     @router.get("/")
     async def home() -> Response:

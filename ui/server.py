@@ -28,16 +28,18 @@ def serve(
     log_level: str = "info",
 ) -> None:
     """Serve the app on ``host:port`` until interrupted (blocks)."""
-    config = uvicorn.Config(app_factory(service), host=host, port=port, log_level=log_level,
-                            timeout_graceful_shutdown=5)
+    config = uvicorn.Config(
+        app_factory(service), host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5
+    )
     uvicorn.Server(config).run()
 
 
 class RunningServer:
     """A uvicorn server running in a daemon thread; ``url`` is its base URL."""
 
-    def __init__(self, server: uvicorn.Server, thread: threading.Thread,
-                 sock: socket.socket, url: str) -> None:
+    def __init__(
+        self, server: uvicorn.Server, thread: threading.Thread, sock: socket.socket, url: str
+    ) -> None:
         self.server = server
         self.thread = thread
         self.url = url
@@ -97,13 +99,19 @@ def start_in_thread(
     cannot be taken in between). Raises :class:`RuntimeError` if the server has not
     started within ``startup_timeout`` seconds.
     """
+    config = uvicorn.Config(
+        app_factory(service),
+        log_level=log_level,
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=2,
+    )
     sock = _listen(host, port)
     bound = sock.getsockname()[1]
-    config = uvicorn.Config(app_factory(service), log_level=log_level, access_log=False,
-                            lifespan="off", timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
-                              name=f"jobstate-ui-{bound}", daemon=True)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name=f"jobstate-ui-{bound}", daemon=True
+    )
     shown_host = f"[{host}]" if ":" in host else host
     running = RunningServer(server, thread, sock, f"http://{shown_host}:{bound}")
     thread.start()
@@ -111,7 +119,8 @@ def start_in_thread(
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             running.stop(timeout=2.0)
-            raise RuntimeError(f"web server on {host}:{bound} did not start within "
-                               f"{startup_timeout:g} s")
+            raise RuntimeError(
+                f"web server on {host}:{bound} did not start within {startup_timeout:g} s"
+            )
         thread.join(0.01)
     return running

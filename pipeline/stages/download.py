@@ -174,6 +174,8 @@ def _translated_errors() -> Iterator[None]:
         raise DownloadTimeout(f"timed out ({type(exc).__name__})") from exc
     except httpx.TransportError as exc:
         raise TransportFailed(f"connection failed ({type(exc).__name__})") from exc
+    except OSError as exc:  # the network is behind httpx, so this is the local file
+        raise DownloadError(f"cannot save the download ({exc.strerror or exc})") from exc
 
 
 @contextmanager

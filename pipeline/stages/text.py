@@ -22,6 +22,9 @@ from pipeline.stages.registry import Registry
 
 __all__ = [
     "DEFAULT_BACKEND",
+    "GAP",
+    "MAX_CHUNK_WORDS",
+    "MAX_PIECE_CHARS",
     "MAX_TEXT_CHARS",
     "Quoter",
     "Summariser",
@@ -129,7 +132,8 @@ def clean_text(text: str) -> str:
     if not isinstance(text, str):
         raise TextError(f"text must be a string, got {type(text).__name__}")
     if len(text) > MAX_TEXT_CHARS:
-        text = text[:MAX_TEXT_CHARS].rsplit(None, 1)[0]
+        head = text[:MAX_TEXT_CHARS].rsplit(None, 1)
+        text = head[0] if head else ""
     kept = (
         ch if unicodedata.category(ch)[0] != "C" else " "
         for ch in unicodedata.normalize("NFC", text)

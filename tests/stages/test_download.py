@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import itertools
 import json
+import os
 import pickle
 import time
 from pathlib import Path
@@ -273,3 +275,15 @@ def test_errors_survive_pickle_and_json_transport(error: Exception) -> None:
     assert type(copy) is type(error)
     assert str(copy) == str(rebuilt) == str(error)
     assert "pw" not in str(error)
+
+
+def test_disk_failure_is_a_download_error_and_leaves_nothing(
+    media_server: MediaServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(src: str, dst: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    with pytest.raises(DownloadError, match="No space left on device"):
+        download(media_server.url("/sample.ogg"), tmp_path, allow_hosts=[media_server.netloc])
+    assert files_in(tmp_path) == []

@@ -101,7 +101,10 @@ def test_duplicate_sentences_are_quoted_once() -> None:
     assert quotes.count("The job is done.") == 1
 
 
-@pytest.mark.parametrize("text", ["", "   \n\t ", "\x00\x01\x1b\x7f", "\u200b\u200e"])
+@pytest.mark.parametrize(
+    "text",
+    ["", "   \n\t ", "\x00\x01\x1b\x7f", "\u200b\u200e", " " * 2_000_000, "\x00" * 2_000_000],
+)
 def test_empty_input_gives_empty_output(text: str) -> None:
     assert extract_quotes(text) == []
     assert summarise(text) == ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from playwright.sync_api import Page, Request, Response
 
@@ -80,9 +81,9 @@ class PollLog:
     def gaps_s(self, polls: list[Poll] | None = None) -> list[float]:
         """Seconds between the starts of consecutive polls."""
         chosen = self.polls if polls is None else polls
-        return [(b.start_ms - a.start_ms) / 1000 for a, b in zip(chosen, chosen[1:])]
+        return [(b.start_ms - a.start_ms) / 1000 for a, b in pairwise(chosen)]
 
     def overlaps(self) -> list[tuple[Poll, Poll]]:
         """Consecutive answered polls whose lifetimes overlapped (should be none)."""
         done = sorted((p for p in self.polls if p.end_ms is not None), key=lambda p: p.start_ms)
-        return [(a, b) for a, b in zip(done, done[1:]) if a.end_ms and b.start_ms < a.end_ms]
+        return [(a, b) for a, b in pairwise(done) if a.end_ms and b.start_ms < a.end_ms]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any
 
 from pipeline.store import JobStore
@@ -19,7 +20,7 @@ RESULT: dict[str, Any] = {
 def is_forward_subpath(seen: Sequence[str], path: Sequence[str]) -> bool:
     """True when ``seen`` visits statuses of ``path`` in order, each once, skipping any."""
     positions = [path.index(s) if s in path else -1 for s in seen]
-    return -1 not in positions and all(a < b for a, b in zip(positions, positions[1:]))
+    return -1 not in positions and all(a < b for a, b in pairwise(positions))
 
 
 def advance(store: JobStore, job_id: str, status: str, attempt: int = 1, **fields: Any) -> None:

@@ -53,7 +53,11 @@ def test_error_then_retry_reaches_complete_on_attempt_two(
     expect(view.by_testid("attempt")).to_have_text("2")
     assert state_store.get_state(job_id)["attempt"] == 2
     assert view.seen_statuses() == [
-        "INIT", "DOWNLOADING", "TRANSCRIBING", "ERROR", *HAPPY,
+        "INIT",
+        "DOWNLOADING",
+        "TRANSCRIBING",
+        "ERROR",
+        *HAPPY,
     ]
 
 

@@ -31,5 +31,7 @@ def test_malformed_job_id_is_named_as_such(scripted_page: UiView) -> None:
     view.open_job("not a valid id!")
     view.wait_visible("not-found")
     expect(view.by_testid("not-found")).to_have_attribute("data-reason", "malformed")
-    expect(view.by_testid("not-found-text")).to_have_text("“not a valid id!” is not a valid job id.")
+    expect(view.by_testid("not-found-text")).to_have_text(
+        "“not a valid id!” is not a valid job id."
+    )
     expect(view.by_testid("loading")).to_be_hidden()

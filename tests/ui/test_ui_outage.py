@@ -8,8 +8,8 @@ from playwright.sync_api import expect
 from harness.redis_proc import RedisServer
 from harness.ui_view import UiView
 from pipeline.store import JobStore
-from tests.ui.polls import PollLog
 from pipeline.workflow import PRD_WORKFLOW
+from tests.ui.polls import PollLog
 from tests.ui.story import RESULT, advance, is_forward_subpath
 
 pytestmark = [pytest.mark.ui, pytest.mark.jobstate_redis("server")]
@@ -30,8 +30,11 @@ def test_page_reconnects_through_a_redis_outage(
         expect(view.by_testid("reconnecting-text")).to_contain_text("Reconnecting")
         expect(view.by_testid("job-status")).to_have_text("DOWNLOADING")  # kept, not guessed
         expect(view.by_testid("loading")).to_be_visible()
-        view.wait_until(lambda: log.statuses.count(503) >= 2, timeout=20,
-                        what="two polls answered 503 while Redis is down")
+        view.wait_until(
+            lambda: log.statuses.count(503) >= 2,
+            timeout=20,
+            what="two polls answered 503 while Redis is down",
+        )
     finally:
         redis_server.start()
 
@@ -47,4 +50,5 @@ def test_page_reconnects_through_a_redis_outage(
     assert log.max_in_flight == 1
     seen = view.seen_statuses()
     assert seen[:3] == ["INIT", "DOWNLOADING", "TRANSCRIBING"], seen
-    assert seen[-1] == "COMPLETE" and is_forward_subpath(seen, PRD_WORKFLOW.happy_path()), seen
+    assert seen[-1] == "COMPLETE", seen
+    assert is_forward_subpath(seen, PRD_WORKFLOW.happy_path()), seen

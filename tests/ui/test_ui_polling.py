@@ -18,8 +18,10 @@ pytestmark = pytest.mark.ui
 
 QUIET_AFTER_TERMINAL_MS = 3500
 
+
 def _poll_log(view: UiView, job_id: str) -> PollLog:
     return PollLog(view.live.api_url(f"/api/jobs/{job_id}")).attach(view.page)
+
 
 def test_one_poll_a_second_never_two_at_once_none_after_terminal(
     scripted_page: UiView, scripted_service: JobService, state_store: JobStore
@@ -46,11 +48,13 @@ def test_one_poll_a_second_never_two_at_once_none_after_terminal(
     assert log.started == at_terminal, "the page polled after a terminal state"
     assert log.max_in_flight == 1
     assert not log.overlaps(), log.overlaps()
-    assert log.failed == 0 and set(log.statuses) == {200}
+    assert log.failed == 0
+    assert set(log.statuses) == {200}
     gaps = log.gaps_s()
     assert len(gaps) >= 8
     assert 0.9 <= mean(gaps) <= 1.5, gaps
     assert min(gaps) >= 0.95, gaps  # the next poll waits a full interval after the answer
+
 
 def test_backoff_schedule_in_the_page(scripted_page: UiView) -> None:
     delays = scripted_page.page.evaluate(
@@ -60,6 +64,7 @@ def test_backoff_schedule_in_the_page(scripted_page: UiView) -> None:
         }"""
     )
     assert delays == [1000, 2000, 4000, 5000, 5000, 5000, 5000]
+
 
 def test_unavailable_api_shows_reconnecting_with_backoff_then_recovers(
     scripted_page: UiView, scripted_service: JobService, state_store: JobStore
@@ -90,13 +95,14 @@ def test_unavailable_api_shows_reconnecting_with_backoff_then_recovers(
 
     assert log.statuses.count(503) == 3
     first = next(i for i, p in enumerate(log.polls) if p.status == 503)
-    gaps = log.gaps_s(log.polls[first:first + 4])
+    gaps = log.gaps_s(log.polls[first : first + 4])
     # After failures 1, 2 and 3 the page waits 1, 2 and 4 s (plus the answer's time).
     for gap, delay in zip(gaps, (1.0, 2.0, 4.0), strict=True):
         assert delay - 0.05 <= gap <= delay + 0.75, gaps
     assert log.max_in_flight == 1
     texts = view.seen_texts("reconnecting-text")
     assert any("Next try in 4 s" in t for t in texts), texts
+
 
 def test_a_hanging_request_times_out_and_the_page_reconnects(
     scripted_page: UiView, scripted_service: JobService, state_store: JobStore

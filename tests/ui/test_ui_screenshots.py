@@ -25,8 +25,11 @@ def _shoot(view: UiView, folder: Path, name: str) -> Path:
 
 
 def test_screenshots_of_running_error_and_complete(
-    scripted_page: UiView, scripted_service: JobService, state_store: JobStore,
-    output_path: str, pytestconfig: pytest.Config,
+    scripted_page: UiView,
+    scripted_service: JobService,
+    state_store: JobStore,
+    output_path: str,
+    pytestconfig: pytest.Config,
 ) -> None:
     view = scripted_page
     view.page.set_viewport_size({"width": 1200, "height": 900})
@@ -36,11 +39,16 @@ def test_screenshots_of_running_error_and_complete(
 
     failed = scripted_service.submit("https://media.example/broken-feed.mp3", "space-3")
     advance(state_store, failed["job_id"], "DOWNLOADING")
-    state_store.fail(failed["job_id"], "host refused the connection (503)", attempt=1,
-                     stage="DOWNLOADING")
+    state_store.fail(
+        failed["job_id"], "host refused the connection (503)", attempt=1, stage="DOWNLOADING"
+    )
     job_id = view.submit("https://media.example/episode-12.mp3", "space-12")
-    advance(state_store, job_id, "DOWNLOADING",
-            progress={"bytes": 3_400_000, "total": 8_000_000, "percent": 42.5})
+    advance(
+        state_store,
+        job_id,
+        "DOWNLOADING",
+        progress={"bytes": 3_400_000, "total": 8_000_000, "percent": 42.5},
+    )
     view.wait_for_status("DOWNLOADING")
     expect(view.by_testid("progress-text")).to_contain_text("43%")
     shots.append(_shoot(view, folder, "1-running"))

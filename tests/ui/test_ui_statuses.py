@@ -35,7 +35,8 @@ def test_statuses_shown_in_turn_then_the_results(
     assert seen == HAPPY, seen
     assert is_forward_subpath(seen, HAPPY)
     loading = view.seen_visible("loading")
-    assert True in loading and loading[-1] is False, loading
+    assert True in loading, loading
+    assert loading[-1] is False, loading
     expect(view.by_testid("summary")).to_have_text(RESULT["summary"])
     expect(view.by_testid("transcript")).to_have_text(RESULT["transcript"])
     expect(view.by_testid("quotes").locator("li")).to_have_text(RESULT["quotes"])
@@ -49,12 +50,14 @@ def test_download_progress_is_shown_while_running(
 ) -> None:
     view = scripted_page
     job_id = view.submit("https://media.example/long.mp3")
-    advance(state_store, job_id, "DOWNLOADING",
-            progress={"bytes": 1024, "total": 4096, "percent": 25.0})
+    advance(
+        state_store, job_id, "DOWNLOADING", progress={"bytes": 1024, "total": 4096, "percent": 25.0}
+    )
     view.wait_for_status("DOWNLOADING")
     expect(view.by_testid("progress-text")).to_have_text("1.0 KB of 4.0 KB · 25%")
-    state_store.progress(job_id, {"bytes": 3072, "total": 4096, "percent": 75.0},
-                         attempt=1, status="DOWNLOADING")
+    state_store.progress(
+        job_id, {"bytes": 3072, "total": 4096, "percent": 75.0}, attempt=1, status="DOWNLOADING"
+    )
     expect(view.by_testid("progress-text")).to_have_text("3.0 KB of 4.0 KB · 75%")
     expect(view.by_testid("progress-bar")).to_have_attribute("value", "75")
     advance(state_store, job_id, "TRANSCRIBING")

@@ -15,8 +15,9 @@ from tests.ui.story import is_forward_subpath
 
 MODES = [
     pytest.param("thread", id="thread", marks=[pytest.mark.jobstate_celery("thread")]),
-    pytest.param("prefork", id="prefork", marks=[
-        pytest.mark.prefork, pytest.mark.jobstate_celery("prefork")]),
+    pytest.param(
+        "prefork", id="prefork", marks=[pytest.mark.prefork, pytest.mark.jobstate_celery("prefork")]
+    ),
 ]
 
 pytestmark = [pytest.mark.ui, pytest.mark.jobstate_redis("server")]
@@ -32,7 +33,8 @@ def test_real_worker_statuses_reach_complete_in_the_page(
     ui_page.wait_for_status("COMPLETE", timeout=WORKER_TIMEOUT)
     ui_page.wait_hidden("loading")
     seen = ui_page.seen_statuses()
-    assert seen[0] == "INIT" and seen[-1] == "COMPLETE", seen
+    assert seen[0] == "INIT", seen
+    assert seen[-1] == "COMPLETE", seen
     assert is_forward_subpath(seen, PRD_WORKFLOW.happy_path()), seen
     assert ui_page.seen_visible("loading")[-1] is False
     assert True in ui_page.seen_visible("loading")
@@ -43,7 +45,10 @@ def test_real_worker_statuses_reach_complete_in_the_page(
 
 @pytest.mark.parametrize("mode", MODES)
 def test_real_worker_failure_then_retry_in_the_page(
-    mode: str, ui_page: UiView, celery_worker: Any, media_server: SampleServer,
+    mode: str,
+    ui_page: UiView,
+    celery_worker: Any,
+    media_server: SampleServer,
     fault_injector: FaultInjector,
 ) -> None:
     fault_injector.fail_at("TRANSCRIBING")

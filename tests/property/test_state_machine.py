@@ -1,0 +1,63 @@
+"""The stateful machine from harness.machines, on several workflows and store modes, and
+proof that it catches a broken store."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import settings
+
+from harness.machines import StoreFactory, run_machine
+from pipeline.store import JobStore, Write
+from pipeline.workflow import PRD_WORKFLOW, Workflow
+from tests.property.workflows import LOOSE_PRD, REVIEW, TINY
+
+
+@pytest.mark.parametrize("wf", [PRD_WORKFLOW, REVIEW, TINY], ids=lambda w: w.name)
+def test_machine_holds_on_every_workflow(store_factory: StoreFactory, wf: Workflow) -> None:
+    run_machine(wf, store_factory)
+
+
+def test_machine_holds_on_the_configured_workflow(
+    store_factory: StoreFactory, jobstate_workflow: Workflow
+) -> None:
+    run_machine(jobstate_workflow, store_factory)
+
+
+def test_machine_holds_in_cluster_mode(store_factory: StoreFactory) -> None:
+    def cluster(wf: Workflow) -> JobStore:
+        store = store_factory(wf)
+        return JobStore(store.client, wf, store.settings.with_(cluster=True))
+
+    run_machine(PRD_WORKFLOW, cluster)
+
+
+QUICK = settings(
+    max_examples=200, stateful_step_count=30, deadline=None, database=None, print_blob=False
+)
+
+
+def test_machine_catches_a_store_with_a_forbidden_edge(store_factory: StoreFactory) -> None:
+    def loose(wf: Workflow) -> JobStore:
+        store = store_factory(wf)
+        return JobStore(store.client, LOOSE_PRD, store.settings)
+
+    with pytest.raises(AssertionError, match="expected InvalidTransition"):
+        run_machine(PRD_WORKFLOW, loose, settings=QUICK)
+
+
+class VersionBumpingHeartbeat(JobStore):
+    """A broken store whose heartbeat writes progress (a version bump and history)."""
+
+    def heartbeat(self, job_id: str, *, attempt: int = 0, status: str | None = None) -> Write:
+        return self.progress(job_id, None, attempt=attempt, status=status)
+
+
+def test_machine_catches_a_heartbeat_that_bumps_the_version(
+    store_factory: StoreFactory,
+) -> None:
+    def broken(wf: Workflow) -> JobStore:
+        store = store_factory(wf)
+        return VersionBumpingHeartbeat(store.client, wf, store.settings)
+
+    with pytest.raises(AssertionError):
+        run_machine(PRD_WORKFLOW, broken, settings=QUICK)
