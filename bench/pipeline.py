@@ -48,8 +48,16 @@ class Finish:
 def _tracked(rt: Runtime, app: Celery) -> str:
     url = "http://bench.invalid/x.mp3"
     write = rt.store.create(url)
-    enqueue(app, job_context({"job_id": write.job_id, "attempt": write.attempt,
-                              "metadata": {"url": url, "space_id": None}}))
+    enqueue(
+        app,
+        job_context(
+            {
+                "job_id": write.job_id,
+                "attempt": write.attempt,
+                "metadata": {"url": url, "space_id": None},
+            }
+        ),
+    )
     return write.job_id
 
 
@@ -77,13 +85,22 @@ def _burst(rt: Runtime, app: Celery, done: Finish, kind: str) -> float:
 def main() -> None:
     """Run the comparison and print the figures."""
     with tempfile.TemporaryDirectory() as tmp, RedisServer() as server:
-        settings = Settings(redis_url=server.url, queue="bench", key_prefix="bench",
-                            work_dir=str(Path(tmp) / "work"), heartbeat_seconds=5.0)
+        settings = Settings(
+            redis_url=server.url,
+            queue="bench",
+            key_prefix="bench",
+            work_dir=str(Path(tmp) / "work"),
+            heartbeat_seconds=5.0,
+        )
         app = create_bench_app(settings)
         rt = build_runtime(settings, app=app)
-        worker = WorkerProcess("bench.apps:create_bench_app", settings, concurrency=2,
-                               log_dir=Path(tmp),
-                               extra_env={"JOBSTATE_FAULTS": "0"}).start(app)
+        worker = WorkerProcess(
+            "bench.apps:create_bench_app",
+            settings,
+            concurrency=2,
+            log_dir=Path(tmp),
+            extra_env={"JOBSTATE_FAULTS": "0"},
+        ).start(app)
         try:
             done = Finish(rt)
             for kind in ("tracked", "plain"):  # warm up both paths
@@ -101,13 +118,16 @@ def main() -> None:
             rt.close()
     med = {k: statistics.median(v) for k, v in lat.items()}
     tput = {k: statistics.median(v) for k, v in thr.items()}
-    print(f"jobs per kind: {JOBS} (latency, one at a time), {JOBS} (throughput, bursts "
-          f"of {BURST}), 4 no-op stages, prefork worker with 2 children")
+    print(
+        f"jobs per kind: {JOBS} (latency, one at a time), {JOBS} (throughput, bursts "
+        f"of {BURST}), 4 no-op stages, prefork worker with 2 children"
+    )
     print(f"latency median  tracked {med['tracked']:.1f} ms   untracked {med['plain']:.1f} ms")
-    print(f"latency ratio tracked/untracked: {med['tracked'] / med['plain']:.3f} "
-          "(target <= 1.15)")
-    print(f"throughput      tracked {tput['tracked']:.1f} jobs/s   "
-          f"untracked {tput['plain']:.1f} jobs/s")
+    print(f"latency ratio tracked/untracked: {med['tracked'] / med['plain']:.3f} (target <= 1.15)")
+    print(
+        f"throughput      tracked {tput['tracked']:.1f} jobs/s   "
+        f"untracked {tput['plain']:.1f} jobs/s"
+    )
     print(f"throughput ratio tracked/untracked: {tput['tracked'] / tput['plain']:.3f}")
 
 

@@ -79,8 +79,12 @@ def pipeline_settings(jobstate_settings: Settings, tmp_path: Path) -> Settings:
 def _build_app(target: str, settings: Settings) -> Celery:
     obj = load_object(target, "jobstate_app")
     if isinstance(obj, Celery):
-        obj.conf.update(broker_url=settings.broker, result_backend=settings.redis_url,
-                        task_default_queue=settings.queue, jobstate_settings=settings)
+        obj.conf.update(
+            broker_url=settings.broker,
+            result_backend=settings.redis_url,
+            task_default_queue=settings.queue,
+            jobstate_settings=settings,
+        )
         return obj
     app = obj(settings)
     if not isinstance(app, Celery):
@@ -99,9 +103,13 @@ def jobstate_app_target(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def celery_app(jobstate_app_target: str, celery_mode: str,
-               pipeline_settings: Settings, state_store: JobStore,
-               redis_backend: Any) -> Iterator[Celery]:
+def celery_app(
+    jobstate_app_target: str,
+    celery_mode: str,
+    pipeline_settings: Settings,
+    state_store: JobStore,
+    redis_backend: Any,
+) -> Iterator[Celery]:
     """Function: the Celery app under test (ini ``jobstate_app``), bound to the test's Redis.
 
     In ``eager`` mode tasks run inline; in ``thread`` mode the worker shares this app and
@@ -112,7 +120,8 @@ def celery_app(jobstate_app_target: str, celery_mode: str,
         raise pytest.UsageError(
             f"--jobstate-celery={celery_mode} needs a Redis other processes can reach: "
             "use --jobstate-redis=fake-tcp, server or a redis:// URL "
-            "(or mark the test @pytest.mark.jobstate_redis('server'))")
+            "(or mark the test @pytest.mark.jobstate_redis('server'))"
+        )
     app = _build_app(jobstate_app_target, pipeline_settings)
     app.conf.jobstate_faults = True
     if celery_mode == "eager":
@@ -133,9 +142,9 @@ def celery_worker_concurrency() -> int:
 
 
 @pytest.fixture
-def prefork_worker_factory(jobstate_app_target: str, celery_app: Celery,
-                           pipeline_settings: Settings,
-                           tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+def prefork_worker_factory(
+    jobstate_app_target: str, celery_app: Celery, pipeline_settings: Settings, tmp_path: Path
+) -> Iterator[Callable[..., WorkerProcess]]:
     """Function: start extra prefork workers: ``factory(concurrency=4) -> WorkerProcess``.
 
     Each is pinged before use and stopped (SIGTERM, then SIGKILL) at teardown.
@@ -144,8 +153,9 @@ def prefork_worker_factory(jobstate_app_target: str, celery_app: Celery,
     with ExitStack() as stack:
 
         def start(concurrency: int = 2) -> WorkerProcess:
-            worker = WorkerProcess(target, pipeline_settings, concurrency=concurrency,
-                                   log_dir=tmp_path)
+            worker = WorkerProcess(
+                target, pipeline_settings, concurrency=concurrency, log_dir=tmp_path
+            )
             stack.callback(worker.stop)
             return worker.start(celery_app)
 
@@ -153,9 +163,13 @@ def prefork_worker_factory(jobstate_app_target: str, celery_app: Celery,
 
 
 @pytest.fixture
-def celery_worker(celery_mode: str, celery_app: Celery, celery_worker_concurrency: int,
-                  prefork_worker_factory: Callable[..., WorkerProcess],
-                  request: pytest.FixtureRequest) -> Iterator[Any]:
+def celery_worker(
+    celery_mode: str,
+    celery_app: Celery,
+    celery_worker_concurrency: int,
+    prefork_worker_factory: Callable[..., WorkerProcess],
+    request: pytest.FixtureRequest,
+) -> Iterator[Any]:
     """Function: a running worker for the test's mode, pinged before use.
 
     Yields ``None`` in eager mode, celery's embedded ``WorkController`` in thread mode,
@@ -170,9 +184,14 @@ def celery_worker(celery_mode: str, celery_app: Celery, celery_worker_concurrenc
         if request.node.stash.get(_FAILED, False):
             print(f"--- worker log ---\n{worker.log_tail()}")
         return
-    with start_worker(celery_app, pool="threads", concurrency=celery_worker_concurrency,
-                      perform_ping_check=False, shutdown_timeout=30.0,
-                      loglevel="WARNING") as embedded:
+    with start_worker(
+        celery_app,
+        pool="threads",
+        concurrency=celery_worker_concurrency,
+        perform_ping_check=False,
+        shutdown_timeout=30.0,
+        loglevel="WARNING",
+    ) as embedded:
         with allow_join_result():
             celery_app.tasks["celery.ping"].delay().get(timeout=20)
         yield embedded
@@ -182,8 +201,9 @@ _FAILED = pytest.StashKey[bool]()
 
 
 @pytest.fixture
-def job_service(request: pytest.FixtureRequest, celery_app: Celery,
-                state_store: JobStore) -> JobService:
+def job_service(
+    request: pytest.FixtureRequest, celery_app: Celery, state_store: JobStore
+) -> JobService:
     """Function: the service layer (submit, retry, clear, get, list) on the app under test."""
     enqueue = load_object(get_config(request.config)["enqueue"], "jobstate_enqueue")
     return JobService(state_store, lambda ctx: enqueue(celery_app, ctx))
@@ -202,8 +222,12 @@ def state_recorder(state_store: JobStore) -> Iterator[StateRecorder]:
 
 
 @pytest.fixture
-def job_runner(request: pytest.FixtureRequest, job_service: JobService,
-               state_recorder: StateRecorder, celery_worker: Any) -> JobRunner:
+def job_runner(
+    request: pytest.FixtureRequest,
+    job_service: JobService,
+    state_recorder: StateRecorder,
+    celery_worker: Any,
+) -> JobRunner:
     """Function: submits jobs through the service and waits for statuses (any mode).
 
     ``submit(url)``, ``wait_for(job_id, status, timeout)``, ``run(url)``; a timeout fails
@@ -214,8 +238,9 @@ def job_runner(request: pytest.FixtureRequest, job_service: JobService,
 
 
 @pytest.fixture
-def fault_injector(state_store: JobStore, redis_backend: Any,
-                   celery_worker: Any) -> Iterator[FaultInjector]:
+def fault_injector(
+    state_store: JobStore, redis_backend: Any, celery_worker: Any
+) -> Iterator[FaultInjector]:
     """Function: fail, hang or kill at a stage; stop, start or restart the test's Redis.
 
     Hung stages are released and faults cleared at teardown.
@@ -227,7 +252,7 @@ def fault_injector(state_store: JobStore, redis_backend: Any,
         if redis_backend.server is not None and not redis_backend.server.running:
             redis_backend.server.start()
         injector.release()
-    except Exception as exc:  # noqa: BLE001 - teardown must not mask the test's outcome
+    except Exception as exc:
         print(f"fault_injector teardown: {exc}")
 
 

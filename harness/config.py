@@ -38,16 +38,23 @@ class Option:
 
 OPTIONS: tuple[Option, ...] = (
     Option("redis", "fake", "Redis for tests: fake | fake-tcp | server | redis://URL"),
-    Option("celery", "eager", "Celery mode: eager | thread | prefork",
-           ("eager", "thread", "prefork")),
+    Option(
+        "celery", "eager", "Celery mode: eager | thread | prefork", ("eager", "thread", "prefork")
+    ),
     Option("redis_exec", "redis-server", "redis-server binary used by the server mode"),
     Option("browser", "auto", "Browser for UI tests: auto (Playwright's, else system) or a path"),
-    Option("app", "pipeline.celery_app:create_app",
-           "Celery app factory f(settings) or app under test (module:attribute)"),
+    Option(
+        "app",
+        "pipeline.celery_app:create_app",
+        "Celery app factory f(settings) or app under test (module:attribute)",
+    ),
     Option("workflow", "pipeline.workflow:PRD_WORKFLOW", "Workflow of the app (module:attribute)"),
     Option("web_app", "ui.app:create_app", "Web app factory (module:callable taking a service)"),
-    Option("enqueue", "pipeline.celery_app:enqueue",
-           "Function that sends a job's first stage: f(app, job_context) (module:callable)"),
+    Option(
+        "enqueue",
+        "pipeline.celery_app:enqueue",
+        "Function that sends a job's first stage: f(app, job_context) (module:callable)",
+    ),
     Option("timeout", "60", "Default seconds the runner waits for a status"),
 )
 
@@ -75,8 +82,11 @@ class JobstateConfig:
 
     def header(self) -> str:
         """One line for the pytest header."""
-        parts = [f"{n}={s.value} ({s.source})" for n, s in self._settings.items()
-                 if n in {"redis", "celery", "browser", "app"}]
+        parts = [
+            f"{n}={s.value} ({s.source})"
+            for n, s in self._settings.items()
+            if n in {"redis", "celery", "browser", "app"}
+        ]
         return "jobstate: " + ", ".join(parts)
 
 
@@ -84,8 +94,12 @@ def add_options(parser: pytest.Parser) -> None:
     """Register every option as a CLI flag and an ini key."""
     group = parser.getgroup("jobstate", "job-state verification (pytest-jobstate)")
     for opt in OPTIONS:
-        group.addoption(opt.flag, dest="jobstate_" + opt.name, default=None,
-                        help=f"{opt.help} [env {opt.env}, ini {opt.ini}, default {opt.default}]")
+        group.addoption(
+            opt.flag,
+            dest="jobstate_" + opt.name,
+            default=None,
+            help=f"{opt.help} [env {opt.env}, ini {opt.ini}, default {opt.default}]",
+        )
         parser.addini(opt.ini, help=opt.help, default=None)
 
 
@@ -98,7 +112,8 @@ def read_config(config: pytest.Config, environ: dict[str, str] | None = None) ->
         if opt.choices and value not in opt.choices:
             raise pytest.UsageError(
                 f"{opt.flag}={value!r} (from {resolved[opt.name].source}) is not one of "
-                f"{', '.join(opt.choices)}")
+                f"{', '.join(opt.choices)}"
+            )
     _check_redis(resolved["redis"])
     return JobstateConfig(resolved)
 
@@ -123,4 +138,5 @@ def _check_redis(setting: Setting) -> None:
         return
     raise pytest.UsageError(
         f"--jobstate-redis={value!r} (from {setting.source}) must be fake, fake-tcp, server "
-        "or a redis://, rediss:// or unix:// URL")
+        "or a redis://, rediss:// or unix:// URL"
+    )

@@ -17,8 +17,12 @@ __all__ = ["FaultInjector"]
 class FaultInjector:
     """Faults for one test: stage faults reach every worker process through Redis."""
 
-    def __init__(self, store: JobStore, server: RedisServer | None = None,
-                 worker: WorkerProcess | None = None) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        server: RedisServer | None = None,
+        worker: WorkerProcess | None = None,
+    ) -> None:
         self.store = store
         self.plan = FaultPlan(store.client, store.settings.key_prefix)
         self.server = server
@@ -74,12 +78,16 @@ class FaultInjector:
 
     def _need_server(self) -> RedisServer:
         if self.server is None:
-            raise RuntimeError("Redis faults need a real redis-server: mark the test "
-                               "@pytest.mark.jobstate_redis('server')")
+            raise RuntimeError(
+                "Redis faults need a real redis-server: mark the test "
+                "@pytest.mark.jobstate_redis('server')"
+            )
         return self.server
 
     def _need_worker(self) -> WorkerProcess:
         if self.worker is None:
-            raise RuntimeError("worker faults need a prefork worker: mark the test "
-                               "@pytest.mark.jobstate_celery('prefork')")
+            raise RuntimeError(
+                "worker faults need a prefork worker: mark the test "
+                "@pytest.mark.jobstate_celery('prefork')"
+            )
         return self.worker

@@ -37,10 +37,11 @@ class StateRecorder:
         self.notices: list[Notice] = []
         self._jobs: dict[str, None] = {}
         self._lock = threading.Lock()
-        self._pubsub = store.client.pubsub(ignore_subscribe_messages=True)
+        self._pubsub = store.client.pubsub(  # type: ignore[no-untyped-call]
+            ignore_subscribe_messages=True
+        )
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._listen, name="jobstate-recorder",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._listen, name="jobstate-recorder", daemon=True)
         self._t0 = time.monotonic()
 
     def start(self) -> StateRecorder:
@@ -59,7 +60,7 @@ class StateRecorder:
         while not self._stop.is_set():
             try:
                 msg = self._pubsub.get_message(timeout=0.2)
-            except Exception:  # noqa: BLE001 - Redis may be stopped on purpose by a test
+            except Exception:
                 if self._stop.wait(0.2):
                     return
                 continue
@@ -70,8 +71,7 @@ class StateRecorder:
         job_id, version, status = data.split(" ", 2)
         with self._lock:
             self._jobs.setdefault(job_id, None)
-            self.notices.append(Notice(job_id, int(version), status,
-                                       time.monotonic() - self._t0))
+            self.notices.append(Notice(job_id, int(version), status, time.monotonic() - self._t0))
 
     def track(self, job_id: str) -> None:
         """Make sure ``job_id`` is included even if its notices were missed."""
@@ -101,12 +101,14 @@ class StateRecorder:
 
     # -- assertions -----------------------------------------------------------------
 
-    def assert_path(self, job_id: str, expected: Sequence[str], *,
-                    attempt: int | None = None) -> None:
+    def assert_path(
+        self, job_id: str, expected: Sequence[str], *, attempt: int | None = None
+    ) -> None:
         """The job went through exactly ``expected``."""
         got = self.path(job_id, attempt=attempt)
         assert got == list(expected), (
-            f"job {job_id}: path {got} != expected {list(expected)}\n{self.timeline()}")
+            f"job {job_id}: path {got} != expected {list(expected)}\n{self.timeline()}"
+        )
 
     def assert_all_legal(self) -> None:
         """Every recorded job's history is a legal path of the workflow."""
@@ -117,8 +119,7 @@ class StateRecorder:
                 continue  # cleared or purged since
             versions = [e["version"] for e in self.history(job_id)]
             assert versions == sorted(set(versions)), f"job {job_id}: versions {versions}"
-            assert wf.is_legal_path(steps), (
-                f"job {job_id}: illegal path {steps}\n{self.timeline()}")
+            assert wf.is_legal_path(steps), f"job {job_id}: illegal path {steps}\n{self.timeline()}"
 
     def assert_nothing_stuck(self) -> None:
         """Every recorded job that still exists is in a terminal status."""
@@ -126,7 +127,8 @@ class StateRecorder:
             record = self.store.find_state(job_id)
             if record is not None:
                 assert record["status"] in self.store.workflow.terminal, (
-                    f"job {job_id} stuck in {record['status']}\n{self.timeline()}")
+                    f"job {job_id} stuck in {record['status']}\n{self.timeline()}"
+                )
 
     def timeline(self) -> str:
         """A readable timeline of every job's history (attached to failed tests)."""
@@ -135,12 +137,14 @@ class StateRecorder:
             lines.append(f"job {job_id}:")
             try:
                 entries = self.history(job_id)
-            except Exception as exc:  # noqa: BLE001 - a report must not fail
+            except Exception as exc:
                 lines.append(f"  (history unavailable: {exc})")
                 continue
             for e in entries:
                 extra = f" error={e['error']!r}" if e["error"] else ""
-                lines.append(f"  {e['at']} v{e['version']} a{e['attempt']} {e['kind']:<10} "
-                             f"{e['from'] or '-'} -> {e['status']}"
-                             f" task={e['task_id'] or '-'}{extra}")
+                lines.append(
+                    f"  {e['at']} v{e['version']} a{e['attempt']} {e['kind']:<10} "
+                    f"{e['from'] or '-'} -> {e['status']}"
+                    f" task={e['task_id'] or '-'}{extra}"
+                )
         return "\n".join(lines) or "(no jobs recorded)"

@@ -20,8 +20,7 @@ class JobTimeout(AssertionError):
 class JobRunner:
     """Drives jobs through the service layer and waits on the store."""
 
-    def __init__(self, service: JobService, recorder: StateRecorder,
-                 timeout: float = 60.0) -> None:
+    def __init__(self, service: JobService, recorder: StateRecorder, timeout: float = 60.0) -> None:
         self.service = service
         self.recorder = recorder
         self.timeout = timeout
@@ -41,8 +40,14 @@ class JobRunner:
         """Retry a job in the error status."""
         return self.service.retry(job_id)
 
-    def wait_for(self, job_id: str, status: str | Iterable[str],
-                 timeout: float | None = None, *, attempt: int | None = None) -> dict[str, Any]:
+    def wait_for(
+        self,
+        job_id: str,
+        status: str | Iterable[str],
+        timeout: float | None = None,
+        *,
+        attempt: int | None = None,
+    ) -> dict[str, Any]:
         """Wait until the job is in ``status`` (one or several); fail with its history."""
         wanted = {status} if isinstance(status, str) else set(status)
         deadline = time.monotonic() + (timeout or self.timeout)
@@ -52,8 +57,11 @@ class JobRunner:
                 record = self.service.store.find_state(job_id)
             except StoreUnavailable:
                 record = None
-            if record and record["status"] in wanted and (
-                    attempt is None or record["attempt"] == attempt):
+            if (
+                record
+                and record["status"] in wanted
+                and (attempt is None or record["attempt"] == attempt)
+            ):
                 return record
             if record and record["status"] in self.terminal and not wanted & self.terminal:
                 break
@@ -61,13 +69,15 @@ class JobRunner:
         raise JobTimeout(
             f"job {job_id} did not reach {sorted(wanted)} within {timeout or self.timeout}s; "
             f"last state: {record and record['status']} "
-            f"{record and record['error']!r}\n{self.recorder.timeline()}")
+            f"{record and record['error']!r}\n{self.recorder.timeline()}"
+        )
 
     def wait_terminal(self, job_id: str, timeout: float | None = None) -> dict[str, Any]:
         """Wait until the job is in any terminal status."""
         return self.wait_for(job_id, self.terminal, timeout)
 
-    def run(self, url: str, space_id: str | None = None,
-            timeout: float | None = None) -> dict[str, Any]:
+    def run(
+        self, url: str, space_id: str | None = None, timeout: float | None = None
+    ) -> dict[str, Any]:
         """Submit a job and wait for a terminal status."""
         return self.wait_terminal(self.submit(url, space_id), timeout)

@@ -11,8 +11,9 @@ __all__ = ["wait_until"]
 T = TypeVar("T")
 
 
-def wait_until(check: Callable[[], T], timeout: float, *, interval: float = 0.05,
-               what: str = "condition") -> T:
+def wait_until(
+    check: Callable[[], T], timeout: float, *, interval: float = 0.05, what: str = "condition"
+) -> T:
     """Call ``check`` until it returns something truthy; raise ``TimeoutError`` after
     ``timeout`` seconds naming ``what``."""
     deadline = time.monotonic() + timeout

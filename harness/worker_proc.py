@@ -29,9 +29,17 @@ class WorkerStartError(RuntimeError):
 class WorkerProcess:
     """``jobstate worker`` in a subprocess, bound to ``settings``."""
 
-    def __init__(self, app_target: str, settings: Settings, *, concurrency: int = 2,
-                 log_dir: Path, extra_env: Mapping[str, str] | None = None,
-                 start_timeout: float = 60.0, stop_timeout: float = 20.0) -> None:
+    def __init__(
+        self,
+        app_target: str,
+        settings: Settings,
+        *,
+        concurrency: int = 2,
+        log_dir: Path,
+        extra_env: Mapping[str, str] | None = None,
+        start_timeout: float = 60.0,
+        stop_timeout: float = 20.0,
+    ) -> None:
         self.app_target = app_target
         self.settings = settings
         self.concurrency = concurrency
@@ -51,15 +59,35 @@ class WorkerProcess:
 
     def start(self, control_app: Celery) -> WorkerProcess:
         """Spawn the worker and wait until it answers a ping through ``control_app``."""
-        env = {**os.environ, **self.settings.to_env(), "JOBSTATE_FAULTS": "1",
-               "PYTHONUNBUFFERED": "1", **self.extra_env}
-        cmd = [sys.executable, "-m", "pipeline.cli", "worker", "--app", self.app_target,
-               "--pool", "prefork", "--concurrency", str(self.concurrency),
-               "--queue", self.settings.queue, "--hostname", self.hostname,
-               "--loglevel", "INFO"]
+        env = {
+            **os.environ,
+            **self.settings.to_env(),
+            "JOBSTATE_FAULTS": "1",
+            "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
+        }
+        cmd = [
+            sys.executable,
+            "-m",
+            "pipeline.cli",
+            "worker",
+            "--app",
+            self.app_target,
+            "--pool",
+            "prefork",
+            "--concurrency",
+            str(self.concurrency),
+            "--queue",
+            self.settings.queue,
+            "--hostname",
+            self.hostname,
+            "--loglevel",
+            "INFO",
+        ]
         with self.log_path.open("wb") as log:
-            self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         self._wait_ready(control_app)
         return self
 
@@ -68,14 +96,16 @@ class WorkerProcess:
         node = self.hostname.replace("%h", os.uname().nodename)
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
-                raise WorkerStartError(f"worker exited with {self.proc.returncode}:\n"
-                                       f"{self.log_tail()}")
+                raise WorkerStartError(
+                    f"worker exited with {self.proc.returncode}:\n{self.log_tail()}"
+                )
             replies = control_app.control.ping(destination=[node], timeout=0.5)
             if replies and len(self.child_pids()) >= self.concurrency:
                 return
         self.stop()
-        raise WorkerStartError(f"worker {node} did not answer a ping within "
-                               f"{self.start_timeout}s:\n{self.log_tail()}")
+        raise WorkerStartError(
+            f"worker {node} did not answer a ping within {self.start_timeout}s:\n{self.log_tail()}"
+        )
 
     def child_pids(self) -> list[int]:
         """Process ids of the pool's children (Linux ``/proc``)."""

@@ -8,7 +8,7 @@ for given settings (the test harness uses it to bind an app to a test's Redis).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 from celery import Celery
 
@@ -46,8 +46,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_hijack_root_logger": False,
         "broker_connection_retry_on_startup": True,
         "beat_schedule": {
-            "jobstate-sweep": {"task": SWEEP_TASK, "schedule": SWEEP_EVERY_SECONDS,
-                               "options": {"expires": SWEEP_EVERY_SECONDS}},
+            "jobstate-sweep": {
+                "task": SWEEP_TASK,
+                "schedule": SWEEP_EVERY_SECONDS,
+                "options": {"expires": SWEEP_EVERY_SECONDS},
+            },
         },
         "jobstate_settings": settings,
     }
@@ -84,7 +87,7 @@ def tracker_of(celery: Celery) -> Tracker:
     tracker = celery.conf.get("jobstate_tracker")
     if not isinstance(tracker, Tracker):
         raise TypeError("this Celery app has no jobstate tracker: build it with create_app()")
-    return cast(Tracker, tracker)
+    return tracker
 
 
 def enqueue(celery: Celery, ctx: dict[str, Any]) -> None:

@@ -46,8 +46,11 @@ def _apply(store: JobStore, op: str, index: str, older_than: float, arg: str) ->
     for batch in _candidates(store, index, older_than):
         for job_id in batch:
             extra = (
-                [store.keys.archived(job_id), store.keys.archived_history(job_id),
-                 store.keys.archive]
+                [
+                    store.keys.archived(job_id),
+                    store.keys.archived_history(job_id),
+                    store.keys.archive,
+                ]
                 if op == "archive" and not store.settings.cluster
                 else []
             )
@@ -82,7 +85,10 @@ def archive_completed(store: JobStore, older_than: float, ttl: int | None = None
 
 
 def sweep_all(
-    store: JobStore, *, stale_after: float | None = None, purge_after: float | None = None,
+    store: JobStore,
+    *,
+    stale_after: float | None = None,
+    purge_after: float | None = None,
     archive_after: float | None = None,
 ) -> SweepReport:
     """Run every sweep that has a threshold; the stale sweep always runs."""

@@ -36,21 +36,38 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--app", "app_target", default="pipeline.celery_app:app", show_default=True,
-              help="Celery app or factory f(settings), as module:attribute.")
+@click.option(
+    "--app",
+    "app_target",
+    default="pipeline.celery_app:app",
+    show_default=True,
+    help="Celery app or factory f(settings), as module:attribute.",
+)
 @click.option("--pool", default="prefork", show_default=True)
 @click.option("--concurrency", "-c", default=2, show_default=True, type=int)
 @click.option("--queue", "-Q", default=None, help="Queue (default: JOBSTATE_QUEUE).")
 @click.option("--hostname", "-n", default=None)
 @click.option("--loglevel", "-l", default="INFO", show_default=True)
-def worker(app_target: str, pool: str, concurrency: int, queue: str | None,
-           hostname: str | None, loglevel: str) -> None:
+def worker(
+    app_target: str,
+    pool: str,
+    concurrency: int,
+    queue: str | None,
+    hostname: str | None,
+    loglevel: str,
+) -> None:
     """Run a Celery worker for the pipeline (prefork by default)."""
     from pipeline.worker import load_app, run_worker
 
     settings = Settings.from_env()
-    run_worker(load_app(app_target, settings), pool=pool, concurrency=concurrency,
-               queue=queue or settings.queue, hostname=hostname, loglevel=loglevel)
+    run_worker(
+        load_app(app_target, settings),
+        pool=pool,
+        concurrency=concurrency,
+        queue=queue or settings.queue,
+        hostname=hostname,
+        loglevel=loglevel,
+    )
 
 
 @cli.command()
@@ -125,23 +142,42 @@ def retry(job_id: str) -> None:
 
 
 @cli.command()
-@click.option("--stale-after", type=float, default=None,
-              help="Seconds without heartbeat before a running job is ERROR "
-                   "(default JOBSTATE_STALE_AFTER_SECONDS).")
-@click.option("--purge-errors-after", type=float, default=None,
-              help="Delete jobs in ERROR for longer than this many seconds.")
-@click.option("--archive-after", type=float, default=None,
-              help="Archive jobs COMPLETE for longer than this many seconds.")
-def cleanup(stale_after: float | None, purge_errors_after: float | None,
-            archive_after: float | None) -> None:
+@click.option(
+    "--stale-after",
+    type=float,
+    default=None,
+    help="Seconds without heartbeat before a running job is ERROR "
+    "(default JOBSTATE_STALE_AFTER_SECONDS).",
+)
+@click.option(
+    "--purge-errors-after",
+    type=float,
+    default=None,
+    help="Delete jobs in ERROR for longer than this many seconds.",
+)
+@click.option(
+    "--archive-after",
+    type=float,
+    default=None,
+    help="Archive jobs COMPLETE for longer than this many seconds.",
+)
+def cleanup(
+    stale_after: float | None, purge_errors_after: float | None, archive_after: float | None
+) -> None:
     """Sweep stale jobs to ERROR; optionally purge old errors and archive old results."""
     from pipeline.cleanup import sweep_all
 
     rt = _runtime()
-    report = sweep_all(rt.store, stale_after=stale_after, purge_after=purge_errors_after,
-                       archive_after=archive_after)
-    click.echo(f"stale->ERROR: {len(report.stale)}  purged: {len(report.purged)}  "
-               f"archived: {len(report.archived)}")
+    report = sweep_all(
+        rt.store,
+        stale_after=stale_after,
+        purge_after=purge_errors_after,
+        archive_after=archive_after,
+    )
+    click.echo(
+        f"stale->ERROR: {len(report.stale)}  purged: {len(report.purged)}  "
+        f"archived: {len(report.archived)}"
+    )
 
 
 @cli.command()
@@ -155,8 +191,12 @@ def serve(host: str, port: int) -> None:
 
 
 @cli.command()
-@click.option("--fail-at", type=click.Choice(STAGES), default=None,
-              help="Inject a failure at this stage, show ERROR, then retry to COMPLETE.")
+@click.option(
+    "--fail-at",
+    type=click.Choice(STAGES),
+    default=None,
+    help="Inject a failure at this stage, show ERROR, then retry to COMPLETE.",
+)
 @click.option("--port", default=0, type=int, help="UI port (default: a free one).")
 @click.option("--keep-open", is_flag=True, help="Keep serving the UI until Ctrl-C.")
 def demo(fail_at: str | None, port: int, keep_open: bool) -> None:

@@ -11,7 +11,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
 from rich.console import Console
@@ -46,8 +46,9 @@ def embedded_redis(workdir: Path, console: Console) -> Iterator[str]:
 def _start_worker(settings: Settings, rt: Runtime, workdir: Path, console: Console) -> object:
     from harness.worker_proc import WorkerProcess
 
-    worker = WorkerProcess("pipeline.celery_app:create_app", settings, concurrency=2,
-                           log_dir=workdir)
+    worker = WorkerProcess(
+        "pipeline.celery_app:create_app", settings, concurrency=2, log_dir=workdir
+    )
     worker.start(rt.app)
     console.print(f"prefork worker pid {worker.pid} with children {worker.child_pids()}")
     return worker
@@ -95,9 +96,13 @@ def run_demo(fail_at: str | None = None, ui_port: int = 0, keep_open: bool = Fal
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="jobstate-")))
         url = stack.enter_context(embedded_redis(workdir, console))
         sample = stack.enter_context(SampleServer(sample_path()))
-        settings = Settings.from_env(redis_url=url, work_dir=str(workdir / "work"),
-                                     allow_hosts=(sample.host,), queue="jobstate-demo",
-                                     heartbeat_seconds=1.0)
+        settings = Settings.from_env(
+            redis_url=url,
+            work_dir=str(workdir / "work"),
+            allow_hosts=(sample.host,),
+            queue="jobstate-demo",
+            heartbeat_seconds=1.0,
+        )
         rt = build_runtime(settings)
         stack.callback(rt.close)
         worker = _start_worker(settings, rt, workdir, console)
@@ -107,13 +112,14 @@ def run_demo(fail_at: str | None = None, ui_port: int = 0, keep_open: bool = Fal
         ui = start_in_thread(rt.service, port=ui_port)
         stack.callback(ui.stop)
         console.print(f"UI: {ui.url}")
-        code = (_run_failing_job(rt, sample.url, fail_at, console) if fail_at
-                else _run_job(rt, sample.url, console))
+        code = (
+            _run_failing_job(rt, sample.url, fail_at, console)
+            if fail_at
+            else _run_job(rt, sample.url, console)
+        )
         if keep_open:
             console.print(f"serving the UI at {ui.url} - press Ctrl-C to stop")
-            try:
+            with suppress(KeyboardInterrupt):
                 threading.Event().wait()
-            except KeyboardInterrupt:
-                pass
         return code
     return 1

@@ -35,12 +35,16 @@ def _view(record: dict[str, Any] | None, note: str = "") -> Group:
 
 
 def _new_steps(store: JobStore, job_id: str, after: int) -> list[dict[str, Any]]:
-    return [e for e in store.history(job_id)
-            if e["version"] > after and e["kind"] != "progress"]
+    return [e for e in store.history(job_id) if e["version"] > after and e["kind"] != "progress"]
 
 
-def watch_job(store: JobStore, job_id: str, console: Console | None = None,
-              timeout: float = 600.0, since: int = 0) -> dict[str, Any] | None:
+def watch_job(
+    store: JobStore,
+    job_id: str,
+    console: Console | None = None,
+    timeout: float = 600.0,
+    since: int = 0,
+) -> dict[str, Any] | None:
     """Show the job live (status, message, progress, error); return its final record.
 
     Every status change is printed from the job's history, so none is missed however

@@ -211,7 +211,9 @@ local expected = tonumber(ARGV[4])
 local cur = load()
 if not cur then return {'ERR_NOTFOUND'} end
 if expected ~= 0 and expected ~= cur.attempt then return {'ERR_STALE', cur.attempt} end
-if cur.status ~= ERROR then return {'ERR_TRANSITION', cur.status, INITIAL, 'retry needs ' .. ERROR} end
+if cur.status ~= ERROR then
+  return {'ERR_TRANSITION', cur.status, INITIAL, 'retry needs ' .. ERROR}
+end
 local ms = now_ms()
 local version, attempt = cur.version + 1, cur.attempt + 1
 local msg = ARGV[5]
@@ -246,7 +248,9 @@ if not cur then
   return {'ERR_NOTFOUND'}
 end
 if cur.status ~= ARGV[5] then return {'SKIP', cur.version, cur.status} end
-if now_ms() - cur.updated_ms < tonumber(ARGV[4]) * 1000 then return {'SKIP', cur.version, cur.status} end
+if now_ms() - cur.updated_ms < tonumber(ARGV[4]) * 1000 then
+  return {'SKIP', cur.version, cur.status}
+end
 redis.call('DEL', S, H)
 if INDEXED then
   redis.call('ZREM', KEYS[3], ARGV[6]); redis.call('ZREM', KEYS[5], ARGV[6])
@@ -266,7 +270,9 @@ if not cur then
   return {'ERR_NOTFOUND'}
 end
 if not TERMINAL[cur.status] or cur.status == ERROR then return {'SKIP', cur.version, cur.status} end
-if now_ms() - cur.updated_ms < tonumber(ARGV[4]) * 1000 then return {'SKIP', cur.version, cur.status} end
+if now_ms() - cur.updated_ms < tonumber(ARGV[4]) * 1000 then
+  return {'SKIP', cur.version, cur.status}
+end
 redis.call('RENAME', S, A)
 if redis.call('EXISTS', H) == 1 then redis.call('RENAME', H, AH) end
 local ttl = tonumber(ARGV[5])

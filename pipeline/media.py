@@ -24,9 +24,14 @@ def _download(ctx: dict[str, Any], run: StageRun) -> dict[str, Any]:
         percent = round(100 * done / total, 1) if total else None
         run.progress({"bytes": done, "total": total, "percent": percent})
 
-    path = download(ctx["url"], run.workdir, allow_hosts=s.allow_hosts,
-                    max_bytes=s.download_max_bytes, timeout=s.download_timeout_seconds,
-                    on_progress=report)
+    path = download(
+        ctx["url"],
+        run.workdir,
+        allow_hosts=s.allow_hosts,
+        max_bytes=s.download_max_bytes,
+        timeout=s.download_timeout_seconds,
+        on_progress=report,
+    )
     ctx.setdefault("artifacts", {})["media"] = str(path)
     return ctx
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["decode", "iso_ms", "record_from_hash", "history_entry"]
+__all__ = ["decode", "history_entry", "iso_ms", "record_from_hash"]
 
 
 def decode(value: Any) -> str:

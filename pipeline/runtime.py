@@ -32,12 +32,14 @@ class Runtime:
         self.client.close()
 
 
-def build_runtime(settings: Settings | None = None, workflow: Workflow = PRD_WORKFLOW,
-                  app: Celery | None = None) -> Runtime:
+def build_runtime(
+    settings: Settings | None = None, workflow: Workflow = PRD_WORKFLOW, app: Celery | None = None
+) -> Runtime:
     """Connect to Redis (short timeouts so an outage is reported, not waited out)."""
     settings = settings or Settings.from_env()
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=2.0,
-                                  socket_connect_timeout=2.0, health_check_interval=30)
+    client = redis.Redis.from_url(
+        settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=30
+    )
     store = JobStore(client, workflow, settings)
     celery = app or create_app(settings, workflow)
     service = JobService(store, lambda ctx: enqueue(celery, ctx))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
+import builtins
 from typing import Any
 
 from pipeline import validation as v
@@ -37,8 +39,13 @@ class JobService:
     def submit(self, url: str, space_id: str | None = None) -> dict[str, Any]:
         """Validate, create the job in the initial status and enqueue its first stage."""
         write = self.store.create(url, space_id=space_id or None)
-        self._start({"job_id": write.job_id, "attempt": write.attempt,
-                     "metadata": {"url": url, "space_id": space_id or None}})
+        self._start(
+            {
+                "job_id": write.job_id,
+                "attempt": write.attempt,
+                "metadata": {"url": url, "space_id": space_id or None},
+            }
+        )
         return self.get(write.job_id)
 
     def retry(self, job_id: str) -> dict[str, Any]:
@@ -57,11 +64,11 @@ class JobService:
         record["stale"] = self._is_stale(record)
         return record
 
-    def list(self, limit: int = 50) -> list[dict[str, Any]]:
+    def list(self, limit: int = 50) -> builtins.list[dict[str, Any]]:
         """Recent jobs, newest first."""
         return self.store.list_jobs(limit=limit)
 
-    def history(self, job_id: str) -> list[dict[str, Any]]:
+    def history(self, job_id: str) -> builtins.list[dict[str, Any]]:
         """Every recorded change of the job."""
         return self.store.history(job_id)
 
@@ -77,10 +84,8 @@ class JobService:
         except Exception as exc:
             # The job exists but its work could not be sent: say so instead of idling.
             text = v.clean_text(f"could not enqueue: {type(exc).__name__}: {exc}", "error", 300)
-            try:
+            with contextlib.suppress(JobNotFound):
                 self.store.fail(record["job_id"], text, attempt=record["attempt"])
-            except JobNotFound:
-                pass
             raise
 
     def _is_stale(self, record: dict[str, Any]) -> bool:

@@ -17,6 +17,7 @@ from pipeline.errors import (
     JobNotFound,
     StaleAttempt,
     StoreUnavailable,
+    ValidationError,
 )
 from pipeline.keys import Keys
 from pipeline.lua import OPS, script_source
@@ -62,7 +63,7 @@ class JobStore:
         self.settings = settings or Settings.from_env()
         self.keys = Keys(self.settings.key_prefix)
         self._scripts = {op: client.register_script(script_source(workflow, op)) for op in OPS}
-        self._common = [
+        self._common: list[Any] = [
             self.keys.channel,
             self.settings.history_maxlen,
             self.settings.retention_seconds,
@@ -177,7 +178,7 @@ class JobStore:
             max_runs,
         ]
         if status == self.workflow.error and not args[3]:
-            raise v.ValidationError("error", f"moving to {status} needs an error message")
+            raise ValidationError("error", f"moving to {status} needs an error message")
         return self._fence(job_id, attempt, lambda: self._run("transition", job_id, args))
 
     def fail(self, job_id: str, error: str, *, attempt: int = 0, stage: str | None = None) -> Write:
@@ -258,7 +259,7 @@ class JobStore:
     def list_jobs(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """The most recently created live jobs, newest first."""
         if not 1 <= limit <= 1000 or offset < 0:
-            raise v.ValidationError("limit", "must be 1-1000 with a non-negative offset")
+            raise ValidationError("limit", "must be 1-1000 with a non-negative offset")
         ids = [decode(x) for x in self._call(self.client.zrevrange, self.keys.jobs, offset,
                                                offset + limit - 1)]
         pipe = self.client.pipeline(transaction=False)

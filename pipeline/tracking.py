@@ -73,11 +73,11 @@ class StageRun:
     def progress(self, data: dict[str, Any], message: str | None = None) -> None:
         """Record progress for this stage (fenced: raises Ignore if the job moved on)."""
         try:
-            self.store.progress(self.job_id, data, attempt=self.attempt, status=self.status,
-                                message=message)
+            self.store.progress(
+                self.job_id, data, attempt=self.attempt, status=self.status, message=message
+            )
         except FENCED as exc:
-            log.info("stage %s of %s fenced out during progress: %s", self.status,
-                     self.job_id, exc)
+            log.info("stage %s of %s fenced out during progress: %s", self.status, self.job_id, exc)
             raise Ignore() from exc
 
     def cleanup(self) -> None:
@@ -105,8 +105,7 @@ class _Beats:
             self._runs[id(run)] = (run, interval, time.monotonic() + interval)
             if self._owner != os.getpid():  # first use in this process (or after a fork)
                 self._owner = os.getpid()
-                threading.Thread(target=self._loop, name="jobstate-heartbeat",
-                                 daemon=True).start()
+                threading.Thread(target=self._loop, name="jobstate-heartbeat", daemon=True).start()
         # No wake-up here: the loop wakes at least every 0.5 s and a new run's first beat
         # is due only after a whole interval anyway.
 
@@ -169,12 +168,13 @@ class Tracker:
     ``jobstate_settings`` or the environment); tests may replace it.
     """
 
-    def __init__(self, app: Celery, workflow: Workflow,
-                 store_factory: Callable[[], JobStore] | None = None) -> None:
+    def __init__(
+        self, app: Celery, workflow: Workflow, store_factory: Callable[[], JobStore] | None = None
+    ) -> None:
         self.app = app
         self.workflow = workflow
         self.store_factory = store_factory
-        self.tasks: dict[str, Task] = {}
+        self.tasks: dict[str, Task[Any, Any]] = {}
         self._store: tuple[int, JobStore] | None = None
         signals.task_failure.connect(self._on_task_failure, weak=False)
 
@@ -201,23 +201,29 @@ class Tracker:
             self._store = (os.getpid(), JobStore(client, self.workflow, self.settings))
         return self._store[1]
 
-    def stage(self, status: str, name: str | None = None,
-              **options: Any) -> Callable[[StageFn], Task]:
+    def stage(
+        self, status: str, name: str | None = None, **options: Any
+    ) -> Callable[[StageFn], Task[Any, Any]]:
         """Decorator: register ``fn`` as the Celery task that runs ``status``."""
         if status not in self.workflow.stages:
             raise ValueError(f"{status} is not a stage of workflow {self.workflow.name!r}")
 
-        def register(fn: StageFn) -> Task:
+        def register(fn: StageFn) -> Task[Any, Any]:
             tracker = self
 
-            def body(task: Task, ctx: dict[str, Any]) -> dict[str, Any]:
+            def body(task: Task[Any, Any], ctx: dict[str, Any]) -> dict[str, Any]:
                 return tracker.run_stage(task, status, fn, ctx)
 
             body.__name__ = fn.__name__
             body.__doc__ = fn.__doc__
-            opts = {"bind": True, "shared": False, "ignore_result": True, "name": name or
-                    f"{fn.__module__}.{fn.__name__}", **options}
-            task: Task = self.app.task(**opts)(body)
+            opts = {
+                "bind": True,
+                "shared": False,
+                "ignore_result": True,
+                "name": name or f"{fn.__module__}.{fn.__name__}",
+                **options,
+            }
+            task: Task[Any, Any] = self.app.task(**opts)(body)
             self.tasks[status] = task
             return task
 
@@ -228,7 +234,7 @@ class Tracker:
         first = self.workflow.stages[0]
         if first not in self.tasks:
             raise RuntimeError(f"no task registered for first stage {first}")
-        self.tasks[first].apply_async(args=[ctx])
+        self.tasks[first].apply_async(args=(ctx,))
 
     def next_stage(self, status: str) -> str | None:
         """The stage after ``status``, or None when it is the last one."""
@@ -238,15 +244,17 @@ class Tracker:
 
     # -- running a stage ------------------------------------------------------------
 
-    def run_stage(self, task: Task, status: str, fn: StageFn,
-                  ctx: dict[str, Any]) -> dict[str, Any]:
+    def run_stage(
+        self, task: Task[Any, Any], status: str, fn: StageFn, ctx: dict[str, Any]
+    ) -> dict[str, Any]:
         """Enter the stage, run ``fn`` with a heartbeat, then hand off or finish."""
         run = self._enter(task, status, ctx)
         with Heartbeat(run, self.settings.heartbeat_seconds):
             try:
                 if faults.enabled() or self.app.conf.get("jobstate_faults"):
                     faults.FaultPlan(run.store.client, run.settings.key_prefix).apply(
-                        status, run.stop)
+                        status, run.stop
+                    )
                 out = fn(dict(ctx), run)
             except Ignore:
                 raise
@@ -255,13 +263,18 @@ class Tracker:
                 raise
         return self._hand_off(run, out)
 
-    def _enter(self, task: Task, status: str, ctx: dict[str, Any]) -> StageRun:
+    def _enter(self, task: Task[Any, Any], status: str, ctx: dict[str, Any]) -> StageRun:
         store = self.store()
         job_id, attempt = str(ctx["job_id"]), int(ctx["attempt"])
         task_id = str(task.request.id or "")
         try:
-            w = store.set_state(job_id, status, attempt=attempt, task_id=task_id or None,
-                                max_runs=self.settings.max_stage_runs)
+            w = store.set_state(
+                job_id,
+                status,
+                attempt=attempt,
+                task_id=task_id or None,
+                max_runs=self.settings.max_stage_runs,
+            )
         except FENCED as exc:
             log.info("stage %s of %s fenced out: %s", status, job_id, exc)
             raise Ignore() from exc
@@ -276,7 +289,7 @@ class Tracker:
         nxt = self.next_stage(run.status)
         ctx = {k: v for k, v in out.items() if k != "result"}
         if nxt is not None:
-            self.tasks[nxt].apply_async(args=[ctx])
+            self.tasks[nxt].apply_async(args=(ctx,))
             return ctx
         final = self.workflow.happy_path()[-1]
         try:
@@ -297,8 +310,9 @@ class Tracker:
 
     # -- the parent's view of a lost child ------------------------------------------
 
-    def _on_task_failure(self, sender: Any = None, exception: BaseException | None = None,
-                         args: Any = None, **_: Any) -> None:
+    def _on_task_failure(
+        self, sender: Any = None, exception: BaseException | None = None, args: Any = None, **_: Any
+    ) -> None:
         """Runs where Celery reports the failure: the parent, for a killed child."""
         status = next((s for s, t in self.tasks.items() if t is sender), None)
         if status is None or not args or not isinstance(args[0], dict):

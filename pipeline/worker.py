@@ -29,12 +29,24 @@ def load_app(target: str, settings: Settings | None = None) -> Celery:
     return app
 
 
-def run_worker(app: Celery, *, pool: str = "prefork", concurrency: int = 2,
-               queue: str | None = None, hostname: str | None = None,
-               loglevel: str = "INFO") -> None:
+def run_worker(
+    app: Celery,
+    *,
+    pool: str = "prefork",
+    concurrency: int = 2,
+    queue: str | None = None,
+    hostname: str | None = None,
+    loglevel: str = "INFO",
+) -> None:
     """Run a worker in this process until it is told to stop."""
-    argv = ["worker", f"--pool={pool}", f"--concurrency={concurrency}",
-            f"--loglevel={loglevel}", "--without-gossip", "--without-mingle"]
+    argv = [
+        "worker",
+        f"--pool={pool}",
+        f"--concurrency={concurrency}",
+        f"--loglevel={loglevel}",
+        "--without-gossip",
+        "--without-mingle",
+    ]
     if queue:
         argv.append(f"--queues={queue}")
     if hostname:

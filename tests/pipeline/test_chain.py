@@ -12,8 +12,11 @@ from tests.pipeline.conftest import HAPPY, MODES
 
 @pytest.mark.parametrize("mode", MODES)
 def test_chain_completes_with_the_exact_path(
-    mode: str, job_runner: JobRunner, state_recorder: StateRecorder,
-    media_server: SampleServer, celery_mode: str,
+    mode: str,
+    job_runner: JobRunner,
+    state_recorder: StateRecorder,
+    media_server: SampleServer,
+    celery_mode: str,
 ) -> None:
     assert celery_mode == mode
     record = job_runner.run(media_server.url, space_id="space-1", timeout=120)
@@ -30,7 +33,9 @@ def test_chain_completes_with_the_exact_path(
 
 @pytest.mark.parametrize("mode", MODES)
 def test_download_progress_is_recorded(
-    mode: str, job_runner: JobRunner, state_recorder: StateRecorder,
+    mode: str,
+    job_runner: JobRunner,
+    state_recorder: StateRecorder,
     media_server: SampleServer,
 ) -> None:
     job_id = job_runner.submit(media_server.url)

@@ -37,8 +37,6 @@ def cli_env(jobstate_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Set
     return jobstate_settings
 
 
-
-
 @pytest.mark.integration
 @pytest.mark.jobstate_redis("server")
 def test_status_retry_cleanup(cli_env: Settings, state_store: JobStore) -> None:
@@ -70,9 +68,11 @@ def test_status_retry_cleanup(cli_env: Settings, state_store: JobStore) -> None:
 @pytest.mark.integration
 @pytest.mark.jobstate_redis("server")
 def test_submit_rejects_bad_url_and_stores_nothing(
-    cli_env: Settings, state_store: JobStore,
+    cli_env: Settings,
+    state_store: JobStore,
 ) -> None:
     result = CliRunner().invoke(cli, ["submit", "file:///etc/passwd"])
     assert result.exit_code == 1
-    assert "metadata.url" in result.output and "'file'" in result.output
+    assert "metadata.url" in result.output
+    assert "'file'" in result.output
     assert state_store.list_jobs() == []

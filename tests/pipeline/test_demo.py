@@ -14,16 +14,27 @@ pytestmark = [pytest.mark.prefork, pytest.mark.slow]
 def _demo(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOBSTATE_")}
     env["COLUMNS"] = "120"
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", "demo", *args],
-                          capture_output=True, text=True, timeout=300, env=env, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "demo", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
+    )
 
 
 def test_demo_completes_a_real_job() -> None:
     result = _demo()
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
-    for status in ("DOWNLOADING", "TRANSCRIBING", "GENERATING_QUOTES",
-                   "GENERATING_SUMMARY", "COMPLETE"):
+    for status in (
+        "DOWNLOADING",
+        "TRANSCRIBING",
+        "GENERATING_QUOTES",
+        "GENERATING_SUMMARY",
+        "COMPLETE",
+    ):
         assert f"-> {status}" in out
     assert "UI: http://127.0.0.1:" in out
     transcript = out.split("Transcript:", 1)[1].split("Quotes:", 1)[0]

@@ -16,8 +16,13 @@ from tests.pipeline.conftest import HAPPY, MODES, STAGES
 @pytest.mark.parametrize("stage", STAGES)
 @pytest.mark.parametrize("mode", MODES)
 def test_failure_at_stage_then_retry(
-    mode: str, stage: str, job_runner: JobRunner, fault_injector: FaultInjector,
-    state_recorder: StateRecorder, state_store: JobStore, media_server: SampleServer,
+    mode: str,
+    stage: str,
+    job_runner: JobRunner,
+    fault_injector: FaultInjector,
+    state_recorder: StateRecorder,
+    state_store: JobStore,
+    media_server: SampleServer,
 ) -> None:
     fault_injector.fail_at(stage)
     job_id = job_runner.submit(media_server.url)

@@ -9,8 +9,11 @@ from harness.runner import JobRunner
 from pipeline.sample_server import SampleServer
 from tests.pipeline.conftest import HAPPY
 
-pytestmark = [pytest.mark.prefork, pytest.mark.jobstate_celery("prefork"),
-              pytest.mark.jobstate_redis("server")]
+pytestmark = [
+    pytest.mark.prefork,
+    pytest.mark.jobstate_celery("prefork"),
+    pytest.mark.jobstate_redis("server"),
+]
 
 JOBS = 50
 
@@ -22,7 +25,9 @@ def celery_worker_concurrency() -> int:
 
 
 def test_fifty_jobs_on_four_children(
-    job_runner: JobRunner, state_recorder: StateRecorder, media_server: SampleServer,
+    job_runner: JobRunner,
+    state_recorder: StateRecorder,
+    media_server: SampleServer,
     celery_worker: object,
 ) -> None:
     assert len(celery_worker.child_pids()) == 4  # type: ignore[attr-defined]

@@ -18,7 +18,8 @@ def test_config_is_json_only() -> None:
     assert conf["accept_content"] == ["json"]
     assert conf["result_accept_content"] == ["json"]
     assert conf["task_serializer"] == conf["result_serializer"] == "json"
-    assert conf["task_acks_late"] and conf["task_reject_on_worker_lost"]
+    assert conf["task_acks_late"]
+    assert conf["task_reject_on_worker_lost"]
     assert conf["worker_prefetch_multiplier"] == 1
     assert conf["broker_transport_options"]["visibility_timeout"] > conf["task_time_limit"]
     assert conf["task_soft_time_limit"] < conf["task_time_limit"]
@@ -28,7 +29,9 @@ def test_config_is_json_only() -> None:
 @pytest.mark.jobstate_celery("prefork")
 @pytest.mark.jobstate_redis("server")
 def test_pickle_message_is_refused(
-    job_runner: JobRunner, celery_app: Celery, state_store: JobStore,
+    job_runner: JobRunner,
+    celery_app: Celery,
+    state_store: JobStore,
     media_server: SampleServer,
 ) -> None:
     victim = state_store.create(media_server.url).job_id

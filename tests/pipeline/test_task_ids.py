@@ -21,7 +21,8 @@ def test_task_id_is_the_running_stage_id(mode: str, job_runner: JobRunner) -> No
     seen = record["result"]["seen"]
     assert list(seen) == STAGES
     ids = [seen[s]["celery_id"] for s in STAGES]
-    assert all(ids) and len(set(ids)) == len(STAGES), ids
+    assert all(ids), ids
+    assert len(set(ids)) == len(STAGES), ids
     for stage in STAGES:
         assert seen[stage]["stored_status"] == stage
         assert seen[stage]["stored_task_id"] == seen[stage]["celery_id"]

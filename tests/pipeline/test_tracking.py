@@ -36,7 +36,8 @@ def test_stale_attempt_run_stops_quietly(celery_app: Celery, state_store: JobSto
 
 
 def test_duplicate_of_an_earlier_stage_stops_quietly(
-    celery_app: Celery, state_store: JobStore,
+    celery_app: Celery,
+    state_store: JobStore,
 ) -> None:
     ctx = _ctx(state_store)
     job_id = str(ctx["job_id"])
@@ -68,11 +69,14 @@ def test_redelivery_counts_runs_and_caps(celery_app: Celery, state_store: JobSto
     w = state_store.set_state(job_id, "DOWNLOADING", attempt=1, max_runs=cap)
     assert w.status == "ERROR"
     assert state_store.get_state(job_id)["error"] == (
-        f"DOWNLOADING: gave up after {cap} deliveries (worker lost?)")
+        f"DOWNLOADING: gave up after {cap} deliveries (worker lost?)"
+    )
 
 
 def test_eager_chain_records_exact_path(
-    celery_app: Celery, state_store: JobStore, state_recorder: StateRecorder,
+    celery_app: Celery,
+    state_store: JobStore,
+    state_recorder: StateRecorder,
 ) -> None:
     ctx = _ctx(state_store)
     tracker_of(celery_app).enqueue(ctx)
@@ -80,20 +84,33 @@ def test_eager_chain_records_exact_path(
     record = state_store.get_state(job_id)
     assert record["status"] == "COMPLETE"
     state_recorder.track(job_id)
-    state_recorder.assert_path(job_id, ["INIT", "DOWNLOADING", "TRANSCRIBING",
-                                        "GENERATING_QUOTES", "GENERATING_SUMMARY",
-                                        "COMPLETE"])
+    state_recorder.assert_path(
+        job_id,
+        [
+            "INIT",
+            "DOWNLOADING",
+            "TRANSCRIBING",
+            "GENERATING_QUOTES",
+            "GENERATING_SUMMARY",
+            "COMPLETE",
+        ],
+    )
 
 
-@pytest.mark.parametrize(("exc", "expected"), [
-    (ValueError("bad\nsecond line"), "ValueError: bad"),
-    (RuntimeError(), "RuntimeError"),
-    (OSError("x" * 1000), None),
-    (KeyError("\x00\x1b[31mred"), None),
-])
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (ValueError("bad\nsecond line"), "ValueError: bad"),
+        (RuntimeError(), "RuntimeError"),
+        (OSError("x" * 1000), None),
+        (KeyError("\x00\x1b[31mred"), None),
+    ],
+)
 def test_sanitised_errors_are_bounded_single_line(exc: Exception, expected: str | None) -> None:
     text = sanitise_error(exc)
-    assert "\n" not in text and "\x00" not in text and "\x1b" not in text
+    assert "\n" not in text
+    assert "\x00" not in text
+    assert "\x1b" not in text
     assert len(text) <= 300
     if expected is not None:
         assert text == expected

@@ -14,12 +14,18 @@ from pipeline.sample_server import SampleServer
 from pipeline.store import JobStore
 from tests.pipeline.conftest import HAPPY
 
-pytestmark = [pytest.mark.prefork, pytest.mark.chaos, pytest.mark.jobstate_celery("prefork"),
-              pytest.mark.jobstate_redis("server")]
+pytestmark = [
+    pytest.mark.prefork,
+    pytest.mark.chaos,
+    pytest.mark.jobstate_celery("prefork"),
+    pytest.mark.jobstate_redis("server"),
+]
 
 
 def test_child_killed_mid_stage_is_redelivered(
-    job_runner: JobRunner, fault_injector: FaultInjector, state_recorder: StateRecorder,
+    job_runner: JobRunner,
+    fault_injector: FaultInjector,
+    state_recorder: StateRecorder,
     media_server: SampleServer,
 ) -> None:
     fault_injector.kill_child_at("TRANSCRIBING", times=1)
@@ -31,22 +37,28 @@ def test_child_killed_mid_stage_is_redelivered(
 
 
 def test_poison_stage_gives_up_after_the_redelivery_cap(
-    job_runner: JobRunner, fault_injector: FaultInjector, state_recorder: StateRecorder,
-    media_server: SampleServer, state_store: JobStore,
+    job_runner: JobRunner,
+    fault_injector: FaultInjector,
+    state_recorder: StateRecorder,
+    media_server: SampleServer,
+    state_store: JobStore,
 ) -> None:
     fault_injector.kill_child_at("GENERATING_QUOTES", times=100)
     job_id = job_runner.submit(media_server.url)
     record = job_runner.wait_terminal(job_id, timeout=180)
     assert record["status"] == "ERROR"
     cap = state_store.settings.max_stage_runs
-    assert record["error"] == (
-        f"GENERATING_QUOTES: gave up after {cap} deliveries (worker lost?)")
+    assert record["error"] == (f"GENERATING_QUOTES: gave up after {cap} deliveries (worker lost?)")
     state_recorder.assert_path(job_id, [*HAPPY[:4], "ERROR"])
 
 
 def test_whole_worker_killed_is_swept_to_error(
-    job_runner: JobRunner, fault_injector: FaultInjector, state_recorder: StateRecorder,
-    media_server: SampleServer, state_store: JobStore, celery_worker: WorkerProcess,
+    job_runner: JobRunner,
+    fault_injector: FaultInjector,
+    state_recorder: StateRecorder,
+    media_server: SampleServer,
+    state_store: JobStore,
+    celery_worker: WorkerProcess,
 ) -> None:
     fault_injector.hang_at("TRANSCRIBING")
     job_id = job_runner.submit(media_server.url)
@@ -54,8 +66,9 @@ def test_whole_worker_killed_is_swept_to_error(
     fault_injector.kill_worker()
     assert not celery_worker.running
     # Heartbeats stop with the worker: the sweep sees the job go silent after 2 s.
-    swept = wait_until(lambda: mark_stale(state_store, older_than=2), timeout=30,
-                       what="stale sweep")
+    swept = wait_until(
+        lambda: mark_stale(state_store, older_than=2), timeout=30, what="stale sweep"
+    )
     assert swept == [job_id]
     record = state_store.get_state(job_id)
     assert record["status"] == "ERROR"
