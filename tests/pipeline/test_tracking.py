@@ -6,7 +6,7 @@ import pytest
 from celery import Celery
 
 from harness.recorder import StateRecorder
-from pipeline.celery_app import tracker_of
+from pipeline.celery_app import SWEEP_TASK, tracker_of
 from pipeline.service import job_context
 from pipeline.store import JobStore
 from pipeline.tracking import sanitise_error
@@ -114,3 +114,23 @@ def test_sanitised_errors_are_bounded_single_line(exc: Exception, expected: str 
     assert len(text) <= 300
     if expected is not None:
         assert text == expected
+
+
+def test_beat_schedules_the_sweep_which_errors_silent_jobs(
+    celery_app: Celery, state_store: JobStore
+) -> None:
+    entry = celery_app.conf.beat_schedule["jobstate-sweep"]
+    assert entry["task"] == SWEEP_TASK
+    assert entry["schedule"] <= 60
+    job_id = state_store.create("http://example.com/a.mp3").job_id
+    state_store.set_state(job_id, "TRANSCRIBING", attempt=1)
+    tracker = tracker_of(celery_app)
+    assert celery_app.tasks[SWEEP_TASK].apply().get() == {"stale": []}
+    tracker.store_factory = lambda: JobStore(
+        state_store.client, state_store.workflow,
+        state_store.settings.with_(stale_after_seconds=0),
+    )
+    assert celery_app.tasks[SWEEP_TASK].apply().get() == {"stale": [job_id]}
+    record = state_store.get_state(job_id)
+    assert record["status"] == "ERROR"
+    assert "while TRANSCRIBING" in record["error"]
