@@ -123,7 +123,8 @@ def test_beat_schedules_the_sweep_which_errors_silent_jobs(
     assert entry["task"] == SWEEP_TASK
     assert entry["schedule"] <= 60
     job_id = state_store.create("http://example.com/a.mp3").job_id
-    state_store.set_state(job_id, "TRANSCRIBING", attempt=1)
+    for status in ("DOWNLOADING", "TRANSCRIBING"):
+        state_store.set_state(job_id, status, attempt=1)
     tracker = tracker_of(celery_app)
     assert celery_app.tasks[SWEEP_TASK].apply().get() == {"stale": []}
     tracker.store_factory = lambda: JobStore(
