@@ -66,10 +66,14 @@ class JobRunner:
             if record and record["status"] in self.terminal and not wanted & self.terminal:
                 break
             time.sleep(0.05)  # polling interval of a condition wait with a deadline
+        last = f"{record['status']} {record['error']!r}" if record else "(no record)"
+        if record and record["status"] in self.terminal:
+            why = f"ended in {record['status']} instead"
+        else:
+            why = f"did not get there within {timeout or self.timeout}s"
         raise JobTimeout(
-            f"job {job_id} did not reach {sorted(wanted)} within {timeout or self.timeout}s; "
-            f"last state: {record and record['status']} "
-            f"{record and record['error']!r}\n{self.recorder.timeline()}"
+            f"job {job_id} never reached {' or '.join(sorted(wanted))}: {why}; "
+            f"last state: {last}\n{self.recorder.timeline()}"
         )
 
     def wait_terminal(self, job_id: str, timeout: float | None = None) -> dict[str, Any]:
