@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import cli
+from pipeline.sample_server import SampleServer
 from pipeline.settings import Settings
 from pipeline.store import JobStore
 
@@ -76,3 +77,21 @@ def test_submit_rejects_bad_url_and_stores_nothing(
     assert "metadata.url" in result.output
     assert "'file'" in result.output
     assert state_store.list_jobs() == []
+
+
+@pytest.mark.prefork
+@pytest.mark.jobstate_celery("prefork")
+@pytest.mark.jobstate_redis("server")
+def test_submit_wait_shows_every_status_until_complete(
+    pipeline_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    celery_worker: object,
+    media_server: SampleServer,
+) -> None:
+    for key, value in pipeline_settings.to_env().items():
+        monkeypatch.setenv(key, value)
+    result = CliRunner().invoke(cli, ["submit", media_server.url, "--wait", "--timeout", "120"])
+    assert result.exit_code == 0, result.output
+    for status in ("DOWNLOADING", "TRANSCRIBING", "GENERATING_QUOTES", "COMPLETE"):
+        assert f"-> {status}" in result.output
+    assert "Transcript:" in result.output

@@ -36,7 +36,9 @@ def pipeline_settings(pipeline_settings: Settings, request: pytest.FixtureReques
 @pytest.mark.jobstate_celery("prefork")
 @pytest.mark.jobstate_redis("server")
 def test_chain_over_rabbitmq_broker(
-    job_runner: JobRunner, state_recorder: StateRecorder, media_server: SampleServer,
+    job_runner: JobRunner,
+    state_recorder: StateRecorder,
+    media_server: SampleServer,
     celery_app: Celery,
 ) -> None:
     assert celery_app.conf.broker_url.startswith("amqp://")
@@ -48,7 +50,9 @@ def test_chain_over_rabbitmq_broker(
 @pytest.mark.jobstate_celery("prefork")
 @pytest.mark.jobstate_redis(SHARED_REDIS)
 def test_chain_on_shared_redis_stays_in_its_namespace(
-    job_runner: JobRunner, state_recorder: StateRecorder, media_server: SampleServer,
+    job_runner: JobRunner,
+    state_recorder: StateRecorder,
+    media_server: SampleServer,
 ) -> None:
     store = job_runner.service.store
     record = job_runner.run(media_server.url, timeout=120)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from harness.faults import FaultInjector
@@ -9,6 +11,7 @@ from harness.recorder import StateRecorder
 from harness.runner import JobRunner
 from pipeline.errors import InvalidTransition, StaleAttempt
 from pipeline.sample_server import SampleServer
+from pipeline.settings import Settings
 from pipeline.store import JobStore
 from tests.pipeline.conftest import HAPPY, MODES, STAGES
 
@@ -23,6 +26,7 @@ def test_failure_at_stage_then_retry(
     state_recorder: StateRecorder,
     state_store: JobStore,
     media_server: SampleServer,
+    pipeline_settings: Settings,
 ) -> None:
     fault_injector.fail_at(stage)
     job_id = job_runner.submit(media_server.url)
@@ -33,10 +37,14 @@ def test_failure_at_stage_then_retry(
     state_recorder.assert_path(job_id, [*upto, "ERROR"], attempt=1)
     # later stages never ran nor wrote: nothing after the error in attempt 1
     assert state_recorder.history(job_id)[-1]["status"] == "ERROR"
+    # the failed attempt's files (download, transcript, ...) are gone
+    work = Path(pipeline_settings.work_dir) / job_id
+    assert not (work / "attempt-1").exists()
 
     job_runner.retry(job_id)
     done = job_runner.wait_for(job_id, "COMPLETE", timeout=120)
     assert done["attempt"] == 2
+    assert not (work / "attempt-2").exists()
     state_recorder.assert_path(job_id, HAPPY, attempt=2)
     state_recorder.assert_all_legal()
 

@@ -128,7 +128,8 @@ def test_beat_schedules_the_sweep_which_errors_silent_jobs(
     tracker = tracker_of(celery_app)
     assert celery_app.tasks[SWEEP_TASK].apply().get() == {"stale": []}
     tracker.store_factory = lambda: JobStore(
-        state_store.client, state_store.workflow,
+        state_store.client,
+        state_store.workflow,
         state_store.settings.with_(stale_after_seconds=0),
     )
     assert celery_app.tasks[SWEEP_TASK].apply().get() == {"stale": [job_id]}
