@@ -317,19 +317,28 @@ def redis_backend(request: pytest.FixtureRequest) -> Iterator[RedisBackend]:
 
 @pytest.fixture
 def redis_client(redis_backend: RedisBackend) -> redis.Redis:
-    """Function: a redis-py client (bytes replies) on this test's Redis; closed at teardown."""
+    """Function: a redis-py client (bytes replies) on this test's Redis.
+
+    ``redis_backend.client``; closed with the backend at teardown.
+    """
     return redis_backend.client
 
 
 @pytest.fixture
 def jobstate_settings(redis_backend: RedisBackend) -> Settings:
-    """Function: :class:`Settings` for this test: its Redis URL, unique key prefix and queue."""
+    """Function: :class:`Settings` for this test: its Redis URL, unique key prefix and queue.
+
+    A frozen copy (change it with ``.with_(...)``); nothing to tear down.
+    """
     return redis_backend.settings
 
 
 @pytest.fixture(scope="session")
 def jobstate_workflow(pytestconfig: pytest.Config) -> Workflow:
-    """Session: the :class:`Workflow` named by ``--jobstate-workflow`` (module:attribute)."""
+    """Session: the :class:`Workflow` named by ``--jobstate-workflow`` (module:attribute).
+
+    Loaded once per session; nothing to tear down.
+    """
     target = get_config(pytestconfig)["workflow"]
     workflow = load_object(target, "jobstate_workflow")
     if not isinstance(workflow, Workflow):
@@ -345,5 +354,9 @@ def jobstate_workflow(pytestconfig: pytest.Config) -> Workflow:
 def state_store(
     redis_client: redis.Redis, jobstate_workflow: Workflow, jobstate_settings: Settings
 ) -> JobStore:
-    """Function: a :class:`JobStore` for the configured workflow on this test's Redis."""
+    """Function: a :class:`JobStore` for the configured workflow on this test's Redis.
+
+    Uses ``redis_client`` and ``jobstate_settings`` (unique key prefix); its client is
+    closed with the backend at teardown.
+    """
     return JobStore(redis_client, jobstate_workflow, jobstate_settings)

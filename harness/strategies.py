@@ -171,12 +171,14 @@ def job_ids() -> st.SearchStrategy[str]:
 
 
 def invalid_job_ids() -> st.SearchStrategy[Any]:
-    """Things a store must refuse as a job id (braces, spaces, too long, not text...)."""
+    """Things a store must refuse as a job id (braces, spaces, too long, not text...).
+
+    ``None`` is not among them: ``create(job_id=None)`` means "pick a fresh id".
+    """
     return st.one_of(
         st.sampled_from(["", "-lead", "_lead", "a b", "{tag}", "a}b", "a:b", "é", "a" * 65]),
         st.text(min_size=1).filter(lambda t: _JOB_ID.fullmatch(t) is None),
         st.integers(),
-        st.none(),
     )
 
 

@@ -38,8 +38,8 @@ StartUi = Callable[[JobService], LiveUi]
 class BrowserLaunchFixtures:
     """Holds the override of pytest-playwright's ``browser_type_launch_args``.
 
-    Registered from :func:`pytest_configure` (after every installed plugin), because of
-    two plugins defining the same fixture the one registered last wins.
+    Registered from :func:`pytest_configure`, after every installed plugin: when two
+    plugins define the same fixture, the one registered last wins.
     """
 
     @pytest.fixture(scope="session")

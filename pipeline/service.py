@@ -9,6 +9,7 @@ from typing import Any
 
 from pipeline import validation as v
 from pipeline.errors import JobNotFound, StoreUnavailable
+from pipeline.settings import redact_credentials
 from pipeline.store import JobStore
 
 __all__ = ["Enqueue", "JobService", "job_context"]
@@ -83,7 +84,8 @@ class JobService:
             raise
         except Exception as exc:
             # The job exists but its work could not be sent: say so instead of idling.
-            text = v.clean_text(f"could not enqueue: {type(exc).__name__}: {exc}", "error", 300)
+            detail = redact_credentials(str(exc))
+            text = v.clean_text(f"could not enqueue: {type(exc).__name__}: {detail}", "error", 300)
             with contextlib.suppress(JobNotFound):
                 self.store.fail(record["job_id"], text, attempt=record["attempt"])
             raise

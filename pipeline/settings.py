@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["Settings", "redact_url"]
+__all__ = ["Settings", "redact_credentials", "redact_url"]
+
+_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*@")
 
 
 def redact_url(url: str) -> str:
@@ -21,6 +24,11 @@ def redact_url(url: str) -> str:
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def redact_credentials(text: str) -> str:
+    """Replace ``user:password@`` in every URL inside ``text`` with ``***@``."""
+    return _CREDENTIALS.sub(lambda m: f"{m.group('scheme')}***@", text)
 
 
 def _split(value: str) -> tuple[str, ...]:

@@ -141,7 +141,7 @@ class JobStore:
         message: str | None = None,
     ) -> Write:
         """Create a job in the initial status. Raises :class:`JobExists` on a reused id."""
-        job_id = v.check_job_id(job_id or uuid.uuid4().hex)
+        job_id = v.check_job_id(uuid.uuid4().hex if job_id is None else job_id)
         meta = v.check_metadata({"url": url, "space_id": space_id, "task_id": task_id})
         msg = v.clean_text(message, "message", v.MAX_MESSAGE)
         args = [job_id, meta["url"], meta["space_id"], meta["task_id"], msg]

@@ -1,0 +1,183 @@
+"""The Redis switch, driven through pytester in subprocesses: precedence and its header,
+usage errors, the per-test marker, ``--fixtures``, xdist and a shared Redis URL."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness.redis import RedisBackend
+from harness.redis_proc import RedisServer
+
+pytestmark = pytest.mark.usefixtures("clean_env")
+
+MODE_TEST = """
+def test_mode(redis_backend, jobstate_settings, state_store, redis_client):
+    assert redis_backend.mode == {expected!r}
+    assert jobstate_settings.key_prefix.startswith("jobstate-test-")
+    assert jobstate_settings.queue.startswith(jobstate_settings.key_prefix)
+    state_store.create("https://media.example.com/a.mp3", job_id="j1")
+    assert redis_client.exists(state_store.keys.state("j1"))
+"""
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Function: no ``JOBSTATE_REDIS`` leaks in from the outer run's environment."""
+    monkeypatch.delenv("JOBSTATE_REDIS", raising=False)
+
+
+def _ini(pytester: pytest.Pytester, redis: str | None) -> None:
+    line = f"jobstate_redis = {redis}\n" if redis else ""
+    pytester.makeini(f"[pytest]\n{line}")
+
+
+@pytest.mark.parametrize(
+    ("cli", "env", "ini", "expected", "source"),
+    [
+        (None, None, None, "fake", "default"),
+        (None, None, "fake-tcp", "fake-tcp", "ini"),
+        (None, "fake", "fake-tcp", "fake", "env"),
+        ("fake-tcp", "fake", None, "fake-tcp", "cli"),
+        ("fake", "fake-tcp", "fake-tcp", "fake", "cli"),
+    ],
+)
+def test_precedence_is_cli_env_ini_default_and_shown_in_the_header(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    cli: str | None,
+    env: str | None,
+    ini: str | None,
+    expected: str,
+    source: str,
+) -> None:
+    _ini(pytester, ini)
+    if env:
+        monkeypatch.setenv("JOBSTATE_REDIS", env)
+    pytester.makepyfile(MODE_TEST.format(expected=expected))
+    args = [f"--jobstate-redis={cli}"] if cli else []
+    result = pytester.runpytest_subprocess(*args)
+    result.stdout.fnmatch_lines([f"jobstate: redis={expected} ({source})*"])
+    result.assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize(("where", "source"), [("cli", "cli"), ("env", "env"), ("ini", "ini")])
+def test_a_bad_value_is_a_usage_error_naming_its_source(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, where: str, source: str
+) -> None:
+    _ini(pytester, "mongodb://db" if where == "ini" else None)
+    if where == "env":
+        monkeypatch.setenv("JOBSTATE_REDIS", "mongodb://db")
+    pytester.makepyfile(MODE_TEST.format(expected="fake"))
+    args = ["--jobstate-redis=mongodb://db"] if where == "cli" else []
+    result = pytester.runpytest_subprocess(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [f"*--jobstate-redis='mongodb://db' (from {source}) must be fake, fake-tcp, server*"]
+    )
+
+
+def test_the_marker_forces_a_backend_for_one_test(pytester: pytest.Pytester) -> None:
+    _ini(pytester, None)
+    pytester.makepyfile("""
+        import pytest
+
+        def test_configured(redis_backend):
+            assert (redis_backend.mode, redis_backend.url) == ("fake", None)
+
+        @pytest.mark.jobstate_redis("fake-tcp")
+        def test_forced(redis_backend, state_store):
+            assert redis_backend.mode == "fake-tcp"
+            assert redis_backend.url.startswith("redis://127.0.0.1:")
+            other = redis_backend.make_client()
+            state_store.create("https://media.example.com/a.mp3", job_id="seen")
+            assert other.exists(state_store.keys.state("seen"))
+
+        @pytest.mark.jobstate_redis("carrier-pigeon")
+        def test_bad_marker(redis_backend):
+            pass
+    """)
+    result = pytester.runpytest_subprocess("-rE")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*jobstate redis mode 'carrier-pigeon' must be fake*"])
+
+
+def test_fake_mode_clients_share_one_fresh_server_per_test(pytester: pytest.Pytester) -> None:
+    _ini(pytester, None)
+    pytester.makepyfile("""
+        def test_first(redis_backend):
+            redis_backend.client.set("left-behind", "1")
+            assert redis_backend.make_client().get("left-behind") == b"1"
+
+        def test_second(redis_backend):
+            assert redis_backend.client.dbsize() == 0
+    """)
+    pytester.runpytest_subprocess().assert_outcomes(passed=2)
+
+
+FIXTURES = {
+    "redis_server [session scope]": "Session: a real ``redis-server``*",
+    "fake_tcp_server [session scope]": "Session: fakeredis served over TCP*",
+    "redis_backend": "Function: this test's isolated :class:`RedisBackend`*",
+    "redis_client": "Function: a redis-py client*",
+    "jobstate_settings": "Function: :class:`Settings` for this test*",
+    "jobstate_workflow [session scope]": "Session: the :class:`Workflow` named by*",
+    "state_store": "Function: a :class:`JobStore` for the configured workflow*",
+}
+
+
+def test_fixtures_are_listed_with_their_docstrings(pytester: pytest.Pytester) -> None:
+    _ini(pytester, None)
+    result = pytester.runpytest_subprocess("--fixtures", "-v")
+    for name, doc in FIXTURES.items():
+        result.stdout.fnmatch_lines([f"{name} -- *harness/redis.py:*", f"    {doc}"])
+    result.stdout.fnmatch_lines(["*Teardown: with a URL, deletes only this test's keys*"])
+
+
+@pytest.mark.integration
+def test_each_xdist_worker_gets_its_own_server(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _ini(pytester, "server")
+    record = pytester.path / "ports.jsonl"
+    monkeypatch.setenv("PORTS_FILE", str(record))
+    pytester.makepyfile("""
+        import json, os
+
+        def test_where(redis_backend, redis_server):
+            worker = os.environ["PYTEST_XDIST_WORKER"]
+            with open(os.environ["PORTS_FILE"], "a") as out:
+                out.write(json.dumps([worker, redis_server.port]) + "\\n")
+            assert redis_backend.server is redis_server
+            assert redis_backend.url == redis_server.url
+    """)
+    result = pytester.runpytest_subprocess("-n", "2", "--dist", "each", "-p", "no:benchmark")
+    result.assert_outcomes(passed=2)
+    ports = dict(json.loads(line) for line in record.read_text().splitlines())
+    assert len(ports) == 2, ports
+    assert len(set(ports.values())) == 2, ports
+
+
+@pytest.mark.integration
+@pytest.mark.jobstate_redis("server")
+def test_a_shared_redis_url_is_never_flushed_and_keeps_others_keys(
+    pytester: pytest.Pytester, redis_backend: RedisBackend, redis_server: RedisServer
+) -> None:
+    assert redis_backend.server is redis_server  # flushed: only what this test writes
+    outside = redis_server.client()
+    try:
+        outside.set("someone-else:key", "precious")
+        pytester.makepyfile("""
+            def test_writes(redis_backend, state_store, redis_client):
+                assert redis_backend.mode == "url"
+                assert redis_client.get("someone-else:key") == b"precious"
+                state_store.create("https://media.example.com/a.mp3", job_id="mine")
+                redis_client.set(redis_backend.settings.queue, "queued")
+        """)
+        result = pytester.runpytest_subprocess(f"--jobstate-redis={redis_server.url}")
+        result.assert_outcomes(passed=1)
+        assert outside.get("someone-else:key") == b"precious"
+        assert sorted(outside.scan_iter()) == [b"someone-else:key"]
+    finally:
+        outside.close()
