@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 from collections.abc import Callable
-import builtins
 from typing import Any
 
 from pipeline import validation as v
