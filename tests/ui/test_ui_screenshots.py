@@ -65,7 +65,9 @@ def test_screenshots_of_running_error_and_complete(
     view.wait_for_status("COMPLETE")
     shots.append(_shoot(view, folder, "3-complete"))
 
-    keep = pytestconfig.rootpath / "test-results" / "screenshots"
+    # pytest-playwright empties its --output folder when any session starts; keep a copy
+    # where a person can find it after every tier has run.
+    keep = pytestconfig.rootpath / "screenshots"
     keep.mkdir(parents=True, exist_ok=True)
     for shot in shots:
         assert shot.read_bytes().startswith(PNG_MAGIC)
