@@ -20,53 +20,26 @@ from contextlib import ExitStack
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserType, Page
+from playwright.sync_api import Page
 
-from harness.browser import BrowserNotFound, choose_browser, launch_options
 from harness.live_ui import LiveUi, start_live_ui
 from harness.loading import load_object
 from harness.plugin import get_config
 from harness.ui_view import UiView
 from pipeline.service import JobService
 
-__all__ = ["BrowserLaunchFixtures", "StartUi", "live_ui", "live_ui_factory", "ui_page"]
+__all__ = ["StartUi", "live_ui", "live_ui_factory", "ui_page"]
 
 StartUi = Callable[[JobService], LiveUi]
 """What ``live_ui_factory`` yields: serve a service, get its :class:`LiveUi`."""
 
 
-class BrowserLaunchFixtures:
-    """Holds the override of pytest-playwright's ``browser_type_launch_args``.
-
-    Registered from :func:`pytest_configure`, after every installed plugin: when two
-    plugins define the same fixture, the one registered last wins.
-    """
-
-    @pytest.fixture(scope="session")
-    def browser_type_launch_args(
-        self, pytestconfig: pytest.Config, browser_type: BrowserType
-    ) -> dict[str, Any]:
-        """Session: launch options for the browser (headless, sandbox off, quiet network).
-
-        For Chromium: Playwright's build if installed, else the system one (or the
-        ``--jobstate-browser`` path). Fails the test with install instructions when none.
-        """
-        if browser_type.name != "chromium":
-            return {"headless": True}
-        cfg = get_config(pytestconfig)
-        try:
-            choice = choose_browser(
-                cfg["browser"], browser_type.executable_path, source=cfg.source("browser")
-            )
-        except BrowserNotFound as exc:
-            pytest.fail(str(exc), pytrace=False)
-        return launch_options(choice)
-
-
 def pytest_configure(config: pytest.Config) -> None:
     """Register the browser launch fixture when pytest-playwright is active."""
     if config.pluginmanager.hasplugin("playwright"):
-        config.pluginmanager.register(BrowserLaunchFixtures(), "jobstate-browser-launch")
+        from harness import browser_launch
+
+        config.pluginmanager.register(browser_launch, "jobstate-browser-launch")
 
 
 @pytest.fixture
