@@ -28,41 +28,37 @@ class SweepReport:
     archived: list[str] = field(default_factory=list)
 
 
-def _candidates(store: JobStore, index: str, older_than: float) -> Iterator[list[str]]:
-    cutoff = store.now_ms() - int(older_than * 1000)
-    start = 0
+def _candidates(store: JobStore, index: str, cutoff: int, kept: list[str]) -> Iterator[str]:
+    """Index entries scored before ``cutoff``, a page at a time.
+
+    Handled entries leave the index (or move out of the score range), so the next page
+    starts after the ones still there: ``kept`` grows with every candidate left in place.
+    """
     while True:
-        batch = store.client.zrangebyscore(index, "-inf", f"({cutoff}", start=start, num=BATCH)
-        if not batch:
+        page = store.client.zrangebyscore(index, "-inf", f"({cutoff}", start=len(kept), num=BATCH)
+        yield from (decode(x) for x in page)
+        if len(page) < BATCH:
             return
-        yield [decode(x) for x in batch]
-        if len(batch) < BATCH:
-            return
-        start += BATCH
+
+
+def _extra_keys(store: JobStore, op: str, job_id: str) -> list[str]:
+    if op != "archive":
+        return []
+    keys = [store.keys.archived(job_id), store.keys.archived_history(job_id)]
+    return keys if store.settings.cluster else [*keys, store.keys.archive]
 
 
 def _apply(store: JobStore, op: str, index: str, older_than: float, arg: str) -> list[str]:
+    cutoff = store.now_ms() - int(older_than * 1000)
     done: list[str] = []
-    for batch in _candidates(store, index, older_than):
-        for job_id in batch:
-            extra = (
-                [
-                    store.keys.archived(job_id),
-                    store.keys.archived_history(job_id),
-                    store.keys.archive,
-                ]
-                if op == "archive" and not store.settings.cluster
-                else []
-            )
-            if op == "archive" and store.settings.cluster:
-                extra = [store.keys.archived(job_id), store.keys.archived_history(job_id)]
-            try:
-                w = store._run(op, job_id, [older_than, arg, job_id], extra)
-            except JobNotFound:
-                store.client.zrem(index, job_id)
-                continue
-            if w.reruns != -1:
-                done.append(job_id)
+    kept: list[str] = []
+    for job_id in _candidates(store, index, cutoff, kept):
+        try:
+            w = store._run(op, job_id, [older_than, arg, job_id], _extra_keys(store, op, job_id))
+        except JobNotFound:
+            store.client.zrem(index, job_id)
+            continue
+        (kept if w.reruns == -1 else done).append(job_id)
     return done
 
 

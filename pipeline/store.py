@@ -63,6 +63,7 @@ class JobStore:
         self.settings = settings or Settings.from_env()
         self.keys = Keys(self.settings.key_prefix)
         self._scripts = {op: client.register_script(script_source(workflow, op)) for op in OPS}
+        self._indexes = [] if self.settings.cluster else self.keys.indexes()
         self._common: list[Any] = [
             self.keys.channel,
             self.settings.history_maxlen,
@@ -72,20 +73,39 @@ class JobStore:
     # -- plumbing -------------------------------------------------------------------
 
     def _keys(self, job_id: str, *extra: str) -> list[str]:
-        base = [self.keys.state(job_id), self.keys.history(job_id)]
-        if self.settings.cluster:
-            return [*base, *extra]
-        return [*base, *self.keys.indexes(), *extra]
+        return [self.keys.state(job_id), self.keys.history(job_id), *self._indexes, *extra]
 
     def _run(self, op: str, job_id: str, args: Sequence[Any], extra: Sequence[str] = ()) -> Write:
+        keys = self._keys(job_id, *extra)
         try:
-            reply = self._scripts[op](keys=self._keys(job_id, *extra), args=[*self._common, *args])
+            reply = self._eval(op, keys, [*self._common, *args])
         except redis.ConnectionError as exc:
             raise StoreUnavailable(f"Redis unreachable: {exc}") from exc
-        return self._reply(op, job_id, [decode(x) for x in reply])
+        return self._reply(op, job_id, decode(reply).split("\t"))
+
+    def _eval(self, op: str, keys: list[str], args: list[Any]) -> Any:
+        """EVALSHA straight away (the hot path); load the script only when Redis lacks it."""
+        script = self._scripts[op]
+        try:
+            return self.client.evalsha(script.sha, len(keys), *keys, *args)
+        except redis.exceptions.NoScriptError:
+            return script(keys=keys, args=args)
 
     def _reply(self, op: str, job_id: str, reply: list[str]) -> Write:
+        if reply[0] != "OK":
+            return self._not_ok(job_id, reply)
+        reruns = int(reply[6]) if len(reply) > 6 else 0
+        write = Write(job_id, int(reply[1]), reply[2], int(reply[3]), int(reply[4]), reruns)
+        if self.settings.cluster:
+            self._reindex(op, write)
+        return write
+
+    @staticmethod
+    def _not_ok(job_id: str, reply: list[str]) -> Write:
+        """A skipped sweep candidate, or the typed error for a refused write."""
         code = reply[0]
+        if code == "SKIP":
+            return Write(job_id, int(reply[1]), reply[2], 0, 0, reruns=-1)
         if code == "ERR_NOTFOUND":
             raise JobNotFound(job_id)
         if code == "ERR_EXISTS":
@@ -94,14 +114,7 @@ class JobStore:
             raise StaleAttempt(job_id, -1, int(reply[1]))
         if code == "ERR_TRANSITION":
             raise InvalidTransition(job_id, reply[1], reply[2], reply[3])
-        if code == "SKIP":
-            return Write(job_id, int(reply[1]), reply[2], 0, 0, reruns=-1)
-        write = Write(job_id, int(reply[1]), reply[2], int(reply[3]), int(reply[4]))
-        if len(reply) > 6:
-            write = Write(job_id, write.version, write.status, write.attempt, write.ms, int(reply[6]))
-        if self.settings.cluster:
-            self._reindex(op, write)
-        return write
+        raise RuntimeError(f"unexpected reply from the store script: {reply!r}")
 
     def _reindex(self, op: str, w: Write) -> None:
         """Cluster mode: bring the cross-job indexes in line after a write."""
@@ -250,7 +263,8 @@ class JobStore:
         return record_from_hash(raw)
 
     def history(self, job_id: str, *, archived: bool = False) -> list[dict[str, Any]]:
-        """Every recorded change of the job, oldest first (capped at ``history_maxlen``)."""
+        """Every recorded change of the job, oldest first (about the last ``history_maxlen``:
+        Redis trims the stream a node at a time)."""
         job_id = v.check_job_id(job_id)
         key = self.keys.archived_history(job_id) if archived else self.keys.history(job_id)
         entries = self._call(self.client.xrange, key)
@@ -260,8 +274,10 @@ class JobStore:
         """The most recently created live jobs, newest first."""
         if not 1 <= limit <= 1000 or offset < 0:
             raise ValidationError("limit", "must be 1-1000 with a non-negative offset")
-        ids = [decode(x) for x in self._call(self.client.zrevrange, self.keys.jobs, offset,
-                                               offset + limit - 1)]
+        ids = [
+            decode(x)
+            for x in self._call(self.client.zrevrange, self.keys.jobs, offset, offset + limit - 1)
+        ]
         pipe = self.client.pipeline(transaction=False)
         for job_id in ids:
             pipe.hgetall(self.keys.state(job_id))
@@ -287,10 +303,16 @@ class JobStore:
 
     @staticmethod
     def _json(value: Any, field: str, limit: int) -> str:
+        """Compact JSON of ``value`` ("" for None), refused when invalid or over ``limit``."""
         if value is None:
             return ""
-        v.check_json_size(value, field, limit)
-        return json.dumps(value, allow_nan=False, separators=(",", ":"))
+        try:
+            text = json.dumps(value, allow_nan=False, separators=(",", ":"))
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(field, f"is not JSON-serialisable ({exc})") from None
+        if len(text) > limit:
+            raise ValidationError(field, f"is {len(text)} bytes of JSON, above the {limit} limit")
+        return text
 
     @staticmethod
     def _call(fn: Any, *args: Any) -> Any:

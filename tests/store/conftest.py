@@ -14,6 +14,7 @@ import pytest
 import redis
 
 from harness.redis import RedisBackend
+from pipeline.records import decode
 from pipeline.store import JobStore, Write
 from pipeline.workflow import Workflow
 
@@ -129,12 +130,11 @@ def time_gap(client: redis.Redis, ms: int = 60) -> tuple[int, int]:
 
 
 def age_between(client: redis.Redis, old_ms: int, new_ms: int) -> float:
-    """An ``older_than`` (s) whose cutoff, taken right after this call, falls between
-    ``old_ms`` (last activity of jobs that must count as old) and ``new_ms`` (first
-    activity of jobs that must not): the midpoint, so a sweep has half the gap to start."""
+    """An ``older_than`` (s) for a sweep started right after this call: its cutoff falls
+    just after ``old_ms`` (the last activity of jobs that must count as old), so a job
+    active at ``new_ms`` or later is safe for ``new_ms - old_ms`` ms of sweeping."""
     assert new_ms - old_ms >= 20, "leave a gap between old and new activity"
-    midpoint = (old_ms + new_ms) // 2
-    return (redis_ms(client) - midpoint) / 1000
+    return (redis_ms(client) - old_ms - 1) / 1000
 
 
 class BatchStore(JobStore):
@@ -156,7 +156,7 @@ class BatchStore(JobStore):
 
     def flush(self) -> int:
         """Run the queued writes; every reply must be OK. Returns how many ran."""
-        replies = self._pipe.execute()
-        bad = [r for r in replies if (r[0].decode() if isinstance(r[0], bytes) else r[0]) != "OK"]
+        replies = [decode(r) for r in self._pipe.execute()]
+        bad = [r for r in replies if not r.startswith("OK\t")]
         assert not bad, f"seeding failed: {bad[:3]}"
         return len(replies)

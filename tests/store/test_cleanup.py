@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.cleanup import SweepReport, archive_completed, mark_stale, purge_errors, sweep_all
+from pipeline.cleanup import (
+    BATCH,
+    SweepReport,
+    archive_completed,
+    mark_stale,
+    purge_errors,
+    sweep_all,
+)
 from pipeline.errors import JobNotFound
 from pipeline.store import JobStore
 from pipeline.workflow import Workflow
-from tests.store.conftest import age_between, new_job, time_gap, ttl
+from tests.store.conftest import URL, BatchStore, age_between, new_job, time_gap, ttl
 
 
 def _jobs(store: JobStore, prefix: str, statuses: list[str]) -> list[str]:
@@ -127,3 +134,22 @@ def test_sweep_all_runs_each_sweep_with_a_threshold(store: JobStore, wf: Workflo
     report = sweep_all(store, stale_after=age, purge_after=age, archive_after=age)
     assert report == SweepReport(stale=[], purged=[errored], archived=[done])
     assert store.get_state(running)["status"] == wf.error  # freshly failed: not purged
+
+
+def test_a_sweep_goes_through_every_page_of_candidates(
+    state_store: JobStore, jobstate_workflow: Workflow
+) -> None:
+    stage = jobstate_workflow.happy_path()[1]
+    batch = BatchStore(state_store)
+    stale = [f"stale-{n}" for n in range(2 * BATCH + 50)]
+    for job_id in stale:
+        batch.create(URL, job_id=job_id)
+        batch.set_state(job_id, stage)
+    batch.flush()
+    before, after = time_gap(state_store.client, ms=500)  # longer than the sweep takes
+    lagging = [new_job(state_store, stage, job_id=f"live-{n}") for n in range(BATCH + 10)]
+    # Live jobs whose index entry still says "idle since forever" come first in the index.
+    state_store.client.zadd(state_store.keys.running, dict.fromkeys(lagging, 0))
+    marked = mark_stale(state_store, older_than=age_between(state_store.client, before, after))
+    assert sorted(marked) == sorted(stale)
+    assert all(state_store.get_state(j)["status"] == stage for j in lagging)
