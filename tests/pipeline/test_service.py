@@ -19,9 +19,15 @@ def test_submit_creates_and_enqueues_context(state_store: JobStore) -> None:
     record = service.submit("https://example.com/a.mp3", "space-1")
     assert record["status"] == "INIT"
     assert record["stale"] is False
-    assert sent == [{"job_id": record["job_id"], "attempt": 1,
-                     "url": "https://example.com/a.mp3", "space_id": "space-1",
-                     "artifacts": {}}]
+    assert sent == [
+        {
+            "job_id": record["job_id"],
+            "attempt": 1,
+            "url": "https://example.com/a.mp3",
+            "space_id": "space-1",
+            "artifacts": {},
+        }
+    ]
 
 
 def test_bad_url_is_refused_and_nothing_is_stored(state_store: JobStore) -> None:
@@ -47,7 +53,8 @@ def test_broker_down_marks_the_job_error_without_leaking_credentials(
     assert record["status"] == "ERROR"
     assert "s3cret" not in record["error"]
     assert record["error"] == (
-        "could not enqueue: ConnectionError: cannot reach amqp://***@broker:5672//")
+        "could not enqueue: ConnectionError: cannot reach amqp://***@broker:5672//"
+    )
 
 
 def test_two_simultaneous_retries_start_one_attempt(state_store: JobStore) -> None:
@@ -78,16 +85,22 @@ def test_two_simultaneous_retries_start_one_attempt(state_store: JobStore) -> No
 
 
 def test_settings_never_show_passwords() -> None:
-    settings = Settings(redis_url="rediss://user:hunter2@cache:6380/0",
-                        broker_url="amqp://guest:guest@mq//")
+    settings = Settings(
+        redis_url="rediss://user:hunter2@cache:6380/0", broker_url="amqp://guest:guest@mq//"
+    )
     assert "hunter2" not in repr(settings)
     assert "guest@" not in repr(settings)
     assert redact_url("rediss://user:hunter2@cache:6380/0") == "rediss://user:***@cache:6380/0"
 
 
 def test_settings_round_trip_through_env() -> None:
-    settings = Settings(redis_url="redis://x:1/2", allow_hosts=("a", "b:3"), cluster=True,
-                        heartbeat_seconds=0.5, max_stage_runs=7)
+    settings = Settings(
+        redis_url="redis://x:1/2",
+        allow_hosts=("a", "b:3"),
+        cluster=True,
+        heartbeat_seconds=0.5,
+        max_stage_runs=7,
+    )
     assert Settings.from_env(settings.to_env()) == settings
 
 
