@@ -15,6 +15,7 @@ from typing import Any
 
 from pipeline.records import decode
 from pipeline.store import JobStore
+from pipeline.validation import check_record
 
 __all__ = ["Notice", "StateRecorder"]
 
@@ -120,6 +121,13 @@ class StateRecorder:
             versions = [e["version"] for e in self.history(job_id)]
             assert versions == sorted(set(versions)), f"job {job_id}: versions {versions}"
             assert wf.is_legal_path(steps), f"job {job_id}: illegal path {steps}\n{self.timeline()}"
+
+    def assert_records_valid(self) -> None:
+        """Every recorded job that still exists has a well-formed record."""
+        for job_id in self.jobs():
+            record = self.store.find_state(job_id)
+            if record is not None:
+                check_record(record, self.store.workflow)
 
     def assert_nothing_stuck(self) -> None:
         """Every recorded job that still exists is in a terminal status."""

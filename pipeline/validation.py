@@ -17,6 +17,7 @@ __all__ = [
     "check_attempt",
     "check_job_id",
     "check_metadata",
+    "check_record",
     "check_status",
     "check_timestamp",
     "clean_text",
@@ -152,3 +153,31 @@ def check_json_size(value: Any, field: str, limit: int) -> None:
 def _show(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_record(
+    record: dict[str, Any], workflow: Workflow, now: datetime | None = None
+) -> dict[str, Any]:
+    """Check a whole state record as :meth:`JobStore.get_state` returns it.
+
+    Status known to the workflow, timestamps real and not in the future, ``created_at``
+    no later than ``updated_at``, metadata valid, ``error`` set exactly in the error
+    status, ``version`` and ``attempt`` positive. Returns the record.
+    """
+    check_status(workflow, record.get("status"))
+    stamps = {
+        f: parse_timestamp(check_timestamp(record.get(f), f, now), f)
+        for f in ("created_at", "updated_at", "heartbeat_at")
+    }
+    if stamps["created_at"] > stamps["updated_at"]:
+        raise ValidationError("updated_at", "is earlier than created_at")
+    meta = dict(record.get("metadata") or {})
+    check_metadata({k: v or "" for k, v in meta.items()})
+    for field in ("version", "attempt"):
+        value = record.get(field)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValidationError(field, f"{_show(value)} is not a positive integer")
+    failed = record["status"] == workflow.error
+    if failed != bool(record.get("error")):
+        raise ValidationError("error", f"must be set exactly when status is {workflow.error}")
+    return record
