@@ -437,4 +437,4 @@ def run_machine(
 ) -> None:
     """Run the machine now (inside a normal test, so the factory may close over fixtures)."""
     # Hypothesis leaves this function unannotated.
-    run_state_machine_as_test(bind_machine(workflow, factory), settings=settings)  # type: ignore[no-untyped-call]
+    run_state_machine_as_test(bind_machine(workflow, factory), settings=settings)  # type: ignore[no-untyped-call,unused-ignore]

@@ -38,7 +38,7 @@ class StateRecorder:
         self.notices: list[Notice] = []
         self._jobs: dict[str, None] = {}
         self._lock = threading.Lock()
-        self._pubsub = store.client.pubsub(  # type: ignore[no-untyped-call]
+        self._pubsub = store.client.pubsub(  # type: ignore[no-untyped-call,unused-ignore]
             ignore_subscribe_messages=True
         )
         self._stop = threading.Event()

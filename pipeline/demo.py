@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from harness.worker_proc import WorkerProcess
 from pipeline.assets import sample_path
 from pipeline.display import render_result, watch_job
 from pipeline.faults import FaultPlan
@@ -43,9 +44,9 @@ def embedded_redis(workdir: Path, console: Console) -> Iterator[str]:
         yield fake.url
 
 
-def _start_worker(settings: Settings, rt: Runtime, workdir: Path, console: Console) -> object:
-    from harness.worker_proc import WorkerProcess
-
+def _start_worker(
+    settings: Settings, rt: Runtime, workdir: Path, console: Console
+) -> WorkerProcess:
     worker = WorkerProcess(
         "pipeline.celery_app:create_app", settings, concurrency=2, log_dir=workdir
     )
@@ -106,7 +107,7 @@ def run_demo(fail_at: str | None = None, ui_port: int = 0, keep_open: bool = Fal
         rt = build_runtime(settings)
         stack.callback(rt.close)
         worker = _start_worker(settings, rt, workdir, console)
-        stack.callback(worker.stop)  # type: ignore[attr-defined]
+        stack.callback(worker.stop)
         from ui.server import start_in_thread
 
         ui = start_in_thread(rt.service, port=ui_port)
