@@ -33,7 +33,9 @@ def test_real_worker_statuses_reach_complete_in_the_page(
     ui_page.wait_for_status("COMPLETE", timeout=WORKER_TIMEOUT)
     ui_page.wait_hidden("loading")
     seen = ui_page.seen_statuses()
-    assert seen[0] == "INIT", seen
+    # A real worker may move on before the first answer reaches the page, so the page
+    # shows a legal forward sub-path of the story, ending at COMPLETE.
+    assert len(seen) >= 2, seen
     assert seen[-1] == "COMPLETE", seen
     assert is_forward_subpath(seen, PRD_WORKFLOW.happy_path()), seen
     assert ui_page.seen_visible("loading")[-1] is False
