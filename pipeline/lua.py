@@ -20,7 +20,13 @@ def _lua_str(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _tables(wf: Workflow) -> str:
+# Ops that move between statuses need the transition table and default messages; the
+# others (progress, heartbeat, sweeps of finished jobs) skip building them on every call.
+_NEEDS_TABLES = frozenset({"create", "transition", "retry", "mark_stale"})
+
+
+def _tables(wf: Workflow, op: str) -> str:
+    full = op in _NEEDS_TABLES
     rows = []
     for src, dsts in sorted(wf.transitions.items()):
         inner = ", ".join(f"[{_lua_str(d)}]=true" for d in sorted(dsts))
@@ -28,8 +34,8 @@ def _tables(wf: Workflow) -> str:
     msgs = ", ".join(f"[{_lua_str(s)}]={_lua_str(m)}" for s, m in sorted(wf.statuses.items()))
     term = ", ".join(f"[{_lua_str(s)}]=true" for s in sorted(wf.terminal))
     return (
-        f"local ALLOWED = {{{', '.join(rows)}}}\n"
-        f"local MESSAGES = {{{msgs}}}\n"
+        f"local ALLOWED = {{{', '.join(rows) if full else ''}}}\n"
+        f"local MESSAGES = {{{msgs if full else ''}}}\n"
         f"local TERMINAL = {{{term}}}\n"
         f"local INITIAL = {_lua_str(wf.initial)}\n"
         f"local ERROR = {_lua_str(wf.error)}\n"
@@ -327,4 +333,4 @@ OPS: dict[str, str] = {
 
 def script_source(workflow: Workflow, op: str) -> str:
     """The full Lua source of ``op`` for ``workflow``."""
-    return _tables(workflow) + _PRELUDE + OPS[op]
+    return _tables(workflow, op) + _PRELUDE + OPS[op]
