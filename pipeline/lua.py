@@ -83,6 +83,19 @@ end
 
 -- '~' lets Redis trim whole stream nodes: several times cheaper than exact trimming, at
 -- the price of keeping up to one node (100 entries) more than MAXLEN.
+-- Same-status writes (progress, heartbeat): the job must still be running ``expected``.
+local function guard_running(cur, attempt, expected, what)
+  local bad = guard(cur, attempt)
+  if bad then return bad end
+  if TERMINAL[cur.status] then
+    return reply('ERR_TRANSITION', cur.status, cur.status, 'terminal')
+  end
+  if expected ~= '' and expected ~= cur.status then
+    return reply('ERR_TRANSITION', cur.status, expected, what .. ' for another status')
+  end
+  return nil
+end
+
 local function history(cur_status, kind, status, version, attempt, ms, msg, err, task_id)
   redis.call('XADD', H, 'MAXLEN', '~', MAXLEN, '*', 'v', version, 'attempt', attempt,
              'kind', kind, 'from', cur_status, 'to', status, 'ms', ms,
@@ -186,14 +199,9 @@ return move(cur, 'transition', status, ARGV[6], err, ARGV[8], ARGV[9], ARGV[10])
 
 # ARGV: 4 attempt, 5 expected status ('' any), 6 progress json, 7 message ('' keep)
 _PROGRESS = r"""
-local attempt, expected = tonumber(ARGV[4]), ARGV[5]
 local cur = load()
-local bad = guard(cur, attempt)
+local bad = guard_running(cur, tonumber(ARGV[4]), ARGV[5], 'progress')
 if bad then return bad end
-if TERMINAL[cur.status] then return reply('ERR_TRANSITION', cur.status, cur.status, 'terminal') end
-if expected ~= '' and expected ~= cur.status then
-  return reply('ERR_TRANSITION', cur.status, expected, 'progress for another status')
-end
 local ms = now_ms()
 local version = cur.version + 1
 local msg = ARGV[7]
@@ -209,14 +217,9 @@ return reply('OK', version, cur.status, cur.attempt, ms)
 # Liveness only: no version bump and no history entry, so heartbeats never evict
 # real transitions from the capped history. ARGV: 4 attempt, 5 expected status.
 _HEARTBEAT = r"""
-local attempt, expected = tonumber(ARGV[4]), ARGV[5]
 local cur = load()
-local bad = guard(cur, attempt)
+local bad = guard_running(cur, tonumber(ARGV[4]), ARGV[5], 'heartbeat')
 if bad then return bad end
-if TERMINAL[cur.status] then return reply('ERR_TRANSITION', cur.status, cur.status, 'terminal') end
-if expected ~= '' and expected ~= cur.status then
-  return reply('ERR_TRANSITION', cur.status, expected, 'heartbeat for another status')
-end
 local ms = now_ms()
 redis.call('HSET', S, 'heartbeat_ms', ms)
 settle(cur.job_id, cur.status, ms, false)

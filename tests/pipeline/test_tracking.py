@@ -10,6 +10,7 @@ from pipeline.celery_app import SWEEP_TASK, tracker_of
 from pipeline.service import job_context
 from pipeline.store import JobStore
 from pipeline.tracking import sanitise_error
+from tests.pipeline.conftest import HAPPY
 
 
 @pytest.fixture
@@ -84,17 +85,7 @@ def test_eager_chain_records_exact_path(
     record = state_store.get_state(job_id)
     assert record["status"] == "COMPLETE"
     state_recorder.track(job_id)
-    state_recorder.assert_path(
-        job_id,
-        [
-            "INIT",
-            "DOWNLOADING",
-            "TRANSCRIBING",
-            "GENERATING_QUOTES",
-            "GENERATING_SUMMARY",
-            "COMPLETE",
-        ],
-    )
+    state_recorder.assert_path(job_id, HAPPY)
 
 
 @pytest.mark.parametrize(
