@@ -53,9 +53,7 @@ def test_bad_metadata_is_named(state_store: JobStore) -> None:
 
 def test_created_after_updated_is_refused(state_store: JobStore) -> None:
     record = _record(state_store)
-    record["created_at"], record["updated_at"] = record["updated_at"], record["created_at"]
-    if record["created_at"] == record["updated_at"]:
-        record["created_at"] = "2026-11-28T23:59:59.999Z"
-        record["updated_at"] = "2026-11-28T00:00:00.000Z"
+    record["created_at"] = "2026-01-02T00:00:00.000Z"
+    record["updated_at"] = "2026-01-01T23:59:59.999Z"
     with pytest.raises(ValidationError, match="earlier than created_at"):
         check_record(record, state_store.workflow)
