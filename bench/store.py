@@ -27,9 +27,10 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 import redis
 
 from harness.redis_proc import RedisServer
+from harness.seeding import BatchStore
 from pipeline.cleanup import mark_stale
 from pipeline.settings import Settings
-from pipeline.store import JobStore, Write
+from pipeline.store import JobStore
 from pipeline.workflow import PRD_WORKFLOW
 
 URL = "https://media.example.com/talks/keynote.mp3"
@@ -64,23 +65,6 @@ def timed(fn: Callable[[], object]) -> float:
 def median(samples: Sequence[float]) -> float:
     """The median of ``samples``."""
     return statistics.median(samples)
-
-
-class Batch(JobStore):
-    """Queues the store's own scripts on a pipeline (fast seeding with real writes)."""
-
-    def __init__(self, store: JobStore) -> None:
-        super().__init__(store.client, store.workflow, store.settings)
-        self.pipe = store.client.pipeline(transaction=False)
-
-    def _run(self, op: str, job_id: str, args: Sequence[Any], extra: Sequence[str] = ()) -> Write:
-        keys = self._keys(job_id, *extra)
-        self._scripts[op](keys=keys, args=[*self._common, *args], client=self.pipe)
-        return Write(job_id, 0, "", 0, 0)
-
-    def flush(self) -> None:
-        """Run what was queued."""
-        self.pipe.execute()
 
 
 # -- 1. write cost --------------------------------------------------------------------------
@@ -152,7 +136,7 @@ def report_writes(label: str, store_us: list[float], hset_us: list[float]) -> No
 def seed(store: JobStore, ids: Sequence[str], status: str, chunk: int = 5000) -> None:
     """Create ``ids`` and move them to ``status`` with pipelined store writes."""
     for start in range(0, len(ids), chunk):
-        batch = Batch(store)
+        batch = BatchStore(store)
         for job_id in ids[start : start + chunk]:
             batch.create(URL, job_id=job_id)
             if status != PRD_WORKFLOW.initial:

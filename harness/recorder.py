@@ -112,15 +112,17 @@ class StateRecorder:
         )
 
     def assert_all_legal(self) -> None:
-        """Every recorded job's history is a legal path of the workflow."""
+        """Every recorded job's history is a legal path and its record is well formed."""
         wf = self.store.workflow
         for job_id in self.jobs():
-            steps = [(e["kind"], e["status"]) for e in self.history(job_id)]
-            if not steps:
+            history = self.history(job_id)
+            if not history:
                 continue  # cleared or purged since
-            versions = [e["version"] for e in self.history(job_id)]
+            steps = [(e["kind"], e["status"]) for e in history]
+            versions = [e["version"] for e in history]
             assert versions == sorted(set(versions)), f"job {job_id}: versions {versions}"
             assert wf.is_legal_path(steps), f"job {job_id}: illegal path {steps}\n{self.timeline()}"
+        self.assert_records_valid()
 
     def assert_records_valid(self) -> None:
         """Every recorded job that still exists has a well-formed record."""

@@ -19,7 +19,7 @@ Enqueue = Callable[[dict[str, Any]], None]
 
 
 def job_context(record: dict[str, Any]) -> dict[str, Any]:
-    """The small JSON context passed from stage to stage."""
+    """The small JSON context passed from stage to stage, from a job's record."""
     meta = record["metadata"]
     return {
         "job_id": record["job_id"],
@@ -40,20 +40,16 @@ class JobService:
     def submit(self, url: str, space_id: str | None = None) -> dict[str, Any]:
         """Validate, create the job in the initial status and enqueue its first stage."""
         write = self.store.create(url, space_id=space_id or None)
-        self._start(
-            {
-                "job_id": write.job_id,
-                "attempt": write.attempt,
-                "metadata": {"url": url, "space_id": space_id or None},
-            }
-        )
-        return self.get(write.job_id)
+        record = self.get(write.job_id)
+        self._start(record)
+        return record
 
     def retry(self, job_id: str) -> dict[str, Any]:
         """Start a new attempt of a job in the error status (atomic: one click, one attempt)."""
         self.store.retry(job_id)
-        self._start(self.store.get_state(job_id))
-        return self.get(job_id)
+        record = self.get(job_id)
+        self._start(record)
+        return record
 
     def clear(self, job_id: str) -> bool:
         """Remove the job and its history; True if it existed."""
@@ -61,9 +57,7 @@ class JobService:
 
     def get(self, job_id: str) -> dict[str, Any]:
         """The job's record plus a ``stale`` flag (running but silent too long)."""
-        record = self.store.get_state(job_id)
-        record["stale"] = self._is_stale(record)
-        return record
+        return self.store.get_live_state(job_id)
 
     def list(self, limit: int = 50) -> builtins.list[dict[str, Any]]:
         """Recent jobs, newest first."""
@@ -89,13 +83,3 @@ class JobService:
             with contextlib.suppress(JobNotFound):
                 self.store.fail(record["job_id"], text, attempt=record["attempt"])
             raise
-
-    def _is_stale(self, record: dict[str, Any]) -> bool:
-        if record["status"] in self.store.workflow.terminal:
-            return False
-        last = max(_ms(record["updated_at"]), _ms(record["heartbeat_at"]))
-        return self.store.now_ms() - last > self.store.settings.stale_after_seconds * 1000
-
-
-def _ms(iso: str) -> int:
-    return int(v.parse_timestamp(iso).timestamp() * 1000)

@@ -75,13 +75,20 @@ class JobStore:
     def _keys(self, job_id: str, *extra: str) -> list[str]:
         return [self.keys.state(job_id), self.keys.history(job_id), *self._indexes, *extra]
 
-    def _run(self, op: str, job_id: str, args: Sequence[Any], extra: Sequence[str] = ()) -> Write:
+    def _run(
+        self,
+        op: str,
+        job_id: str,
+        args: Sequence[Any],
+        extra: Sequence[str] = (),
+        attempt: int = 0,
+    ) -> Write:
         keys = self._keys(job_id, *extra)
         try:
             reply = self._eval(op, keys, [*self._common, *args])
         except redis.ConnectionError as exc:
             raise StoreUnavailable(f"Redis unreachable: {exc}") from exc
-        return self._reply(op, job_id, decode(reply).split("\t"))
+        return self._reply(op, job_id, decode(reply).split("\t"), attempt)
 
     def _eval(self, op: str, keys: list[str], args: list[Any]) -> Any:
         """EVALSHA straight away (the hot path); load the script only when Redis lacks it."""
@@ -91,9 +98,9 @@ class JobStore:
         except redis.exceptions.NoScriptError:
             return script(keys=keys, args=args)
 
-    def _reply(self, op: str, job_id: str, reply: list[str]) -> Write:
+    def _reply(self, op: str, job_id: str, reply: list[str], attempt: int) -> Write:
         if reply[0] != "OK":
-            return self._not_ok(job_id, reply)
+            return self._not_ok(job_id, reply, attempt)
         reruns = int(reply[6]) if len(reply) > 6 else 0
         write = Write(job_id, int(reply[1]), reply[2], int(reply[3]), int(reply[4]), reruns)
         if self.settings.cluster:
@@ -101,7 +108,7 @@ class JobStore:
         return write
 
     @staticmethod
-    def _not_ok(job_id: str, reply: list[str]) -> Write:
+    def _not_ok(job_id: str, reply: list[str], attempt: int) -> Write:
         """A skipped sweep candidate, or the typed error for a refused write."""
         code = reply[0]
         if code == "SKIP":
@@ -111,7 +118,7 @@ class JobStore:
         if code == "ERR_EXISTS":
             raise JobExists(job_id)
         if code == "ERR_STALE":
-            raise StaleAttempt(job_id, -1, int(reply[1]))
+            raise StaleAttempt(job_id, attempt, int(reply[1]))
         if code == "ERR_TRANSITION":
             raise InvalidTransition(job_id, reply[1], reply[2], reply[3])
         raise RuntimeError(f"unexpected reply from the store script: {reply!r}")
@@ -134,13 +141,6 @@ class JobStore:
             pipe.zadd(k.running, {w.job_id: w.ms})
             pipe.zrem(k.errored, w.job_id)
         pipe.execute()
-
-    def _fence(self, job_id: str, attempt: int, call: Any) -> Write:
-        try:
-            result: Write = call()
-        except StaleAttempt as exc:
-            raise StaleAttempt(job_id, attempt, exc.current) from None
-        return result
 
     # -- writes ---------------------------------------------------------------------
 
@@ -192,7 +192,7 @@ class JobStore:
         ]
         if status == self.workflow.error and not args[3]:
             raise ValidationError("error", f"moving to {status} needs an error message")
-        return self._fence(job_id, attempt, lambda: self._run("transition", job_id, args))
+        return self._run("transition", job_id, args, attempt=attempt)
 
     def fail(self, job_id: str, error: str, *, attempt: int = 0, stage: str | None = None) -> Write:
         """Move a running job to the error status with ``error`` (prefixed by ``stage``)."""
@@ -217,20 +217,20 @@ class JobStore:
             self._json(progress, "progress", MAX_PROGRESS_JSON),
             v.clean_text(message, "message", v.MAX_MESSAGE),
         ]
-        return self._fence(job_id, attempt, lambda: self._run("progress", job_id, args))
+        return self._run("progress", job_id, args, attempt=attempt)
 
     def heartbeat(self, job_id: str, *, attempt: int = 0, status: str | None = None) -> Write:
         """Mark the job alive (no version bump, no history entry)."""
         job_id = v.check_job_id(job_id)
         expected = v.check_status(self.workflow, status) if status else ""
         args = [v.check_attempt(attempt), expected]
-        return self._fence(job_id, attempt, lambda: self._run("heartbeat", job_id, args))
+        return self._run("heartbeat", job_id, args, attempt=attempt)
 
     def retry(self, job_id: str, *, attempt: int = 0, message: str | None = None) -> Write:
         """Start a new attempt from the error status (only from there); atomic."""
         job_id = v.check_job_id(job_id)
         args = [v.check_attempt(attempt), v.clean_text(message, "message", v.MAX_MESSAGE)]
-        return self._fence(job_id, attempt, lambda: self._run("retry", job_id, args))
+        return self._run("retry", job_id, args, attempt=attempt)
 
     def clear_state(self, job_id: str) -> bool:
         """Delete the job and its history (the PRD's ``clear_state``). True if it existed."""
@@ -246,6 +246,27 @@ class JobStore:
         if not raw:
             raise JobNotFound(job_id)
         return record_from_hash(raw)
+
+    def get_live_state(self, job_id: str) -> dict[str, Any]:
+        """:meth:`get_state` plus ``stale``: running yet silent for ``stale_after_seconds``.
+
+        The record and Redis ``TIME`` come back in one round trip (this is the poll path).
+        """
+        job_id = v.check_job_id(job_id)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hgetall(self.keys.state(job_id))
+        pipe.time()
+        raw, (sec, usec) = self._call(pipe.execute)
+        if not raw:
+            raise JobNotFound(job_id)
+        fields = {decode(k): decode(val) for k, val in raw.items()}
+        record = record_from_hash(fields)
+        last = max(int(fields["updated_ms"]), int(fields["heartbeat_ms"]))
+        now = int(sec) * 1000 + int(usec) // 1000
+        record["stale"] = record["status"] not in self.workflow.terminal and (
+            now - last > self.settings.stale_after_seconds * 1000
+        )
+        return record
 
     def find_state(self, job_id: str) -> dict[str, Any] | None:
         """Like :meth:`get_state` but ``None`` when the job does not exist."""

@@ -97,7 +97,6 @@ class _Beats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._runs: dict[int, tuple[StageRun, float, float]] = {}
-        self._wake = threading.Event()
         self._owner = -1
 
     def add(self, run: StageRun, interval: float) -> None:
@@ -130,8 +129,7 @@ class _Beats:
             due, wait = self._due()
             for run in due:
                 self._beat(run)
-            self._wake.wait(wait)
-            self._wake.clear()
+            time.sleep(wait)  # the next beat is due then; nothing else needs the thread
 
     def _beat(self, run: StageRun) -> None:
         try:

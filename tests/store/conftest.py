@@ -7,14 +7,13 @@ real server in the integration tier) through the plugin's ``state_store``/``redi
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
 import redis
 
 from harness.redis import RedisBackend
-from pipeline.records import decode
 from pipeline.store import JobStore, Write
 from pipeline.workflow import Workflow
 
@@ -135,28 +134,3 @@ def age_between(client: redis.Redis, old_ms: int, new_ms: int) -> float:
     active at ``new_ms`` or later is safe for ``new_ms - old_ms`` ms of sweeping."""
     assert new_ms - old_ms >= 20, "leave a gap between old and new activity"
     return (redis_ms(client) - old_ms - 1) / 1000
-
-
-class BatchStore(JobStore):
-    """Queues the store's own scripts on a pipeline instead of running each one.
-
-    Seeds thousands of jobs in a few round trips with exactly the writes the store makes;
-    :meth:`flush` runs them and checks that every one succeeded.
-    """
-
-    def __init__(self, store: JobStore) -> None:
-        assert not store.settings.cluster, "cluster stores index after each script: no batching"
-        super().__init__(store.client, store.workflow, store.settings)
-        self._pipe = store.client.pipeline(transaction=False)
-
-    def _run(self, op: str, job_id: str, args: Sequence[Any], extra: Sequence[str] = ()) -> Write:
-        keys = self._keys(job_id, *extra)
-        self._scripts[op](keys=keys, args=[*self._common, *args], client=self._pipe)
-        return Write(job_id, 0, "", 0, 0)
-
-    def flush(self) -> int:
-        """Run the queued writes; every reply must be OK. Returns how many ran."""
-        replies = [decode(r) for r in self._pipe.execute()]
-        bad = [r for r in replies if not r.startswith("OK\t")]
-        assert not bad, f"seeding failed: {bad[:3]}"
-        return len(replies)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness.seeding import BatchStore
 from pipeline.cleanup import (
     BATCH,
     SweepReport,
@@ -16,7 +17,7 @@ from pipeline.cleanup import (
 from pipeline.errors import JobNotFound
 from pipeline.store import JobStore
 from pipeline.workflow import Workflow
-from tests.store.conftest import URL, BatchStore, age_between, new_job, time_gap, ttl
+from tests.store.conftest import URL, age_between, new_job, time_gap, ttl
 
 
 def _jobs(store: JobStore, prefix: str, statuses: list[str]) -> list[str]:

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
+from harness.seeding import BatchStore
 from pipeline.cleanup import archive_completed, mark_stale, purge_errors
 from pipeline.store import JobStore
 from pipeline.workflow import Workflow
-from tests.store.conftest import URL, BatchStore, age_between, path_to, time_gap
+from tests.store.conftest import URL, age_between, path_to, time_gap
 
 TOTAL = 10_000
 OLD_STALE, OLD_ALIVE, OLD_ERRORS, OLD_DONE = 60, 40, 30, 30
