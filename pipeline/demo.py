@@ -16,10 +16,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from harness.worker_proc import WorkerProcess
 from pipeline.assets import sample_path
 from pipeline.display import render_result, watch_job
 from pipeline.faults import FaultPlan
+from pipeline.procs.redis_server import FakeTcpRedis, RedisServer
+from pipeline.procs.worker_process import WorkerProcess
 from pipeline.runtime import Runtime, build_runtime
 from pipeline.sample_server import SampleServer
 from pipeline.settings import Settings
@@ -31,14 +32,10 @@ __all__ = ["embedded_redis", "run_demo"]
 def embedded_redis(workdir: Path, console: Console) -> Iterator[str]:
     """Yield the URL of a private Redis that lives as long as the context."""
     if shutil.which("redis-server"):
-        from harness.redis_proc import RedisServer
-
         with RedisServer(data_dir=workdir / "redis") as server:
             console.print(f"redis-server on port {server.port} (AOF in {workdir / 'redis'})")
             yield server.url
         return
-    from harness.redis_proc import FakeTcpRedis
-
     with FakeTcpRedis() as fake:
         console.print(f"redis-server not found: using fakeredis's TCP server on port {fake.port}")
         yield fake.url
