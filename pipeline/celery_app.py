@@ -83,11 +83,8 @@ def create_app(
 
 
 def tracker_of(celery: Celery) -> Tracker:
-    """The :class:`Tracker` attached to an app made by :func:`create_app`."""
-    tracker = celery.conf.get("jobstate_tracker")
-    if not isinstance(tracker, Tracker):
-        raise TypeError("this Celery app has no jobstate tracker: build it with create_app()")
-    return tracker
+    """The :class:`Tracker` made on ``celery`` (same as :meth:`Tracker.of`)."""
+    return Tracker.of(celery)
 
 
 def enqueue(celery: Celery, ctx: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,6 +160,9 @@ class Heartbeat:
         _BEATS.remove(self.run)
 
 
+_TRACKERS: weakref.WeakKeyDictionary[Celery, Tracker] = weakref.WeakKeyDictionary()
+
+
 class Tracker:
     """State tracking for one Celery app and one workflow.
 
@@ -174,7 +178,19 @@ class Tracker:
         self.store_factory = store_factory
         self.tasks: dict[str, Task[Any, Any]] = {}
         self._store: tuple[int, JobStore] | None = None
+        _TRACKERS[app] = self  # Tracker.of(app)
         signals.task_failure.connect(self._on_task_failure, weak=False)
+
+    @classmethod
+    def of(cls, app: Celery) -> Tracker:
+        """The tracker made on ``app`` (``Tracker(app, workflow)`` registers itself)."""
+        tracker = _TRACKERS.get(app)
+        if tracker is None:
+            raise LookupError(
+                f"Celery app {app.main!r} has no jobstate tracker: "
+                "make one with pipeline.tracking.Tracker(app, workflow)"
+            )
+        return tracker
 
     def close(self) -> None:
         """Disconnect the signal handlers (for short-lived apps, e.g. in tests)."""
