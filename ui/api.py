@@ -15,6 +15,7 @@ from pipeline.errors import JobNotFound, JobStateError
 from ui.calls import StoreTimeout
 from ui.context import AppContext, context
 from ui.errors import problem
+from ui.listing import recent_jobs
 from ui.schemas import HistoryEntry, JobRecord, Problem, SubmitRequest, WorkflowInfo
 
 __all__ = ["router"]
@@ -53,8 +54,8 @@ async def submit_job(body: SubmitRequest, ctx: Ctx) -> Response:
 
 @router.get("/jobs", response_model=list[JobRecord], responses=DOWN)
 async def list_jobs(ctx: Ctx, limit: Annotated[int, Query(ge=1, le=200)] = 20) -> Response:
-    """The most recent jobs, newest first."""
-    records = await ctx.read(ctx.service.list, limit)
+    """The most recent jobs, newest first, each flagged ``stale`` like one job's record."""
+    records = await ctx.read(recent_jobs, ctx.service, limit)
     return JSONResponse([ctx.view(r) for r in records])
 
 

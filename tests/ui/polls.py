@@ -32,6 +32,7 @@ class PollLog:
     max_in_flight: int = 0
     polls: list[Poll] = field(default_factory=list)
     _status: dict[Request, int] = field(default_factory=dict)
+    _seen: set[Request] = field(default_factory=set)
 
     def attach(self, page: Page) -> PollLog:
         """Start listening to ``page``'s requests."""
@@ -61,6 +62,7 @@ class PollLog:
 
     def _on_request(self, request: Request) -> None:
         if self._mine(request):
+            self._seen.add(request)
             self.started += 1
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
@@ -70,8 +72,9 @@ class PollLog:
             self._status[response.request] = response.status
 
     def _on_ended(self, request: Request) -> None:
-        if not self._mine(request):
-            return
+        if request not in self._seen:
+            return  # started before the log was attached
+        self._seen.discard(request)
         self.in_flight -= 1
         timing = request.timing
         start, end = timing["startTime"], timing["responseEnd"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,17 +10,10 @@ from playwright.sync_api import expect
 from harness.ui_view import UiView
 from pipeline.service import JobService
 from pipeline.store import JobStore
+from tests.ui.shots import keep, shoot
 from tests.ui.story import RESULT, advance
 
 pytestmark = pytest.mark.ui
-
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def _shoot(view: UiView, folder: Path, name: str) -> Path:
-    path = folder / f"{name}.png"
-    view.page.screenshot(path=str(path), full_page=True)
-    return path
 
 
 def test_screenshots_of_running_error_and_complete(
@@ -34,7 +26,6 @@ def test_screenshots_of_running_error_and_complete(
     view = scripted_page
     view.page.set_viewport_size({"width": 1200, "height": 900})
     folder = Path(output_path)
-    folder.mkdir(parents=True, exist_ok=True)
     shots: list[Path] = []
 
     failed = scripted_service.submit("https://media.example/broken-feed.mp3", "space-3")
@@ -51,25 +42,18 @@ def test_screenshots_of_running_error_and_complete(
     )
     view.wait_for_status("DOWNLOADING")
     expect(view.by_testid("progress-text")).to_contain_text("43%")
-    shots.append(_shoot(view, folder, "1-running"))
+    shots.append(shoot(view, folder, "1-running"))
 
     view.open_job(failed["job_id"])
     view.wait_for_status("ERROR")
     expect(view.by_testid("failed-stage")).to_have_text(" during DOWNLOADING")
-    shots.append(_shoot(view, folder, "2-error"))
+    shots.append(shoot(view, folder, "2-error"))
 
     view.open_job(job_id)
     for status in ("TRANSCRIBING", "GENERATING_QUOTES", "GENERATING_SUMMARY"):
         advance(state_store, job_id, status)
     advance(state_store, job_id, "COMPLETE", result=RESULT)
     view.wait_for_status("COMPLETE")
-    shots.append(_shoot(view, folder, "3-complete"))
+    shots.append(shoot(view, folder, "3-complete"))
 
-    # pytest-playwright empties its --output folder when any session starts; keep a copy
-    # where a person can find it after every tier has run.
-    keep = pytestconfig.rootpath / "screenshots"
-    keep.mkdir(parents=True, exist_ok=True)
-    for shot in shots:
-        assert shot.read_bytes().startswith(PNG_MAGIC)
-        assert shot.stat().st_size > 10_000, f"{shot} looks empty"
-        shutil.copy(shot, keep / shot.name)
+    keep(shots, pytestconfig.rootpath)

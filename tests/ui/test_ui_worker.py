@@ -12,6 +12,7 @@ from harness.ui_view import UiView
 from pipeline.sample_server import SampleServer
 from pipeline.workflow import PRD_WORKFLOW
 from tests.ui.story import is_forward_subpath
+from tests.ui.timeline_page import TimelinePage
 
 MODES = [
     pytest.param("thread", id="thread", marks=[pytest.mark.jobstate_celery("thread")]),
@@ -62,3 +63,25 @@ def test_real_worker_failure_then_retry_in_the_page(
     expect(ui_page.by_testid("attempt")).to_have_text("2")
     ui_page.wait_for_status("COMPLETE", timeout=WORKER_TIMEOUT)
     expect(ui_page.by_testid("results")).to_be_visible()
+
+
+@pytest.mark.prefork
+@pytest.mark.jobstate_celery("prefork")
+def test_a_stage_redelivered_after_a_killed_child_shows_in_the_timeline(
+    ui_page: UiView,
+    celery_worker: Any,
+    media_server: SampleServer,
+    fault_injector: FaultInjector,
+) -> None:
+    timeline = TimelinePage(ui_page)
+    fault_injector.kill_child_at("TRANSCRIBING", times=1)
+    ui_page.submit(media_server.url)
+    ui_page.wait_for_status("COMPLETE", timeout=WORKER_TIMEOUT)
+    [attempt] = timeline.wait_for(
+        lambda a: a[0].outcome == "finished", what="the finished attempt in the timeline"
+    )
+    transcribing = [row for row in attempt.rows if row.status == "TRANSCRIBING"]
+    assert [row.marks for row in transcribing] == [[], ["redelivered"]], attempt.rows
+    assert transcribing[1].mark_texts == ["redelivered (delivery 2)"]
+    assert "1 redelivery" in attempt.summary
+    assert attempt.statuses[-1] == "COMPLETE"

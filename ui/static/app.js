@@ -1,12 +1,22 @@
-// Entry point: routing (#/jobs/<id>, /jobs/<id>, ?job=<id>), submit form, retry and clear.
+// Entry point: routing (#/jobs/<id>, /jobs/<id>, ?job=<id>), submit form, retry and clear,
+// the timeline (history fetched when the job moves on) and status announcements.
 
+import { Announcer } from "./announcer.js";
+import { serverNow } from "./clock.js";
+import { HistoryFeed } from "./history-feed.js";
 import { detailOf, jobPath, requestJSON } from "./http.js";
 import { JobList } from "./list.js";
 import { JobPoller } from "./poller.js";
+import { Timeline } from "./timeline.js";
+import { buildTimeline } from "./timeline-model.js";
 import { JobView } from "./view.js";
 
 const view = new JobView(document);
 const list = new JobList(document);
+const timeline = new Timeline(document);
+const announcer = new Announcer(document.querySelector('[data-testid="announcer"]'));
+const feed = new HistoryFeed(showHistory);
+const workflow = { error: "ERROR", terminal: [] };
 let openId = null;
 let lastStatus = null;
 
@@ -45,6 +55,7 @@ function route() {
   openId = jobId;
   lastStatus = null;
   poller.stop();
+  follow(jobId);
   list.highlight(jobId);
   if (jobId === null) {
     view.close();
@@ -55,28 +66,51 @@ function route() {
   poller.start(jobId);
 }
 
+/** Start over for another job (or none): its own timeline, history and announcements. */
+function follow(jobId) {
+  if (feed.jobId === jobId) return;
+  feed.open(jobId);
+  timeline.reset();
+  announcer.reset();
+}
+
 function showState(record) {
   view.show(record);
+  feed.note(record);
+  timeline.tick(serverNow());
   if (record.status !== lastStatus) {
     lastStatus = record.status;
+    announcer.say(announcement(record));
     list.refresh();
-    if (record.failed) loadFailedStage(record);
   }
 }
 
-/** The stage a failed job was in: the last status before the error in its history. */
-async function loadFailedStage(record) {
-  const result = await requestJSON(jobPath(record.job_id, "/history"));
-  if (!result.ok || !Array.isArray(result.data) || openId !== record.job_id) return;
-  const before = result.data.filter((entry) => entry.attempt === record.attempt && entry.status !== record.status);
-  const last = before.at(-1);
-  if (last) view.setFailedStage(last.status);
+function announcement(record) {
+  const detail = record.failed ? record.error || "failed" : record.message;
+  return `Job status ${record.status}${detail ? `: ${detail}` : ""}`;
+}
+
+/** Render the timeline; a failed job's stage is where its latest attempt stopped. */
+function showHistory(entries, fetchedFor) {
+  if (fetchedFor.job_id !== openId) return;
+  const record = view.record ?? fetchedFor;
+  const model = buildTimeline(entries, {
+    errorStatus: workflow.error,
+    terminal: workflow.terminal,
+    finished: Boolean(record.terminal),
+    now: serverNow(),
+  });
+  timeline.render(model);
+  if (record.failed && model.latestAttempt === record.attempt && model.failedAt) {
+    view.setFailedStage(model.failedAt);
+  }
 }
 
 function openFresh(record) {
   openId = record.job_id;
   lastStatus = null;
   poller.stop();
+  follow(record.job_id);
   view.open(record.job_id);
   showState(record);
   list.highlight(record.job_id);
@@ -145,7 +179,10 @@ async function clearJob() {
 
 async function loadWorkflow() {
   const result = await requestJSON("/api/workflow");
-  if (result.ok && result.data) view.setPath(result.data.happy_path);
+  if (!result.ok || !result.data) return;
+  workflow.error = result.data.error;
+  workflow.terminal = Array.isArray(result.data.terminal) ? result.data.terminal : [];
+  view.setPath(result.data.happy_path);
 }
 
 document.querySelector('[data-testid="submit-form"]').addEventListener("submit", submitJob);
@@ -155,4 +192,4 @@ document.querySelector('[data-testid="refresh-list"]').addEventListener("click",
 window.addEventListener("hashchange", route);
 loadWorkflow();
 route();
-list.refresh();
+list.start();

@@ -1,5 +1,7 @@
 // Small fetch wrapper: JSON in and out, a per-request timeout, never throws.
 
+import { noteServerDate } from "./clock.js";
+
 export const REQUEST_TIMEOUT_MS = 4000;
 
 /**
@@ -24,6 +26,7 @@ export async function requestJSON(url, { method = "GET", body, timeoutMs = REQUE
   }
   try {
     const response = await fetch(url, init);
+    noteServerDate(response.headers.get("Date"));
     const data = response.status === 204 ? null : await response.json().catch(() => null);
     return { status: response.status, ok: response.ok, data };
   } catch {
