@@ -37,7 +37,7 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("redis", "fake", "Redis for tests: fake | fake-tcp | server | redis://URL"),
+    Option("redis", "fake", "Redis for tests: fake | fake-tcp | server | cluster | sentinel | URL"),
     Option(
         "celery", "eager", "Celery mode: eager | thread | prefork", ("eager", "thread", "prefork")
     ),
@@ -132,11 +132,11 @@ def _resolve(config: pytest.Config, env: dict[str, str], opt: Option) -> Setting
 
 def _check_redis(setting: Setting) -> None:
     value = setting.value
-    if value in {"fake", "fake-tcp", "server"}:
+    if value in {"fake", "fake-tcp", "server", "cluster", "sentinel"}:
         return
     if value.startswith(("redis://", "rediss://", "unix://")):
         return
     raise pytest.UsageError(
-        f"--jobstate-redis={value!r} (from {setting.source}) must be fake, fake-tcp, server "
-        "or a redis://, rediss:// or unix:// URL"
+        f"--jobstate-redis={value!r} (from {setting.source}) must be fake, fake-tcp, server, "
+        "cluster, sentinel or a redis://, rediss:// or unix:// URL"
     )

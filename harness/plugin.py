@@ -13,13 +13,13 @@ import pytest
 
 from harness.config import JobstateConfig, add_options, read_config
 
-pytest_plugins = ["harness.redis", "harness.celery", "harness.ui"]
+pytest_plugins = ["harness.redis", "harness.topologies", "harness.celery", "harness.ui"]
 
 CONFIG_KEY = pytest.StashKey[JobstateConfig]()
 
 MARKERS = (
     "jobstate_redis(mode): force the Redis backend for one test "
-    "(fake, fake-tcp, server or a redis:// URL)",
+    "(fake, fake-tcp, server, cluster, sentinel or a redis:// URL)",
     "jobstate_celery(mode): force the Celery mode for one test (eager, thread or prefork)",
 )
 

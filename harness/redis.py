@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 FAKE, FAKE_TCP, SERVER, URL = "fake", "fake-tcp", "server", "url"
+CLUSTER, SENTINEL = "cluster", "sentinel"
 FAKE_URL = "redis://fake"
 Scope = Literal["session", "package", "module", "class", "function"]
 _URL_SCHEMES = ("redis://", "rediss://", "unix://")
@@ -52,12 +53,12 @@ _URL_SCHEMES = ("redis://", "rediss://", "unix://")
 
 def backend_kind(mode: str) -> str:
     """``fake``, ``fake-tcp``, ``server`` or ``url`` for a ``--jobstate-redis`` value."""
-    if mode in {FAKE, FAKE_TCP, SERVER}:
+    if mode in {FAKE, FAKE_TCP, SERVER, CLUSTER, SENTINEL}:
         return mode
     if mode.startswith(_URL_SCHEMES):
         return URL
     raise ValueError(
-        f"jobstate redis mode {mode!r} must be fake, fake-tcp, server "
+        f"jobstate redis mode {mode!r} must be fake, fake-tcp, server, cluster, sentinel "
         "or a redis://, rediss:// or unix:// URL"
     )
 
@@ -102,6 +103,9 @@ class RedisBackend:
     connect: Callable[[], redis.Redis] = field(repr=False)
     _clients: list[redis.Redis] = field(default_factory=list, repr=False)
     _cleanups: list[Callable[[], None]] = field(default_factory=list, repr=False)
+    topology: Any = None
+    """The :class:`~harness.redis_cluster.RedisClusterServers` or
+    :class:`~harness.redis_sentinel.RedisSentinelGroup` of the cluster/sentinel modes."""
 
     def make_client(self) -> redis.Redis:
         """A new client to the same data (closed with the backend)."""
@@ -194,6 +198,7 @@ def make_redis_backend(
     fake_tcp: FakeTcpRedis | None = None,
     redis_exec: str = "redis-server",
     settings: Settings | None = None,
+    topology: Any = None,
     **overrides: Any,
 ) -> RedisBackend:
     """Build an isolated backend for ``mode``; call :meth:`RedisBackend.close` when done.
@@ -212,6 +217,10 @@ def make_redis_backend(
         return _fake_tcp(chosen, fake_tcp)
     if kind == SERVER:
         return _server(chosen, server, redis_exec)
+    if kind in {CLUSTER, SENTINEL}:
+        from harness.topologies import topology_backend  # it builds on this module
+
+        return topology_backend(kind, chosen, topology, server, redis_exec)
     return _external(mode, chosen)
 
 
@@ -231,9 +240,13 @@ def redis_mode(request: pytest.FixtureRequest) -> str:
 def open_backend(request: pytest.FixtureRequest, mode: str, **overrides: Any) -> RedisBackend:
     """A backend for ``mode`` that reuses the session servers of this worker process."""
     kind = backend_kind(mode)
-    server = request.getfixturevalue("redis_server") if kind == SERVER else None
+    real = kind in {SERVER, CLUSTER, SENTINEL}  # the last two keep Celery on the server
+    server = request.getfixturevalue("redis_server") if real else None
     fake_tcp = request.getfixturevalue("fake_tcp_server") if kind == FAKE_TCP else None
-    return make_redis_backend(mode, server=server, fake_tcp=fake_tcp, **overrides)
+    topology = request.getfixturevalue(f"redis_{kind}") if kind in {CLUSTER, SENTINEL} else None
+    return make_redis_backend(
+        mode, server=server, fake_tcp=fake_tcp, topology=topology, **overrides
+    )
 
 
 def redis_backend_fixture(mode: str | None = None, **overrides: Any) -> Any:

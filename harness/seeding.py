@@ -20,13 +20,16 @@ class BatchStore(JobStore):
 
     Seeds thousands of jobs in a few round trips; every write method returns a
     placeholder :class:`Write` until :meth:`flush` runs them and checks each succeeded.
+    In cluster mode :meth:`flush` then updates the cross-job indexes, as the store does.
     """
 
     def __init__(self, store: JobStore) -> None:
-        if store.settings.cluster:
-            raise ValueError("cluster stores index after each script: they cannot batch")
         super().__init__(store.client, store.workflow, store.settings)
         self._pipe = store.client.pipeline(transaction=False)
+        self._queued: list[tuple[str, str]] = []
+        if store.settings.cluster:  # cluster pipelines cannot load a script on NOSCRIPT
+            for script in self._scripts.values():
+                store.client.script_load(script.script)
 
     def _run(
         self,
@@ -37,7 +40,14 @@ class BatchStore(JobStore):
         attempt: int = 0,
     ) -> Write:
         keys = self._keys(job_id, *extra)
-        self._scripts[op](keys=keys, args=[*self._common, *args], client=self._pipe)
+        script, argv = self._scripts[op], [*self._common, *args]
+        if self.settings.cluster:  # cluster pipelines only take EVALSHA as a raw command
+            self._pipe.execute_command(  # type: ignore[no-untyped-call,unused-ignore]
+                "EVALSHA", script.sha, len(keys), *keys, *argv
+            )
+        else:
+            script(keys=keys, args=argv, client=self._pipe)
+        self._queued.append((op, job_id))
         return Write(job_id, 0, "", 0, 0)
 
     def flush(self) -> int:
@@ -46,4 +56,8 @@ class BatchStore(JobStore):
         bad = [r for r in replies if not r.startswith("OK\t")]
         if bad:
             raise SeedingFailed(f"{len(bad)} seeding writes refused, e.g. {bad[:3]}")
+        queued, self._queued = self._queued, []
+        if self.settings.cluster:
+            for (op, job_id), reply in zip(queued, replies, strict=True):
+                self._reply(op, job_id, reply.split("\t"), 0)
         return len(replies)

@@ -13,6 +13,7 @@ from typing import Any
 from celery import Celery
 
 from pipeline.cleanup import sweep_all
+from pipeline.connection import check_celery_urls
 from pipeline.settings import Settings
 from pipeline.tracking import Tracker
 from pipeline.workflow import PRD_WORKFLOW, Workflow
@@ -25,10 +26,11 @@ SWEEP_EVERY_SECONDS = 30.0
 
 def celery_config(settings: Settings) -> dict[str, Any]:
     """Celery settings: JSON only, late acks, one message at a time, bounded stages."""
+    check_celery_urls(settings)
     visibility = max(3600, settings.stage_time_limit * 2)
     return {
         "broker_url": settings.broker,
-        "result_backend": settings.redis_url,
+        "result_backend": settings.results,
         "task_serializer": "json",
         "result_serializer": "json",
         "accept_content": ["json"],

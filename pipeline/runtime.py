@@ -8,6 +8,7 @@ import redis
 from celery import Celery
 
 from pipeline.celery_app import create_app, enqueue
+from pipeline.connection import redis_client
 from pipeline.service import JobService
 from pipeline.settings import Settings
 from pipeline.store import JobStore
@@ -37,8 +38,8 @@ def build_runtime(
 ) -> Runtime:
     """Connect to Redis (short timeouts so an outage is reported, not waited out)."""
     settings = settings or Settings.from_env()
-    client = redis.Redis.from_url(
-        settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=30
+    client = redis_client(
+        settings, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=30
     )
     store = JobStore(client, workflow, settings)
     celery = app or create_app(settings, workflow)

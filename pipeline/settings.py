@@ -20,9 +20,8 @@ def redact_url(url: str) -> str:
     if parts.password is None:
         return url
     user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    # The host part as written: a sentinel URL lists several host:port pairs.
+    host = parts.netloc.rpartition("@")[2]
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
@@ -44,6 +43,7 @@ class Settings:
 
     redis_url: str = "redis://localhost:6379/0"
     broker_url: str = ""
+    result_url: str = ""
     key_prefix: str = "jobstate"
     queue: str = "jobstate"
     retention_seconds: int = 7 * 24 * 3600
@@ -81,6 +81,11 @@ class Settings:
         """The Celery broker URL: ``broker_url`` when set, else the Redis URL."""
         return self.broker_url or self.redis_url
 
+    @property
+    def results(self) -> str:
+        """The Celery result backend URL: ``result_url`` when set, else the Redis URL."""
+        return self.result_url or self.redis_url
+
     def to_env(self) -> dict[str, str]:
         """The ``JOBSTATE_*`` variables that rebuild these settings in another process."""
         env: dict[str, str] = {}
@@ -102,7 +107,8 @@ class Settings:
     def __repr__(self) -> str:
         return (
             f"Settings(redis_url={redact_url(self.redis_url)!r}, "
-            f"broker_url={redact_url(self.broker_url)!r}, key_prefix={self.key_prefix!r})"
+            f"broker_url={redact_url(self.broker_url)!r}, "
+            f"result_url={redact_url(self.result_url)!r}, key_prefix={self.key_prefix!r})"
         )
 
 

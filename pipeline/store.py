@@ -253,10 +253,14 @@ class JobStore:
         The record and Redis ``TIME`` come back in one round trip (this is the poll path).
         """
         job_id = v.check_job_id(job_id)
-        pipe = self.client.pipeline(transaction=False)
-        pipe.hgetall(self.keys.state(job_id))
-        pipe.time()
-        raw, (sec, usec) = self._call(pipe.execute)
+        if self.settings.cluster:  # cluster pipelines refuse keyless commands such as TIME
+            raw = self._call(self.client.hgetall, self.keys.state(job_id))
+            sec, usec = self._call(self.client.time)
+        else:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.hgetall(self.keys.state(job_id))
+            pipe.time()
+            raw, (sec, usec) = self._call(pipe.execute)
         if not raw:
             raise JobNotFound(job_id)
         fields = {decode(k): decode(val) for k, val in raw.items()}

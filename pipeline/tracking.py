@@ -209,9 +209,9 @@ class Tracker:
         if self.store_factory is not None:
             return self.store_factory()
         if self._store is None or self._store[0] != os.getpid():
-            import redis
+            from pipeline.connection import redis_client
 
-            client = redis.Redis.from_url(self.settings.redis_url, health_check_interval=30)
+            client = redis_client(self.settings, health_check_interval=30)
             self._store = (os.getpid(), JobStore(client, self.workflow, self.settings))
         return self._store[1]
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 import redis
+from redis.cluster import RedisCluster
+from redis.sentinel import SentinelConnectionPool
 
 from pipeline.errors import JobNotFound
 from pipeline.store import JobStore
@@ -64,9 +67,7 @@ def test_get_unknown_raises_and_find_returns_none(store: JobStore) -> None:
 
 def test_decoding_clients_read_the_same_record(store: JobStore, wf: Workflow) -> None:
     job_id = new_job(store, wf.happy_path()[1])
-    pool = store.client.connection_pool
-    kwargs = {**pool.connection_kwargs, "decode_responses": True}
-    decoding = redis.Redis(connection_pool=type(pool)(pool.connection_class, **kwargs))
+    decoding = _decoding_twin(store.client)
     try:
         assert decoding.hget(store.keys.state(job_id), "status") == wf.happy_path()[1]
         text_store = JobStore(decoding, wf, store.settings)
@@ -75,6 +76,19 @@ def test_decoding_clients_read_the_same_record(store: JobStore, wf: Workflow) ->
         assert text_store.progress(job_id, 7).version == 3
     finally:
         decoding.close()
+
+
+def _decoding_twin(client: Any) -> Any:
+    """A client to the same Redis (server, cluster or sentinel) that decodes replies."""
+    if isinstance(client, RedisCluster):
+        node = client.get_default_node()
+        return RedisCluster(host=node.host, port=node.port, decode_responses=True)
+    pool = client.connection_pool
+    kwargs = {**pool.connection_kwargs, "decode_responses": True}
+    if isinstance(pool, SentinelConnectionPool):
+        twin = SentinelConnectionPool(pool.service_name, pool.sentinel_manager, **kwargs)
+        return redis.Redis(connection_pool=twin)
+    return redis.Redis(connection_pool=type(pool)(pool.connection_class, **kwargs))
 
 
 def test_history_records_every_versioned_change(store: JobStore, wf: Workflow) -> None:
