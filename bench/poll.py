@@ -6,7 +6,10 @@ Starts its own redis-server and the web app under uvicorn in a subprocess, then 
   ``GET /api/ping`` (constant JSON, no Redis), measured in alternating rounds under the
   same client load, and their ratio (target >= 0.7);
 * p50/p99 latency of the poll with 200 concurrent pollers, each polling like the page does
-  (next request one second after the previous answer).
+  (next request one second after the previous answer);
+* the page's other requests, off the 1 s poll path, side by side with the poll: the job's
+  history (fetched only when the job's version changes) and the recent-jobs list (one
+  request every 3 s per open page).
 
 Every request goes to 127.0.0.1 and every loop is bounded in time. Nothing is asserted.
 Run: ``python bench/poll.py`` (``--help`` for the knobs).
@@ -199,8 +202,74 @@ def make_job(redis_url: str) -> str:
         client.close()
 
 
-def report(args: argparse.Namespace, base: str, job_id: str) -> None:
-    """Run both measurements and print the labelled results."""
+def make_story(redis_url: str) -> tuple[str, int]:
+    """A job with a whole story (redelivery, failure, retry, progress, completion) and 18
+    more jobs, so the list holds 20, some running. Returns the story's id and length."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        store = JobStore(client, settings=Settings.from_env({}, key_prefix=PREFIX))
+        job_id = store.create("https://media.example/story.mp3").job_id
+        store.set_state(job_id, "DOWNLOADING", attempt=1, task_id="task-dl-1")
+        store.set_state(job_id, "DOWNLOADING", attempt=1, task_id="task-dl-1", max_runs=3)
+        store.set_state(job_id, "TRANSCRIBING", attempt=1, task_id="task-tr-1")
+        store.fail(job_id, "decoder gave up", attempt=1, stage="TRANSCRIBING")
+        store.retry(job_id)
+        for status in ("DOWNLOADING", "TRANSCRIBING", "GENERATING_QUOTES", "GENERATING_SUMMARY"):
+            store.set_state(job_id, status, attempt=2, task_id=f"task-{status.lower()}-2")
+            store.progress(job_id, {"percent": 50}, attempt=2, status=status)
+        store.set_state(job_id, "COMPLETE", attempt=2, result={"summary": "done"})
+        for index in range(18):
+            other = store.create(f"https://media.example/other-{index}.mp3").job_id
+            store.set_state(other, "DOWNLOADING", attempt=1)
+            if index % 2:
+                store.fail(other, "host refused the connection", attempt=1)
+        return job_id, len(store.history(job_id))
+    finally:
+        client.close()
+
+
+async def side_by_side(
+    base: str, paths: list[str], workers: int, rounds: int, seconds: float
+) -> list[Rate]:
+    """Rounds over ``paths`` in a rotating order under the same load; sums per path."""
+    limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
+    totals: dict[str, list[Rate]] = {path: [] for path in paths}
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=10) as client:
+        await hammer(client, paths[0], workers, 1.0)
+        for index in range(rounds):
+            shift = index % len(paths)
+            for path in paths[shift:] + paths[:shift]:
+                totals[path].append(await hammer(client, path, workers, seconds))
+    return [
+        Rate(sum(r.ok for r in rs), sum(r.errors for r in rs), sum(r.seconds for r in rs))
+        for rs in totals.values()
+    ]
+
+
+def report_page_requests(
+    args: argparse.Namespace, base: str, poll: str, story: tuple[str, int]
+) -> None:
+    """The history and list requests next to the poll, as ratios."""
+    job_id, entries = story
+    history, listing = f"/api/jobs/{job_id}/history", "/api/jobs?limit=20"
+    rates = asyncio.run(
+        side_by_side(base, [poll, history, listing], args.workers, args.extra_rounds, args.seconds)
+    )
+    poll_rate = rates[0].per_second or 1.0
+    print("page requests off the 1 s poll path (same load, rotating rounds):")
+    labels = [
+        (f"history GET {history} ({entries} entries)", "when the job's version changes"),
+        (f"list    GET {listing} (20 jobs)", "every 3 s per open page"),
+    ]
+    for (label, when), rate in zip(labels, rates[1:], strict=True):
+        print(
+            f"  {label}: {rate.per_second:8.0f} req/s, {rate.per_second / poll_rate:.2f} x poll "
+            f"({rate.errors} errors); requested {when}"
+        )
+
+
+def report(args: argparse.Namespace, base: str, job_id: str, story: tuple[str, int]) -> None:
+    """Run the measurements and print the labelled results."""
     poll = f"/api/jobs/{job_id}"
     print(f"app: {base} (uvicorn subprocess), job: {job_id}")
     poll_rate, ping_rate = asyncio.run(
@@ -229,6 +298,7 @@ def report(args: argparse.Namespace, base: str, job_id: str) -> None:
         f"max {max(latencies) * 1000:.1f} ms, mean {statistics.fmean(latencies) * 1000:.1f} ms "
         f"({len(latencies)} answered, {rate:.0f} req/s, {errors} errors)"
     )
+    report_page_requests(args, base, poll, story)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -239,6 +309,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=2.0, help="length of one round")
     parser.add_argument("--pollers", type=int, default=200, help="pollers for the latency run")
     parser.add_argument("--poll-seconds", type=float, default=15.0, help="latency run length")
+    parser.add_argument(
+        "--extra-rounds", type=int, default=3, help="rounds for the history and list requests"
+    )
     parser.add_argument("--serve", nargs=2, metavar=("REDIS_URL", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
@@ -246,9 +319,10 @@ def main(argv: list[str] | None = None) -> None:
         return
     with RedisServer(extra_config={"appendfsync": "everysec"}) as server:
         job_id = make_job(server.url)
+        story = make_story(server.url)
         proc, base = start_server(server.url)
         try:
-            report(args, base, job_id)
+            report(args, base, job_id, story)
         finally:
             stop_server(proc)
 
