@@ -30,6 +30,9 @@ from pipeline.connection import SENTINEL_SCHEME, sentinel_client
 __all__ = ["RedisSentinelGroup", "SentinelError", "SentinelServer"]
 
 POLL_SECONDS = 0.05
+# Any server may become the primary; a primary waits 5 s by default before syncing a new
+# replica (to batch several), which only slows a test group down.
+SERVER_CONFIG = {"repl-diskless-sync-delay": "0"}
 Address = tuple[str, int]
 
 
@@ -245,11 +248,12 @@ class RedisSentinelGroup:
         """Start the primary, its replicas and the sentinels; wait until all agree."""
         if self.servers:
             return self.heal()
-        primary = RedisServer(self.executable, host=self.host)
+        primary = RedisServer(self.executable, host=self.host, extra_config=SERVER_CONFIG)
         self.servers.append(primary)
         primary.start()
         for _ in range(self.replica_count):
-            replica = RedisServer(self.executable, host=self.host, extra_config=self._follow())
+            config = {**SERVER_CONFIG, **self._follow()}
+            replica = RedisServer(self.executable, host=self.host, extra_config=config)
             self.servers.append(replica)
             replica.start()
         for _ in range(self.sentinel_count):
