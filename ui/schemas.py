@@ -63,7 +63,10 @@ class HistoryEntry(BaseModel):
     id: str
     version: int
     attempt: int
-    kind: str
+    kind: str = Field(
+        description="What moved the job: create, transition, progress, retry, stale (the "
+        "stale sweep), redelivered (a stage delivered again) or redelivery (gave up on it)"
+    )
     from_: str | None = Field(alias="from")
     status: str
     at: str
