@@ -4,31 +4,39 @@ Decoding uses PyAV (FFmpeg). Recognition is pluggable: :func:`register_transcrib
 backend, and a ``"module:callable"`` path names one without registering it. A backend takes the
 media file's path and returns text. The default, ``"pocketsphinx"``, runs offline with the English
 model bundled in the ``pocketsphinx`` package.
+
+PyAV, NumPy and pocketsphinx come with the ``media`` extra (``pip install
+'pytest-jobstate[media]'``); without it this module still imports, and decoding or the
+default recogniser raise :class:`TranscriptionError` naming the extra.
 """
 
 from __future__ import annotations
 
+import importlib
 import io
 import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
-
-import av
-import numpy as np
-from numpy.typing import NDArray
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from pipeline.stages.errors import TranscriptionError
 from pipeline.stages.registry import Registry
 
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
 __all__ = [
     "DEFAULT_TRANSCRIBER",
     "MAX_SECONDS",
+    "MEDIA_EXTRA",
     "SAMPLE_RATE",
     "Transcriber",
     "decode_audio",
     "get_transcriber",
+    "media_module",
     "pocketsphinx_transcriber",
     "register_transcriber",
     "transcribe",
@@ -46,9 +54,24 @@ DEFAULT_TRANSCRIBER = "pocketsphinx"
 # fetch URLs or read other local files.
 _NO_NESTED_INPUTS = {"protocol_whitelist": "none"}
 _MAX_DETAIL = 200
+MEDIA_EXTRA = "pip install 'pytest-jobstate[media]'"
+"""How to install what decoding and the default recogniser need."""
 
 _transcribers: Registry[Transcriber] = Registry("transcriber", TranscriptionError)
 _local = threading.local()
+
+
+def media_module(name: str) -> ModuleType:
+    """Import ``name`` (``av``, ``numpy``, ``pocketsphinx``) of the ``media`` extra.
+
+    Raises :class:`TranscriptionError` naming the extra when it is not installed.
+    """
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise TranscriptionError(
+            f"transcribing needs the media extra ({name} is not installed): {MEDIA_EXTRA}"
+        ) from exc
 
 
 def register_transcriber(name: str, transcriber: Transcriber) -> None:
@@ -95,6 +118,7 @@ def decode_audio(
     Raises :class:`TranscriptionError` when the file is missing, is not media, has no audio, or
     is longer than ``max_seconds``.
     """
+    av = media_module("av")
     source = _regular_file(path)
     try:
         with source.open("rb") as raw, av.open(raw, "r", options=_NO_NESTED_INPUTS) as media:
@@ -121,6 +145,7 @@ def _regular_file(path: str | os.PathLike[str]) -> Path:
 
 
 def _decode_first_audio(media: Any, name: str, max_samples: int) -> NDArray[np.int16]:
+    numpy = media_module("numpy")
     if not media.streams.audio:
         raise TranscriptionError(f"{name} has no audio stream")
     chunks: list[NDArray[np.int16]] = []
@@ -133,35 +158,33 @@ def _decode_first_audio(media: Any, name: str, max_samples: int) -> NDArray[np.i
         chunks.append(chunk)
     if not chunks:
         raise TranscriptionError(f"{name} contains no audio samples")
-    return np.concatenate(chunks)
+    joined: NDArray[np.int16] = numpy.concatenate(chunks)
+    return joined
 
 
 def _resampled(media: Any, stream: Any) -> Iterator[NDArray[np.int16]]:
     """Blocks of 16 kHz mono int16 samples, the resampler's tail included."""
+    av, numpy = media_module("av"), media_module("numpy")
     resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
     for frame in media.decode(stream):
         for out in resampler.resample(frame):
-            yield out.to_ndarray().reshape(-1).astype(np.int16, copy=False)
+            yield out.to_ndarray().reshape(-1).astype(numpy.int16, copy=False)
     for out in resampler.resample(None):
-        yield out.to_ndarray().reshape(-1).astype(np.int16, copy=False)
+        yield out.to_ndarray().reshape(-1).astype(numpy.int16, copy=False)
 
 
 def _pocketsphinx_decoder() -> Any:
     """One decoder per thread: loading the model is slow and a decoder is not thread-safe."""
     decoder = getattr(_local, "decoder", None)
     if decoder is None:
-        from pocketsphinx import Decoder
-
-        decoder = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
+        decoder = media_module("pocketsphinx").Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
         _local.decoder = decoder
     return decoder
 
 
 def _speech_regions(samples: NDArray[np.int16]) -> Iterator[bytes]:
     """Split long audio at silences so each utterance stays short."""
-    from pocketsphinx import Segmenter
-
-    segmenter = Segmenter(sample_rate=SAMPLE_RATE)
+    segmenter = media_module("pocketsphinx").Segmenter(sample_rate=SAMPLE_RATE)
     for segment in segmenter.segment(io.BytesIO(samples.tobytes())):
         yield bytes(segment.pcm)
 
