@@ -41,6 +41,18 @@ def scripted_ui(live_ui_factory: StartUi, scripted_service: JobService) -> LiveU
 
 
 @pytest.fixture
-def scripted_page(page: Page, scripted_ui: LiveUi) -> UiView:
-    """Function: a recording UiView on the scripted app, showing its home view."""
+def scripted_page(page: Page, scripted_ui: LiveUi, page_errors: list[str]) -> UiView:
+    """Function: a recording UiView on the scripted app, showing its home view.
+
+    ``page_errors`` listens from before the first load, so a test that asks for it sees
+    every uncaught error of the page.
+    """
     return UiView(page, scripted_ui).record().open_home()
+
+
+@pytest.fixture
+def page_errors(page: Page) -> list[str]:
+    """Function: every uncaught JavaScript error the page raised, as text, in order."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors

@@ -83,7 +83,10 @@ def test_status_changes_are_announced_politely(
 
 
 def test_every_control_is_reached_and_used_from_the_keyboard(
-    scripted_page: UiView, state_store: JobStore, scripted_service: JobService
+    scripted_page: UiView,
+    state_store: JobStore,
+    scripted_service: JobService,
+    page_errors: list[str],
 ) -> None:
     view = scripted_page
     page = TimelinePage(view)
@@ -117,6 +120,7 @@ def test_every_control_is_reached_and_used_from_the_keyboard(
     view.page.keyboard.press("Enter")
     expect(view.by_testid("attempt")).to_have_text("3")
     view.wait_for_status("INIT")
+    assert page_errors == []
 
 
 def test_keyboard_focus_survives_the_list_refreshing(

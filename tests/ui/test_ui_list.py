@@ -78,7 +78,7 @@ def test_a_job_submitted_from_the_cli_appears_without_refresh(
 
 
 def test_list_polls_one_request_at_a_time_and_pauses_while_hidden(
-    scripted_page: UiView, scripted_service: JobService
+    scripted_page: UiView, scripted_service: JobService, page_errors: list[str]
 ) -> None:
     view = scripted_page
     page = TimelinePage(view)
@@ -102,6 +102,7 @@ def test_list_polls_one_request_at_a_time_and_pauses_while_hidden(
     assert log.max_in_flight == 1
     assert not log.overlaps(), log.overlaps()
     assert log.failed == 0
+    assert page_errors == []
 
 
 def test_list_shows_status_age_and_marks_stale_jobs(

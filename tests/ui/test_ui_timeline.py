@@ -40,7 +40,7 @@ def _check_durations(store: JobStore, job_id: str, attempts: list[Attempt]) -> N
 
 
 def test_failure_then_retry_shows_both_attempts_in_order(
-    scripted_page: UiView, state_store: JobStore
+    scripted_page: UiView, state_store: JobStore, page_errors: list[str]
 ) -> None:
     view = scripted_page
     timeline = TimelinePage(view)
@@ -94,10 +94,14 @@ def test_failure_then_retry_shows_both_attempts_in_order(
     expect(timeline.section(1).get_by_test_id("row-error")).to_have_text(
         f"TRANSCRIBING: {HOSTILE_ERROR}"
     )
+    assert page_errors == []
 
 
 def test_redelivered_stage_is_marked_and_the_cap_ends_it(
-    scripted_page: UiView, state_store: JobStore, scripted_service: JobService
+    scripted_page: UiView,
+    state_store: JobStore,
+    scripted_service: JobService,
+    page_errors: list[str],
 ) -> None:
     view = scripted_page
     timeline = TimelinePage(view)
@@ -136,6 +140,7 @@ def test_redelivered_stage_is_marked_and_the_cap_ends_it(
     assert "gave up after 3 deliveries" in (attempt.rows[-1].error or "")
     assert "failed at DOWNLOADING" in attempt.summary
     expect(view.by_testid("failed-stage")).to_have_text(" during DOWNLOADING")
+    assert page_errors == []
 
 
 def test_stale_sweep_is_marked(
