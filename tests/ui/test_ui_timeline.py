@@ -283,3 +283,25 @@ def test_every_form_of_a_redelivery_is_read_as_one(
         ["DOWNLOADING", ["redelivered"], 2],
         ["TRANSCRIBING", [], 1],
     ]
+
+
+CLOCK = """async () => {
+  const clock = await import("/static/clock.js");
+  const hour = 3600 * 1000;
+  clock.noteServerDate(new Date(Date.now() + hour).toUTCString());
+  const skew = clock.serverNow() - Date.now();
+  const ago = clock.formatAgo(Date.now() + hour - 65 * 1000);
+  clock.noteServerDate(new Date().toUTCString());
+  const after = clock.serverNow() - Date.now();
+  const durations = [850, 3240, 42000, 75000, 7.2e6, 90e6].map(clock.formatDuration);
+  return { skew, ago, after, durations };
+}"""
+
+
+def test_times_follow_the_server_clock_and_read_well(scripted_page: UiView) -> None:
+    found = scripted_page.page.evaluate(CLOCK)
+    # A server an hour ahead (the Date header has whole seconds): "ago" is on its clock.
+    assert abs(found["skew"] - 3_600_000) <= 1000, found
+    assert found["ago"] == "1 min ago"
+    assert found["after"] == 0  # a second or less apart is noise, not skew
+    assert found["durations"] == ["850 ms", "3.2 s", "42 s", "1 min 15 s", "2 h 0 min", "1 d 1 h"]
