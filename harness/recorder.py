@@ -96,9 +96,13 @@ class StateRecorder:
         for entry in self.history(job_id):
             if attempt is not None and entry["attempt"] != attempt:
                 continue
-            if entry["kind"] != "progress":
+            if entry["kind"] not in {"progress", "redelivered"}:
                 out.append(entry["status"])
         return out
+
+    def redeliveries(self, job_id: str) -> list[dict[str, Any]]:
+        """History entries of stages delivered again (a child lost mid-stage, a duplicate)."""
+        return [e for e in self.history(job_id) if e["kind"] == "redelivered"]
 
     # -- assertions -----------------------------------------------------------------
 

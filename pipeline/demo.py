@@ -8,6 +8,7 @@ speech sample and the web UI; submits the sample and shows each status live.
 from __future__ import annotations
 
 import shutil
+import signal
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -87,10 +88,53 @@ def _run_failing_job(rt: Runtime, url: str, stage: str, console: Console) -> int
     return 0
 
 
+class Stopped(Exception):
+    """A stop signal arrived (SIGTERM, SIGHUP): unwind and stop what the demo started."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_stopped(signum: int, _frame: object) -> None:
+    raise Stopped(signum)
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into :class:`Stopped` while the demo runs (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _raise_stopped) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def run_demo(fail_at: str | None = None, ui_port: int = 0, keep_open: bool = False) -> int:
-    """Run the demo; returns the exit code (0 at COMPLETE)."""
+    """Run the demo; returns the exit code (0 at COMPLETE, 128+N after signal N).
+
+    Ctrl-C, SIGTERM and SIGHUP all stop everything the demo started: UI, worker and its
+    children, sample server and Redis.
+    """
     console = Console()
+    try:
+        with _stop_on_signals():
+            return _run(console, fail_at, ui_port, keep_open)
+    except KeyboardInterrupt:
+        console.print("interrupted: everything the demo started is stopped")
+        return 130
+    except Stopped as stop:
+        console.print(f"{stop}: everything the demo started is stopped")
+        return 128 + stop.signum
+
+
+def _run(console: Console, fail_at: str | None, ui_port: int, keep_open: bool) -> int:
     with ExitStack() as stack:
+        stack.callback(console.print, "stopping the demo's processes...")
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="jobstate-")))
         url = stack.enter_context(embedded_redis(workdir, console))
         sample = stack.enter_context(SampleServer(sample_path()))
@@ -120,4 +164,4 @@ def run_demo(fail_at: str | None = None, ui_port: int = 0, keep_open: bool = Fal
             with suppress(KeyboardInterrupt):
                 threading.Event().wait()
         return code
-    return 1
+    return 1  # pragma: no cover - ExitStack does not swallow exceptions

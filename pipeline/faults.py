@@ -1,7 +1,9 @@
-"""Fault injection for tests: fail, hang or kill a worker at a named stage.
+"""Fault injection: fail, hang or kill a worker at a named stage.
 
 The plan lives in Redis (under the store's prefix) so it reaches every worker process.
-Workers only consult it when ``JOBSTATE_FAULTS=1``: production workers never do.
+Nothing on the stage path looks at it: a process opts in by installing :func:`fault_hook`
+with :func:`pipeline.tracking.add_stage_hook` (the test harness does so for in-process
+workers; ``jobstate worker --faults`` or ``JOBSTATE_FAULTS=1`` does so for a worker).
 """
 
 from __future__ import annotations
@@ -9,13 +11,16 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 
 from pipeline.records import decode
 
-__all__ = ["FAULT_KINDS", "FaultPlan", "InjectedFault", "enabled"]
+if TYPE_CHECKING:
+    from pipeline.tracking import StageRun
+
+__all__ = ["FAULT_KINDS", "FaultPlan", "InjectedFault", "enabled", "fault_hook"]
 
 FAULT_KINDS = ("fail", "hang", "kill")
 
@@ -25,8 +30,13 @@ class InjectedFault(RuntimeError):
 
 
 def enabled() -> bool:
-    """Whether this process honours fault plans (``JOBSTATE_FAULTS=1``)."""
+    """Whether a worker started here should install :func:`fault_hook` (``JOBSTATE_FAULTS=1``)."""
     return os.environ.get("JOBSTATE_FAULTS") == "1"
+
+
+def fault_hook(run: StageRun) -> None:
+    """Stage hook: apply the fault armed for ``run``'s stage, if any."""
+    FaultPlan(run.store.client, run.settings.key_prefix).apply(run.status, run.stop)
 
 
 def _in_pool_child() -> bool:

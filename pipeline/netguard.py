@@ -4,7 +4,8 @@
 addresses. Loopback, private, link-local, multicast, reserved, unspecified and cloud-metadata
 addresses are refused, also when wrapped in IPv6 (IPv4-mapped, 6to4, Teredo, NAT64), and so are
 ambiguous numeric spellings such as ``0x7f000001``, ``2130706433``, ``017700000001`` or
-``127.1``. A host, or a ``host:port`` pair, named in ``allow_hosts`` skips the address checks.
+``127.1``. A host named in ``allow_hosts`` skips the address checks on the scheme's default
+port only; ``host:port`` names one other port and ``host:*`` every port.
 
 Check and connect share one resolution: :class:`PinnedTransport` sends each request to the
 addresses recorded in the :class:`CheckedURL` (keeping the ``Host`` header and the TLS server name
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 import httpx
 
 __all__ = [
+    "ANY_PORT",
     "METADATA_ADDRESSES",
     "BlockedURL",
     "CheckedURL",
@@ -31,6 +33,7 @@ __all__ = [
     "address_problem",
     "check_url",
     "display_url",
+    "parse_allow_entry",
 ]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -94,12 +97,14 @@ def check_url(
 ) -> CheckedURL:
     """Check ``url`` and return what a connection to it may use, or raise :class:`BlockedURL`.
 
-    ``allow_hosts`` entries are ``host``, ``host:port``, ``[v6]`` or ``[v6]:port``; a listed host
-    is resolved but its addresses are not checked. ``resolve`` replaces the system resolver.
+    ``allow_hosts`` entries are ``host`` (the scheme's default port only), ``host:port``,
+    ``host:*`` (every port), ``[v6]``, ``[v6]:port`` or ``[v6]:*`` (see
+    :func:`parse_allow_entry`); a listed host and port is resolved but its addresses are not
+    checked. ``resolve`` replaces the system resolver.
     """
     parsed = _parse(url)
     scheme, host, port = parsed.scheme, _host_of(url, parsed), _port_of(url, parsed)
-    allowed = _is_allowed(host, port, allow_hosts)
+    allowed = _is_allowed(host, port, scheme, allow_hosts)
     if not allowed:
         _refuse_ambiguous_number(url, host)
     addresses = _resolve(url, host, port, resolve or _system_resolve)
@@ -198,27 +203,52 @@ def _port_of(url: str, parsed: httpx.URL) -> int:
     return port
 
 
-def _is_allowed(host: str, port: int, allow_hosts: Iterable[str]) -> bool:
+ANY_PORT = -1
+"""The port of an ``allow_hosts`` entry written ``host:*``."""
+
+
+def _is_allowed(host: str, port: int, scheme: str, allow_hosts: Iterable[str]) -> bool:
     bare = host.rstrip(".")
     for entry in allow_hosts:
-        allowed_host, allowed_port = _parse_allow_entry(entry)
-        if allowed_host == bare and allowed_port in (None, port):
+        allowed_host, allowed_port = parse_allow_entry(entry)
+        wanted = _SCHEMES[scheme] if allowed_port is None else allowed_port
+        if allowed_host == bare and wanted in (ANY_PORT, port):
             return True
     return False
 
 
-def _parse_allow_entry(entry: str) -> tuple[str, int | None]:
-    """``host``, ``host:port``, ``[v6]``, ``[v6]:port`` or a bare IPv6 address."""
-    entry = entry.strip().lower()
-    if entry.startswith("["):
-        host, _, rest = entry[1:].partition("]")
-        port_text = rest.removeprefix(":")
-    elif entry.count(":") == 1:
-        host, _, port_text = entry.partition(":")
+def parse_allow_entry(entry: str) -> tuple[str, int | None]:
+    """Split an ``allow_hosts`` entry into ``(host, port)``.
+
+    ``host`` or ``[v6]`` (or a bare IPv6 address) allows only the URL's default port (80 for
+    http, 443 for https): port ``None``. ``host:8000`` allows that port, ``host:*`` every
+    port (:data:`ANY_PORT`). Anything else raises :class:`ValueError` naming the entry: a
+    typo must never widen what the downloader may reach.
+    """
+    text = entry.strip().lower()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        if rest and not rest.startswith(":"):
+            raise ValueError(f"allow_hosts entry {entry!r}: text after ']' must be ':port'")
+        port_text = rest[1:] if rest else None
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
     else:
-        host, port_text = entry, ""
-    port = int(port_text) if port_text.isdigit() else None
-    return host.rstrip("."), port
+        host, port_text = text, None
+    host = host.rstrip(".")
+    if not host:
+        raise ValueError(f"allow_hosts entry {entry!r} names no host")
+    return host, _allow_port(entry, port_text)
+
+
+def _allow_port(entry: str, port_text: str | None) -> int | None:
+    if port_text is None:
+        return None
+    if port_text == "*":
+        return ANY_PORT
+    if port_text.isdigit() and 0 < int(port_text) < 65536:
+        return int(port_text)
+    raise ValueError(f"allow_hosts entry {entry!r}: the port must be 1-65535 or '*' (any port)")
 
 
 def _refuse_ambiguous_number(url: str, host: str) -> None:

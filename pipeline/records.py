@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+
+from pipeline.settings import redact_credentials
 
 __all__ = ["decode", "history_entry", "iso_ms", "record_from_hash"]
 
@@ -23,13 +26,41 @@ def iso_ms(ms: int) -> str:
     return f"{stamp}.{ms % 1000:03d}Z"
 
 
+_LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
 def _json_or_none(text: str) -> Any:
-    return json.loads(text) if text else None
+    """Stored JSON, made safe to print: a damaged value never breaks a reader."""
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if _LONE_SURROGATE_ESCAPE.search(text):
+        value = _replace_surrogates(value)
+    return value
 
 
-def record_from_hash(raw: Mapping[Any, Any]) -> dict[str, Any]:
-    """The PRD record (plus version, attempt and times) from a job's hash."""
+def _replace_surrogates(value: Any) -> Any:
+    """``value`` with every lone surrogate replaced by U+FFFD (pairs were joined by json)."""
+    if isinstance(value, str):
+        return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in value)
+    if isinstance(value, list):
+        return [_replace_surrogates(x) for x in value]
+    if isinstance(value, dict):
+        return {_replace_surrogates(k): _replace_surrogates(x) for k, x in value.items()}
+    return value
+
+
+def record_from_hash(raw: Mapping[Any, Any], *, reveal: bool = False) -> dict[str, Any]:
+    """The PRD record (plus version, attempt and times) from a job's hash.
+
+    A URL's user-info is shown as ``***@`` unless ``reveal`` (only the code that hands
+    the URL to a worker asks for it): every other reader gets a record safe to display.
+    """
     h = {decode(k): decode(v) for k, v in raw.items()}
+    url = h.get("url", "")
     return {
         "job_id": h["job_id"],
         "workflow": h.get("workflow", ""),
@@ -40,15 +71,33 @@ def record_from_hash(raw: Mapping[Any, Any]) -> dict[str, Any]:
         "created_at": iso_ms(int(h["created_ms"])),
         "heartbeat_at": iso_ms(int(h["heartbeat_ms"])),
         "metadata": {
-            "url": h.get("url", ""),
+            "url": url if reveal else redact_credentials(url),
             "space_id": h.get("space_id") or None,
             "task_id": h.get("task_id") or None,
         },
+        "input": _input(h.get("input", ""), reveal),
         "version": int(h["version"]),
         "attempt": int(h["attempt"]),
         "progress": _json_or_none(h.get("progress", "")),
         "result": _json_or_none(h.get("result", "")),
     }
+
+
+def _input(text: str, reveal: bool) -> Any:
+    """The job's input as stored (``None`` for jobs stored before inputs were kept)."""
+    value = _json_or_none(text)
+    return value if reveal else _redacted(value)
+
+
+def _redacted(value: Any) -> Any:
+    """``value`` with the user-info of every URL in its text shown as ``***@``."""
+    if isinstance(value, str):
+        return redact_credentials(value)
+    if isinstance(value, list):
+        return [_redacted(x) for x in value]
+    if isinstance(value, dict):
+        return {k: _redacted(x) for k, x in value.items()}
+    return value
 
 
 def history_entry(entry_id: Any, fields: Mapping[Any, Any]) -> dict[str, Any]:

@@ -63,6 +63,15 @@ class Settings:
     summariser: str = "extractive"
     extra: Mapping[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        from pipeline.netguard import parse_allow_entry
+
+        for entry in self.allow_hosts:
+            try:
+                parse_allow_entry(entry)
+            except ValueError as exc:
+                raise ValueError(f"JOBSTATE_ALLOW_HOSTS: {exc}") from None
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Read ``JOBSTATE_*`` variables from ``environ`` (default ``os.environ``)."""

@@ -26,29 +26,97 @@ from typing import Any
 from celery import Celery, Task, signals
 from celery.exceptions import Ignore, SoftTimeLimitExceeded
 
-from pipeline import faults
 from pipeline.errors import InvalidTransition, JobNotFound, JobStateError, StaleAttempt
-from pipeline.settings import Settings
+from pipeline.settings import Settings, redact_credentials
 from pipeline.store import JobStore
 from pipeline.validation import clean_text
 from pipeline.workflow import Workflow
 
-__all__ = ["Heartbeat", "StageFn", "StageRun", "Tracker", "sanitise_error"]
+__all__ = [
+    "SAFE_TASK_OPTIONS",
+    "Heartbeat",
+    "StageFn",
+    "StageHook",
+    "StageRun",
+    "Tracker",
+    "add_stage_hook",
+    "remove_stage_hook",
+    "sanitise_error",
+]
 
 log = logging.getLogger(__name__)
 
 StageFn = Callable[[dict[str, Any], "StageRun"], dict[str, Any]]
+StageHook = Callable[["StageRun"], None]
+"""Called as each stage starts (after its status is written), in the process running it.
+
+A hook that raises fails the stage like the stage's own code would: this is how test
+harnesses inject faults without any test code on a production worker's stage path.
+"""
 FENCED = (StaleAttempt, InvalidTransition, JobNotFound)
 MAX_ERROR_TEXT = 300
 
+SAFE_TASK_OPTIONS: dict[str, Any] = {"acks_late": True, "reject_on_worker_lost": True}
+"""Stage task options that make a killed child's stage run again instead of vanishing.
+
+With them a message is acknowledged only after the stage ends, and a child lost
+mid-stage puts it back on the queue; the store's redelivery cap stops a poison job.
+A stage may override them (``@tracker.stage("X", acks_late=False)``): then Celery
+reports the lost child through ``task_failure`` in the parent and the tracker writes
+the error status naming the stage.
+"""
+
+_HOOKS: list[StageHook] = []
+
+
+def add_stage_hook(hook: StageHook) -> None:
+    """Call ``hook(run)`` as every tracked stage of this process starts."""
+    if hook not in _HOOKS:
+        _HOOKS.append(hook)
+
+
+def remove_stage_hook(hook: StageHook) -> None:
+    """Stop calling ``hook`` (no error if it was not added)."""
+    if hook in _HOOKS:
+        _HOOKS.remove(hook)
+
 
 def sanitise_error(exc: BaseException) -> str:
-    """A short, single-line, control-free description of ``exc``."""
-    if isinstance(exc, SoftTimeLimitExceeded):
-        return "timed out (soft time limit)"
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    name = type(exc).__name__
-    return clean_text(f"{name}: {text}" if text else name, "error", MAX_ERROR_TEXT)
+    """A short, single-line, control-free description of ``exc``; never raises.
+
+    The first non-empty line of ``str(exc)`` after the exception's type name, cut before it
+    is scanned, with URL credentials hidden. An exception that cannot describe itself
+    (its ``__str__`` raises or returns a non-string) is named by its type alone.
+    """
+    try:
+        if isinstance(exc, SoftTimeLimitExceeded):
+            return "timed out (soft time limit)"
+        name = _type_name(exc)
+        text = _first_line(_describe(exc))
+        return redact_credentials(
+            clean_text(f"{name}: {text}" if text else name, "error", MAX_ERROR_TEXT)
+        )
+    except Exception:  # describing an error must never stop it being recorded
+        return "error (its description could not be read)"
+
+
+def _type_name(exc: BaseException) -> str:
+    name = getattr(type(exc), "__name__", None)
+    return name if isinstance(name, str) and name else "Exception"
+
+
+def _describe(exc: BaseException) -> str:
+    try:
+        text = str(exc)
+    except Exception:
+        return "(its message could not be read)"
+    return text if isinstance(text, str) else ""
+
+
+def _first_line(text: str) -> str:
+    """The first non-empty line, looking only as far as the error text can reach."""
+    head = text[: MAX_ERROR_TEXT * 8]
+    return next((line.strip() for line in head.splitlines() if line.strip()), "")
 
 
 @dataclass
@@ -177,7 +245,11 @@ class Tracker:
         self.workflow = workflow
         self.store_factory = store_factory
         self.tasks: dict[str, Task[Any, Any]] = {}
+        # Celery sends the registered task as ``sender``; ``tasks`` holds lazy proxies that
+        # are never identical to it, so failures are matched by task name.
+        self.task_names: dict[str, str] = {}
         self._store: tuple[int, JobStore] | None = None
+        app.conf.jobstate_tracker = self  # how enqueue and the harness find it from the app
         _TRACKERS[app] = self  # Tracker.of(app)
         signals.task_failure.connect(self._on_task_failure, weak=False)
 
@@ -235,10 +307,12 @@ class Tracker:
                 "shared": False,
                 "ignore_result": True,
                 "name": name or f"{fn.__module__}.{fn.__name__}",
+                **SAFE_TASK_OPTIONS,
                 **options,
             }
             task: Task[Any, Any] = self.app.task(**opts)(body)
             self.tasks[status] = task
+            self.task_names[str(opts["name"])] = status
             return task
 
         return register
@@ -265,14 +339,12 @@ class Tracker:
         run = self._enter(task, status, ctx)
         with Heartbeat(run, self.settings.heartbeat_seconds):
             try:
-                if faults.enabled() or self.app.conf.get("jobstate_faults"):
-                    faults.FaultPlan(run.store.client, run.settings.key_prefix).apply(
-                        status, run.stop
-                    )
+                for hook in tuple(_HOOKS):
+                    hook(run)
                 out = fn(dict(ctx), run)
             except Ignore:
                 raise
-            except Exception as exc:
+            except BaseException as exc:  # SystemExit too: the job must not stay running
                 self._fail(run, exc)
                 raise
         return self._hand_off(run, out)
@@ -315,28 +387,42 @@ class Tracker:
         return ctx
 
     def _fail(self, run: StageRun, exc: BaseException) -> None:
-        run.cleanup()
-        self._remove_attempt_dir(run.job_id, run.attempt)
+        """Write the error status naming the stage; never raises over the stage's error."""
+        try:
+            run.cleanup()
+            self._remove_attempt_dir(run.job_id, run.attempt)
+        except Exception:
+            log.exception("job %s: cleaning %s's files failed", run.job_id, run.status)
         try:
             run.store.fail(run.job_id, sanitise_error(exc), attempt=run.attempt, stage=run.status)
         except FENCED as fenced:
             log.info("job %s: error not recorded, fenced out: %s", run.job_id, fenced)
+        except Exception:
+            # Loud: the stale sweep is now the only way this job leaves its running status.
+            log.exception("job %s: could not record the failure of %s", run.job_id, run.status)
 
     # -- the parent's view of a lost child ------------------------------------------
 
     def _on_task_failure(
         self, sender: Any = None, exception: BaseException | None = None, args: Any = None, **_: Any
     ) -> None:
-        """Runs where Celery reports the failure: the parent, for a killed child."""
-        status = next((s for s, t in self.tasks.items() if t is sender), None)
+        """Runs where Celery reports the failure: the parent, for a killed child.
+
+        A stage's own exception was already written by the stage (this write is then
+        refused as a move out of a terminal status); a lost child, a hard time limit or
+        an exception raised before the stage ran are written here.
+        """
+        status = self.task_names.get(str(getattr(sender, "name", "")))
         if status is None or not args or not isinstance(args[0], dict):
             return
         ctx = args[0]
+        text = sanitise_error(exception) if exception is not None else "failed"
         try:
-            text = sanitise_error(exception) if exception else "failed"
             self.store().fail(str(ctx["job_id"]), text, attempt=int(ctx["attempt"]), stage=status)
-        except (JobStateError, KeyError, ValueError) as exc:
-            log.debug("task_failure for %s ignored: %s", status, exc)
+        except (JobStateError, KeyError, TypeError, ValueError) as exc:
+            log.debug("task_failure for %s not recorded: %s", status, exc)
+        except Exception:
+            log.exception("task_failure for %s could not be recorded", status)
 
     # -- files ----------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from starlette.staticfiles import StaticFiles
 
 from pipeline.service import JobService
 from ui import api, health
+from ui.body_limit import BodyLimit
 from ui.context import AppContext
 from ui.errors import install_error_handlers
 from ui.pages import STATIC_DIR, pages_router
@@ -52,5 +53,6 @@ def create_app(
     app.include_router(health.router)
     app.include_router(pages_router())
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(BodyLimit)  # inside SecurityHeaders: a 413 carries the policy too
     app.add_middleware(SecurityHeaders, no_store_prefixes=NO_STORE)
     return app

@@ -92,6 +92,25 @@ def test_allowed_host_redirecting_to_internal_port_is_refused(
     assert files_in(tmp_path) == []
 
 
+def test_a_portless_allow_entry_does_not_open_the_hosts_other_ports(
+    media_server: MediaServer, internal_server: MediaServer, tmp_path: Path
+) -> None:
+    # Both servers live on 127.0.0.1; allowing the media server's host:port must not let a
+    # redirect reach another local service, and a bare "127.0.0.1" allows only port 80.
+    target = internal_server.url("/sample.ogg", host="127.0.0.1")
+    with pytest.raises(DownloadBlocked, match="loopback"):
+        download(
+            media_server.url(f"/away?to={target}", host="127.0.0.1"),
+            tmp_path,
+            allow_hosts=[f"127.0.0.1:{media_server.port}"],
+        )
+    with pytest.raises(DownloadBlocked, match="loopback"):
+        download(
+            media_server.url("/sample.ogg", host="127.0.0.1"), tmp_path, allow_hosts=["127.0.0.1"]
+        )
+    assert internal_server.state.hits == []
+
+
 def test_redirect_to_another_spelling_of_an_allowed_host_is_refused(
     media_server: MediaServer, tmp_path: Path
 ) -> None:
@@ -233,7 +252,7 @@ def test_encoded_body_is_refused(media_server: MediaServer, tmp_path: Path) -> N
 
 def test_connection_refused_is_a_download_error(tmp_path: Path) -> None:
     with pytest.raises(DownloadError, match="connection failed"):
-        download("http://127.0.0.1:1/a.mp3", tmp_path, allow_hosts=["127.0.0.1"])
+        download("http://127.0.0.1:1/a.mp3", tmp_path, allow_hosts=["127.0.0.1:1"])
 
 
 def test_limits_must_be_positive(tmp_path: Path) -> None:

@@ -111,11 +111,16 @@ def test_unresolvable_host_is_refused() -> None:
 @pytest.mark.parametrize(
     ("url", "allow"),
     [
-        ("http://127.0.0.1:8000/a", ["127.0.0.1"]),
+        ("http://127.0.0.1/a", ["127.0.0.1"]),
+        ("https://127.0.0.1/a", ["127.0.0.1"]),
+        ("http://127.0.0.1:80/a", ["127.0.0.1"]),
         ("http://127.0.0.1:8000/a", ["127.0.0.1:8000"]),
-        ("http://LOCALHOST:8000/a", ["localhost"]),
+        ("http://127.0.0.1:8000/a", ["127.0.0.1:*"]),
+        ("http://LOCALHOST/a", ["localhost"]),
+        ("http://LOCALHOST:8000/a", ["Localhost:*"]),
         ("http://[::1]:9000/a", ["[::1]:9000"]),
-        ("http://[::1]:9000/a", ["::1"]),
+        ("http://[::1]:9000/a", ["[::1]:*"]),
+        ("http://[::1]/a", ["::1"]),
     ],
 )
 def test_allow_list_admits_named_hosts(url: str, allow: list[str]) -> None:
@@ -128,6 +133,13 @@ def test_allow_list_admits_named_hosts(url: str, allow: list[str]) -> None:
     [
         ("http://127.0.0.1:8001/a", ["127.0.0.1:8000"]),
         ("http://localhost:8000/a", ["127.0.0.1"]),
+        # A port-less entry means the scheme's default port, not every port of the host:
+        # an allowed 127.0.0.1 must not let a redirect reach Redis on 6379.
+        ("http://127.0.0.1:6379/a", ["127.0.0.1"]),
+        ("http://127.0.0.1:443/a", ["127.0.0.1"]),
+        ("https://127.0.0.1:80/a", ["127.0.0.1"]),
+        ("http://[::1]:9000/a", ["::1"]),
+        ("http://[::1]:9000/a", ["[::1]"]),
         ("http://2130706433:8000/a", ["127.0.0.1"]),
         ("http://127.0.0.2/a", ["127.0.0.1"]),
     ],
@@ -228,3 +240,32 @@ def test_pinned_tls_refuses_a_certificate_for_another_name(
     ):
         client.get(f"https://{other}:{tls_server.port}/sample.ogg")
     assert tls_server.state.hits == []
+
+
+@pytest.mark.parametrize(
+    "entry", ["127.0.0.1:abc", "127.0.0.1:0", "127.0.0.1:65536", "[::1]x", ":8000", "h:-1"]
+)
+def test_a_malformed_allow_entry_is_refused_not_widened(entry: str) -> None:
+    # Slip: reading an unparsable port as "no port" (which once meant every port).
+    with pytest.raises(ValueError, match="allow_hosts entry"):
+        check_url("http://127.0.0.1:8000/a", [entry], resolve=FixedResolver("127.0.0.1"))
+
+
+def test_allow_entries_parse_to_host_and_port() -> None:
+    from pipeline.netguard import parse_allow_entry
+
+    assert parse_allow_entry("Example.COM.") == ("example.com", None)
+    assert parse_allow_entry("[::1]:*") == ("::1", -1)
+    assert parse_allow_entry("h:8080") == ("h", 8080)
+
+
+def test_settings_refuse_a_malformed_allow_entry_at_start() -> None:
+    from pipeline.settings import Settings
+
+    with pytest.raises(ValueError, match=r"JOBSTATE_ALLOW_HOSTS: allow_hosts entry 'media:http'"):
+        Settings.from_env({"JOBSTATE_ALLOW_HOSTS": "ok.example,media:http"})
+    assert Settings.from_env({"JOBSTATE_ALLOW_HOSTS": "a, b:3 ,c:*"}).allow_hosts == (
+        "a",
+        "b:3",
+        "c:*",
+    )

@@ -147,7 +147,7 @@ def test_a_sweep_goes_through_every_page_of_candidates(
         batch.create(URL, job_id=job_id)
         batch.set_state(job_id, stage)
     batch.flush()
-    before, after = time_gap(state_store.client, ms=500)  # longer than the sweep takes
+    before, after = time_gap(state_store.client, ms=2000)  # longer than the sweep takes, loaded
     lagging = [new_job(state_store, stage, job_id=f"live-{n}") for n in range(BATCH + 10)]
     # Live jobs whose index entry still says "idle since forever" come first in the index.
     state_store.client.zadd(state_store.keys.running, dict.fromkeys(lagging, 0))

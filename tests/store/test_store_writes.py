@@ -291,8 +291,14 @@ def test_a_redelivered_stage_counts_runs_then_gives_up(store: JobStore, wf: Work
     stage = wf.happy_path()[1]
     job_id = new_job(store, stage)
     second = store.set_state(job_id, stage, attempt=1, max_runs=2, task_id="again")
-    assert (second.reruns, second.version, second.status) == (2, 2, stage)
+    assert (second.reruns, second.version, second.status) == (2, 3, stage)
     assert store.get_state(job_id)["metadata"]["task_id"] == "again"
+    # The redelivery is part of the job's story: a history entry with the new task id.
+    entry = store.history(job_id)[-1]
+    assert (entry["kind"], entry["from"], entry["status"]) == ("redelivered", stage, stage)
+    assert (entry["version"], entry["task_id"]) == (3, "again")
+    assert entry["message"] == "delivery 2 of at most 2"
+    assert wf.is_legal_path((e["kind"], e["status"]) for e in store.history(job_id))
     third = store.set_state(job_id, stage, attempt=1, max_runs=2)
     record = store.get_state(job_id)
     assert third.status == record["status"] == wf.error

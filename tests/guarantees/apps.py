@@ -1,0 +1,118 @@
+"""Apps for the guarantee tests, importable by worker subprocesses.
+
+``readme_app`` is built exactly as the README's "Tracking your own Celery pipeline" shows
+(plus the broker settings any deployment adds); ``prd_app`` is the reference pipeline's
+``create_app`` with small stages. A stage's behaviour is chosen by the job URL's path, so
+one app serves every scenario: ``/ok``, ``/raise-badstr``, ``/raise-nonstr``,
+``/raise-blank``, ``/exit``, ``/wait`` (until the job's fault plan releases it).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from celery import Celery
+
+from pipeline import Workflow
+from pipeline.celery_app import create_app
+from pipeline.settings import Settings
+from pipeline.tracking import StageRun, Tracker
+
+FLOW = Workflow(
+    name="mine",
+    statuses={"NEW": "Queued", "WORK": "Working", "DONE": "Done", "FAILED": "Failed"},
+    initial="NEW",
+    terminal=frozenset({"DONE", "FAILED"}),
+    error="FAILED",
+    transitions={"NEW": {"WORK"}, "WORK": {"DONE"}},
+    stages=("WORK",),
+)
+
+
+class BadStr(Exception):
+    """An exception whose ``__str__`` itself raises."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("cannot describe myself")
+
+
+class NonStr(Exception):
+    """An exception whose ``__str__`` returns something that is not text."""
+
+    def __str__(self) -> Any:
+        return 42
+
+
+def behave(ctx: dict[str, Any], run: StageRun) -> dict[str, Any]:
+    """Do what the job URL's path asks."""
+    action = urlsplit(str(ctx.get("url", ""))).path.strip("/")
+    if action == "raise-badstr":
+        raise BadStr()
+    if action == "raise-nonstr":
+        raise NonStr()
+    if action == "raise-blank":
+        raise ValueError("\n\n   \nthe real message\nsecond line")
+    if action == "exit":
+        raise SystemExit(3)
+    if action == "wait":
+        deadline = time.monotonic() + 60
+        while not run.stop.wait(0.05) and time.monotonic() < deadline:
+            if not run.store.client.exists(f"{run.settings.key_prefix}:hold"):
+                break
+    trail = ctx.setdefault("artifacts", {})
+    trail[run.status] = run.task_id  # handed to the next stage through the job context
+    ctx["result"] = {"ran": run.status, "url": ctx.get("url"), "trail": trail}
+    return ctx
+
+
+def _bind(app: Celery, settings: Settings) -> Celery:
+    """What any deployment adds to the README's app: where the broker is."""
+    app.conf.update(
+        broker_url=settings.broker,
+        result_backend=settings.redis_url,
+        task_default_queue=settings.queue,
+        jobstate_settings=settings,
+        task_serializer="json",
+        accept_content=["json"],
+    )
+    return app
+
+
+def readme_app(settings: Settings) -> Celery:
+    """The README's app: ``Celery("mine")``, a ``Tracker`` and one decorated stage."""
+    app = Celery("mine", set_as_current=False)
+    tracker = Tracker(app, FLOW)
+
+    @tracker.stage("WORK")
+    def work(ctx: dict[str, Any], run: StageRun) -> dict[str, Any]:
+        return behave(ctx, run)
+
+    return _bind(app, settings)
+
+
+def readme_app_no_redelivery(settings: Settings) -> Celery:
+    """The README's app with the stage opting out of late acks (Celery's default)."""
+    app = Celery("mine", set_as_current=False)
+    tracker = Tracker(app, FLOW)
+    tracker.stage("WORK", acks_late=False, reject_on_worker_lost=False)(behave)
+    return _bind(app, settings)
+
+
+def _register(**options: Any) -> Any:
+    def register(tracker: Tracker) -> None:
+        for status in tracker.workflow.stages:
+            tracker.stage(status, name=f"g.{status.lower()}", **options)(behave)
+
+    return register
+
+
+def prd_app(settings: Settings) -> Celery:
+    """``create_app`` (the reference pipeline's config) with behaving stages."""
+    return create_app(settings, register=_register())
+
+
+def prd_app_no_redelivery(settings: Settings) -> Celery:
+    """``create_app`` whose stages opt out of late acks."""
+    return create_app(settings, register=_register(acks_late=False, reject_on_worker_lost=False))
