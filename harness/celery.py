@@ -4,6 +4,11 @@ Mode comes from ``--jobstate-celery`` (env ``JOBSTATE_CELERY``, ini ``jobstate_c
 or ``@pytest.mark.jobstate_celery("prefork")``: ``eager`` runs stages inline (fast, an
 emulation), ``thread`` runs a real worker in a thread, ``prefork`` a real worker
 subprocess with a prefork pool, the setup users run in production.
+
+The app is ``jobstate_app``: a Celery instance (bound to the test's Redis for the test,
+and put back as it was afterwards) or a factory ``f(settings)``. Real workers are kept
+for the session and lent to one test at a time (:mod:`harness.worker_pool`): each test
+still has its own key prefix, queue, stage folder, faults and recorder.
 """
 
 from __future__ import annotations
@@ -13,23 +18,36 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-import celery.contrib.testing.tasks  # noqa: F401 - registers celery.ping for the ping check
 import pytest
 from celery import Celery
-from celery.contrib.testing.worker import start_worker
-from celery.result import allow_join_result
 
+from harness import scope
+from harness.app_binding import (
+    AppBinding,
+    AppTargetError,
+    build_app,
+    load_target,
+    settings_conf,
+    target_tracker,
+)
 from harness.faults import FaultInjector
+from harness.import_path import session_import_path
 from harness.loading import load_object
 from harness.plugin import get_config, marker_value
+from harness.real_workers import WORKER_ENTRY, start_process_worker, start_thread_worker
 from harness.recorder import StateRecorder
 from harness.runner import JobRunner
+from harness.worker_pool import PoolWorker, WorkerPool
 from harness.worker_proc import WorkerProcess
+from harness.workflow_option import check_workflow
 from pipeline.assets import sample_path
+from pipeline.faults import fault_hook
 from pipeline.sample_server import SampleServer
 from pipeline.service import JobService
 from pipeline.settings import Settings
 from pipeline.store import JobStore
+from pipeline.tracking import add_stage_hook, remove_stage_hook
+from pipeline.workflow import Workflow
 
 __all__ = [
     "celery_app",
@@ -40,6 +58,8 @@ __all__ = [
     "job_runner",
     "job_service",
     "jobstate_app_target",
+    "jobstate_import_path",
+    "jobstate_workers",
     "media_server",
     "pipeline_settings",
     "prefork_worker_factory",
@@ -47,6 +67,7 @@ __all__ = [
 ]
 
 MODES = ("eager", "thread", "prefork")
+KEEP_WORKERS = 2
 
 
 @pytest.fixture
@@ -62,34 +83,19 @@ def celery_mode(request: pytest.FixtureRequest) -> str:
 def pipeline_settings(jobstate_settings: Settings, tmp_path: Path) -> Settings:
     """Function: settings for the pipeline under test, bound to the test's Redis.
 
-    Work files go to ``tmp_path``; local hosts are allowed for downloads; heartbeats are
-    fast so a lost worker shows quickly. Override this fixture to change any of it.
+    Work files go to ``tmp_path``; downloads may reach every port of the local host
+    (``127.0.0.1:*``, ``localhost:*``) so local media servers work; heartbeats are fast so a
+    lost worker shows quickly. Override this fixture to change any of it.
     """
     return jobstate_settings.with_(
         work_dir=str(tmp_path / "work"),
-        allow_hosts=("127.0.0.1", "localhost"),
+        allow_hosts=("127.0.0.1:*", "localhost:*"),
         heartbeat_seconds=0.5,
         stale_after_seconds=30,
         stage_soft_time_limit=60,
         stage_time_limit=90,
         download_timeout_seconds=30.0,
     )
-
-
-def _build_app(target: str, settings: Settings) -> Celery:
-    obj = load_object(target, "jobstate_app")
-    if isinstance(obj, Celery):
-        obj.conf.update(
-            broker_url=settings.broker,
-            result_backend=settings.redis_url,
-            task_default_queue=settings.queue,
-            jobstate_settings=settings,
-        )
-        return obj
-    app = obj(settings)
-    if not isinstance(app, Celery):
-        raise pytest.UsageError(f"jobstate_app {target} returned {type(app).__name__}")
-    return app
 
 
 @pytest.fixture
@@ -102,19 +108,53 @@ def jobstate_app_target(request: pytest.FixtureRequest) -> str:
     return get_config(request.config)["app"]
 
 
+@pytest.fixture(scope="session")
+def jobstate_import_path(pytestconfig: pytest.Config) -> tuple[str, ...]:
+    """Session: folders put first on a worker subprocess's ``PYTHONPATH``.
+
+    The rootdir, the ``pythonpath`` ini entries and the project folders on this session's
+    ``sys.path``, so a worker imports the app as the tests do. Nothing to tear down.
+    """
+    return session_import_path(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def jobstate_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerPool]:
+    """Session: the real workers kept between tests (:class:`~harness.worker_pool.WorkerPool`).
+
+    ``celery_worker`` borrows from it; at most two idle workers are kept (least recently
+    used ends first). Prefork workers log to a session temp folder (``pool.log_dir``).
+    Teardown ends every worker.
+    """
+    pool = WorkerPool(keep=KEEP_WORKERS, log_dir=tmp_path_factory.mktemp("jobstate-workers"))
+    yield pool
+    pool.close()
+
+
+def _load_app(target: str, settings: Settings) -> tuple[Celery, bool]:
+    try:
+        return build_app(target, load_target(target), settings)
+    except (AppTargetError, ValueError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
 @pytest.fixture
 def celery_app(
+    request: pytest.FixtureRequest,
     jobstate_app_target: str,
     celery_mode: str,
     pipeline_settings: Settings,
+    jobstate_workflow: Workflow,
     state_store: JobStore,
     redis_backend: Any,
 ) -> Iterator[Celery]:
-    """Function: the Celery app under test (ini ``jobstate_app``), bound to the test's Redis.
+    """Function: the Celery app under test (``jobstate_app``), bound to the test's Redis.
 
-    In ``eager`` mode tasks run inline; in ``thread`` mode the worker shares this app and
-    the test's Redis client; ``prefork`` needs a Redis other processes can reach.
-    Teardown disconnects the app's signal handlers and closes its connections.
+    A factory's app is new; an instance is bound for the test (broker, result backend,
+    queue, settings) and every setting is put back at teardown. In ``eager`` mode tasks
+    run inline; ``thread`` and ``prefork`` need a Redis other processes can reach. The
+    app's tracker must track ``jobstate_workflow`` (a usage error names both if not).
+    Teardown closes what the test opened (a factory's app and its signal handlers).
     """
     if celery_mode != "eager" and redis_backend.url is None:
         raise pytest.UsageError(
@@ -122,17 +162,28 @@ def celery_app(
             "use --jobstate-redis=fake-tcp, server or a redis:// URL "
             "(or mark the test @pytest.mark.jobstate_redis('server'))"
         )
-    app = _build_app(jobstate_app_target, pipeline_settings)
-    app.conf.jobstate_faults = True
-    if celery_mode == "eager":
-        app.conf.update(task_always_eager=True, task_eager_propagates=False)
-    tracker = app.conf.get("jobstate_tracker")
-    if tracker is not None and celery_mode != "prefork":
-        tracker.store_factory = lambda: state_store
-    yield app
-    if tracker is not None:
-        tracker.close()
-    app.close()
+    app, owned = _load_app(jobstate_app_target, pipeline_settings)
+    with ExitStack() as stack:
+        if owned:
+            stack.callback(app.close)
+        try:
+            tracker = target_tracker(jobstate_app_target, app)
+        except AppTargetError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        if owned:
+            stack.callback(tracker.close)
+        check_workflow(request.config, jobstate_workflow, tracker.workflow, jobstate_app_target)
+        eager = celery_mode == "eager"
+        changes = {**settings_conf(pipeline_settings), "task_always_eager": eager}
+        if eager:
+            changes["task_eager_propagates"] = False
+        stack.callback(AppBinding(app, changes).restore)
+        stack.callback(scope.serve_scopes(app, pipeline_settings))
+        scope.activate(pipeline_settings, state_store)
+        stack.callback(scope.deactivate)
+        add_stage_hook(fault_hook)  # in-process stages (eager, thread) honour fault plans
+        stack.callback(remove_stage_hook, fault_hook)
+        yield app
 
 
 @pytest.fixture
@@ -143,58 +194,90 @@ def celery_worker_concurrency() -> int:
 
 @pytest.fixture
 def prefork_worker_factory(
-    jobstate_app_target: str, celery_app: Celery, pipeline_settings: Settings, tmp_path: Path
+    jobstate_app_target: str,
+    celery_app: Celery,
+    pipeline_settings: Settings,
+    tmp_path: Path,
+    jobstate_import_path: tuple[str, ...],
 ) -> Iterator[Callable[..., WorkerProcess]]:
     """Function: start extra prefork workers: ``factory(concurrency=4) -> WorkerProcess``.
 
-    Each is pinged before use and stopped (SIGTERM, then SIGKILL) at teardown.
+    Each consumes the test's queue, is pinged before use and killed at teardown.
     """
     target = jobstate_app_target
     with ExitStack() as stack:
 
         def start(concurrency: int = 2) -> WorkerProcess:
             worker = WorkerProcess(
-                target, pipeline_settings, concurrency=concurrency, log_dir=tmp_path
+                target,
+                pipeline_settings,
+                concurrency=concurrency,
+                log_dir=tmp_path,
+                entry=WORKER_ENTRY,
+                pythonpath=jobstate_import_path,
             )
-            stack.callback(worker.stop)
+            stack.callback(worker.close)
             return worker.start(celery_app)
 
         yield start
 
 
+def _redis_pid(redis_backend: Any) -> int | None:
+    server = getattr(redis_backend, "server", None)
+    return server.pid if server is not None else None
+
+
 @pytest.fixture
 def celery_worker(
+    request: pytest.FixtureRequest,
     celery_mode: str,
     celery_app: Celery,
     celery_worker_concurrency: int,
-    prefork_worker_factory: Callable[..., WorkerProcess],
-    request: pytest.FixtureRequest,
+    pipeline_settings: Settings,
+    jobstate_app_target: str,
+    jobstate_workers: WorkerPool,
+    jobstate_import_path: tuple[str, ...],
+    redis_backend: Any,
 ) -> Iterator[Any]:
-    """Function: a running worker for the test's mode, pinged before use.
+    """Function: a running worker for the test's mode, consuming the test's own queue.
 
-    Yields ``None`` in eager mode, celery's embedded ``WorkController`` in thread mode,
-    a :class:`WorkerProcess` (prefork pool) in prefork mode. Stopped with a hard timeout.
+    Yields ``None`` in eager mode, a :class:`~harness.thread_worker.ThreadWorker` in
+    thread mode, a :class:`WorkerProcess` (prefork pool) in prefork mode. Workers are
+    borrowed from ``jobstate_workers`` and given back at teardown (the test's queue is
+    taken away); one that died, or that a failed test or a Redis restart left in doubt,
+    is killed instead. A failed test's report shows the prefork worker's log.
     """
     if celery_mode == "eager":
         yield None
         return
-    if celery_mode == "prefork":
-        worker = prefork_worker_factory(celery_worker_concurrency)
+    target, concurrency = jobstate_app_target, celery_worker_concurrency
+    key = (celery_mode, target, concurrency, scope.shared_key(pipeline_settings))
+
+    def make() -> PoolWorker:
+        if celery_mode == "thread":
+            return start_thread_worker(target, pipeline_settings, concurrency)
+        return start_process_worker(
+            target,
+            pipeline_settings,
+            concurrency,
+            control=celery_app,
+            log_dir=jobstate_workers.log_dir or Path.cwd(),
+            pythonpath=jobstate_import_path,
+        )
+
+    lease = jobstate_workers.lease(
+        key, make, pipeline_settings.queue, celery_app, exclusive=celery_mode == "thread"
+    )
+    worker = lease.worker
+    mark = worker.log_size() if isinstance(worker, WorkerProcess) else 0
+    redis_pid = _redis_pid(redis_backend)
+    try:
         yield worker
-        if request.node.stash.get(_FAILED, False):
-            print(f"--- worker log ---\n{worker.log_tail()}")
-        return
-    with start_worker(
-        celery_app,
-        pool="threads",
-        concurrency=celery_worker_concurrency,
-        perform_ping_check=False,
-        shutdown_timeout=30.0,
-        loglevel="WARNING",
-    ) as embedded:
-        with allow_join_result():
-            celery_app.tasks["celery.ping"].delay().get(timeout=20)
-        yield embedded
+    finally:
+        failed = request.node.stash.get(_FAILED, False)
+        if failed and isinstance(worker, WorkerProcess):
+            print(f"--- worker log ---\n{worker.log_since(mark)}")
+        lease.release(discard=failed or _redis_pid(redis_backend) != redis_pid)
 
 
 _FAILED = pytest.StashKey[bool]()

@@ -48,7 +48,11 @@ OPTIONS: tuple[Option, ...] = (
         "pipeline.celery_app:create_app",
         "Celery app factory f(settings) or app under test (module:attribute)",
     ),
-    Option("workflow", "pipeline.workflow:PRD_WORKFLOW", "Workflow of the app (module:attribute)"),
+    Option(
+        "workflow",
+        "",
+        "Workflow under test (module:attribute); default: the workflow of the app's tracker",
+    ),
     Option("web_app", "ui.app:create_app", "Web app factory (module:callable taking a service)"),
     Option(
         "enqueue",
@@ -57,6 +61,10 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("timeout", "60", "Default seconds the runner waits for a status"),
 )
+
+
+HEADER_BLANKS = {"workflow": "the app's tracker's"}
+"""How the header shows an option left empty on purpose."""
 
 
 @dataclass(frozen=True)
@@ -83,9 +91,9 @@ class JobstateConfig:
     def header(self) -> str:
         """One line for the pytest header."""
         parts = [
-            f"{n}={s.value} ({s.source})"
+            f"{n}={s.value or HEADER_BLANKS.get(n, '')} ({s.source})"
             for n, s in self._settings.items()
-            if n in {"redis", "celery", "browser", "app"}
+            if n in {"redis", "celery", "browser", "app", "workflow"}
         ]
         return "jobstate: " + ", ".join(parts)
 
@@ -98,7 +106,8 @@ def add_options(parser: pytest.Parser) -> None:
             opt.flag,
             dest="jobstate_" + opt.name,
             default=None,
-            help=f"{opt.help} [env {opt.env}, ini {opt.ini}, default {opt.default}]",
+            help=f"{opt.help} [env {opt.env}, ini {opt.ini}, "
+            f"default {opt.default or HEADER_BLANKS.get(opt.name, '')}]",
         )
         parser.addini(opt.ini, help=opt.help, default=None)
 

@@ -23,9 +23,9 @@ import fakeredis
 import pytest
 import redis
 
-from harness.loading import load_object
 from harness.plugin import get_config, marker_value
 from harness.redis_proc import FakeTcpRedis, RedisServer
+from harness.workflow_option import configured_workflow
 from pipeline.settings import Settings
 from pipeline.store import JobStore
 from pipeline.workflow import Workflow
@@ -348,19 +348,12 @@ def jobstate_settings(redis_backend: RedisBackend) -> Settings:
 
 @pytest.fixture(scope="session")
 def jobstate_workflow(pytestconfig: pytest.Config) -> Workflow:
-    """Session: the :class:`Workflow` named by ``--jobstate-workflow`` (module:attribute).
+    """Session: the :class:`Workflow` named by ``--jobstate-workflow`` (module:attribute),
+    else the workflow of the tracker on the ``jobstate_app`` app.
 
     Loaded once per session; nothing to tear down.
     """
-    target = get_config(pytestconfig)["workflow"]
-    workflow = load_object(target, "jobstate_workflow")
-    if not isinstance(workflow, Workflow):
-        pytest.fail(
-            f"jobstate_workflow={target!r} is a {type(workflow).__name__}, "
-            "not a pipeline.workflow.Workflow",
-            pytrace=False,
-        )
-    return workflow
+    return configured_workflow(pytestconfig)
 
 
 @pytest.fixture

@@ -173,6 +173,10 @@ class WorkerProcess:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=self.stop_timeout)
 
+    def close(self) -> None:
+        """End a disposable worker at once (:meth:`kill`): nothing it runs needs to finish."""
+        self.kill()
+
     def stop(self) -> None:
         """Warm shutdown (SIGTERM: running stages finish), then SIGKILL after ``stop_timeout``."""
         if self.proc is None or self.proc.poll() is not None:
