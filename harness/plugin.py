@@ -13,7 +13,13 @@ import pytest
 
 from harness.config import JobstateConfig, add_options, read_config
 
-pytest_plugins = ["harness.redis", "harness.topologies", "harness.celery", "harness.ui"]
+pytest_plugins = [
+    "harness.redis",
+    "harness.topologies",
+    "harness.celery",
+    "harness.ui",
+    "harness.chaos",
+]
 
 CONFIG_KEY = pytest.StashKey[JobstateConfig]()
 
@@ -29,11 +35,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
+THIRD_PARTY_WARNINGS = (
+    # Celery's Redis result backend stores results with redis-py's deprecated setex().
+    "ignore:Call to deprecated setex:DeprecationWarning:celery\\.backends\\.redis",
+    # pytest-playwright's base_url fallback is a session fixture on a plugin instance.
+    "ignore:Session-scoped fixtures defined as instance methods are deprecated\\.\n"
+    "Instance attributes set in the 'base_url' fixture:pytest.PytestRemovedIn10Warning",
+)
+"""Warnings our fixtures would make other libraries raise in a user's run, one message each.
+
+Added after the user's own ``filterwarnings`` (later entries win), so a suite with
+``filterwarnings = error`` stays green; every other warning still reaches the user.
+"""
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Resolve the settings once and declare the markers."""
+    """Resolve the settings once, declare the markers, quiet known third-party warnings."""
     config.stash[CONFIG_KEY] = read_config(config)
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
+    for line in THIRD_PARTY_WARNINGS:
+        config.addinivalue_line("filterwarnings", line)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
