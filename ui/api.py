@@ -22,7 +22,11 @@ __all__ = ["router"]
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api", tags=["jobs"])
+# Bad parameters get the same Problem body as every other error (ui.errors), so say so.
+BAD_INPUT: dict[int | str, dict[str, Any]] = {
+    422: {"model": Problem, "description": "A parameter or the body is invalid"}
+}
+router = APIRouter(prefix="/api", tags=["jobs"], responses=BAD_INPUT)
 Ctx = Annotated[AppContext, Depends(context)]
 
 Answers = dict[int | str, dict[str, Any]]
@@ -36,7 +40,12 @@ _PONG = {"status": "ok"}
     "/jobs",
     status_code=202,
     response_model=JobRecord,
-    responses={422: {"model": Problem}, 502: {"model": Problem}, **DOWN},
+    responses={
+        400: {"model": Problem, "description": "The body is not JSON"},
+        422: {"model": Problem},
+        502: {"model": Problem},
+        **DOWN,
+    },
 )
 async def submit_job(body: SubmitRequest, ctx: Ctx) -> Response:
     """Create a job and queue its first stage; answers with the new job's state."""

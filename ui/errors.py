@@ -8,6 +8,7 @@ import redis
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from pipeline.errors import (
@@ -18,6 +19,7 @@ from pipeline.errors import (
     StoreUnavailable,
     ValidationError,
 )
+from ui.allow import http_error
 from ui.calls import StoreTimeout
 
 __all__ = ["install_error_handlers", "problem"]
@@ -81,6 +83,7 @@ HANDLERS: dict[type[Exception], Handler] = {
     StoreTimeout: _unavailable,
     redis.ConnectionError: _unavailable,
     redis.TimeoutError: _unavailable,
+    HTTPException: http_error,  # a 405 names every method of the path
 }
 
 
