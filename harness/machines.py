@@ -1,10 +1,10 @@
 """A Hypothesis state machine that checks any workflow's invariants against any store.
 
 State machines cannot take pytest fixtures, so the machine is bound to a workflow and a
-store *factory* (called once per example with the workflow)::
+store *factory* (called once per example with the workflow), e.g. a fresh fake server::
 
-    def test_store(state_store_factory):
-        run_machine(PRD_WORKFLOW, state_store_factory)
+    def test_store():
+        run_machine(MY_WORKFLOW, lambda wf: JobStore(fakeredis.FakeRedis(), wf))
 
 or, as a module-level ``unittest`` case::
 
@@ -13,6 +13,8 @@ or, as a module-level ``unittest`` case::
 The machine keeps a model of every job in Python and, after each step, checks the stored
 record against it, that the history tells a legal story with consecutive versions, and
 that terminal statuses stay terminal. Every rejected write is checked to change nothing.
+Jobs are created with inputs drawn by :func:`harness.strategies.job_inputs` from the
+workflow's declared input; pass ``inputs=`` (a strategy) when a key has a check of its own.
 """
 
 from __future__ import annotations
@@ -34,7 +36,14 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from harness.strategies import error_texts, hostile_text, metadata, progress_values, task_ids
+from harness.strategies import (
+    error_texts,
+    hostile_text,
+    job_inputs,
+    metadata,
+    progress_values,
+    task_ids,
+)
 from pipeline.errors import InvalidTransition, JobExists, JobNotFound, StaleAttempt
 from pipeline.store import JobStore, Write
 from pipeline.validation import MAX_ERROR, MAX_MESSAGE, clean_text
@@ -72,6 +81,7 @@ class JobModel:
     progress: Any = None
     result: Any = None
     task_id: str | None = None
+    input: Any = None
 
 
 def _json_round_trip(value: Any) -> Any:
@@ -87,6 +97,7 @@ class JobStateMachine(RuleBasedStateMachine):
 
     workflow: ClassVar[Workflow] = PRD_WORKFLOW
     store_factory: ClassVar[StoreFactory | None] = None
+    inputs: ClassVar[st.SearchStrategy[dict[str, Any]] | None] = None
 
     def __init__(self) -> None:
         super().__init__()
@@ -143,14 +154,21 @@ class JobStateMachine(RuleBasedStateMachine):
 
     # -- rules --------------------------------------------------------------------------
 
-    @rule(job_id=st.sampled_from(JOB_POOL), meta=metadata())
-    def create(self, job_id: str, meta: dict[str, str | None]) -> None:
-        """Create a job; a reused id is refused and the existing job kept."""
-        url = str(meta["url"])
+    @rule(job_id=st.sampled_from(JOB_POOL), meta=metadata(), data=st.data())
+    def create(self, job_id: str, meta: dict[str, str | None], data: st.DataObject) -> None:
+        """Create a job with a valid input; a reused id is refused and the existing job kept."""
+        url, space_id = str(meta["url"]), meta["space_id"]
+        if self.inputs is None and "url" in self.wf.input.metadata_keys:
+            job_input: Any = url  # the media pipeline's shorthand: URL and space id
+            stored = {"url": url, **({"space_id": space_id} if space_id else {})}
+        else:
+            inputs = job_inputs(self.wf) if self.inputs is None else self.inputs
+            job_input = data.draw(inputs, label="input")
+            stored, space_id = job_input, None
 
         def call() -> Write:
             return self.store.create(
-                url, job_id=job_id, space_id=meta["space_id"], task_id=meta["task_id"]
+                job_input, job_id=job_id, space_id=space_id, task_id=meta["task_id"]
             )
 
         if job_id in self.model:
@@ -159,7 +177,10 @@ class JobStateMachine(RuleBasedStateMachine):
         write = call()
         assert (write.version, write.attempt, write.status) == (1, 1, self.wf.initial)
         self.model[job_id] = JobModel(
-            self.wf.initial, self.wf.message(self.wf.initial), task_id=meta["task_id"] or None
+            self.wf.initial,
+            self.wf.message(self.wf.initial),
+            task_id=meta["task_id"] or None,
+            input=_json_round_trip(stored),
         )
 
     @precondition(lambda self: bool(self._jobs(running=True)))
@@ -364,6 +385,7 @@ class JobStateMachine(RuleBasedStateMachine):
                 "progress": job.progress,
                 "result": job.result,
                 "task_id": job.task_id,
+                "input": job.input,
             }
             actual = {k: record[k] for k in expected if k != "task_id"}
             actual["task_id"] = record["metadata"]["task_id"]
@@ -409,10 +431,18 @@ def _raises(error: type[E], call: Callable[[], object]) -> E:
     raise AssertionError(f"expected {error.__name__}, the write succeeded")
 
 
-def bind_machine(workflow: Workflow, factory: StoreFactory) -> type[JobStateMachine]:
-    """A :class:`JobStateMachine` subclass for ``workflow`` whose examples use ``factory``."""
+def bind_machine(
+    workflow: Workflow,
+    factory: StoreFactory,
+    *,
+    inputs: st.SearchStrategy[dict[str, Any]] | None = None,
+) -> type[JobStateMachine]:
+    """A :class:`JobStateMachine` subclass for ``workflow`` whose examples use ``factory``.
+
+    ``inputs`` draws the job inputs (default: ``job_inputs(workflow)``).
+    """
     name = "".join(part.title() for part in workflow.name.replace("-", "_").split("_"))
-    attrs = {"workflow": workflow, "store_factory": staticmethod(factory)}
+    attrs = {"workflow": workflow, "store_factory": staticmethod(factory), "inputs": inputs}
     return type(f"{name}JobStateMachine", (JobStateMachine,), attrs)
 
 
@@ -421,9 +451,10 @@ def machine_test_case(
     factory: StoreFactory,
     *,
     settings: hypothesis_settings | None = None,
+    inputs: st.SearchStrategy[dict[str, Any]] | None = None,
 ) -> type[unittest.TestCase]:
     """A ``unittest.TestCase`` class running the machine (assign it to a ``Test*`` name)."""
-    case: type[unittest.TestCase] = bind_machine(workflow, factory).TestCase
+    case: type[unittest.TestCase] = bind_machine(workflow, factory, inputs=inputs).TestCase
     if settings is not None:
         case.settings = settings  # type: ignore[attr-defined]
     return case
@@ -434,7 +465,9 @@ def run_machine(
     factory: StoreFactory,
     *,
     settings: hypothesis_settings | None = None,
+    inputs: st.SearchStrategy[dict[str, Any]] | None = None,
 ) -> None:
     """Run the machine now (inside a normal test, so the factory may close over fixtures)."""
+    machine = bind_machine(workflow, factory, inputs=inputs)
     # Hypothesis leaves this function unannotated.
-    run_state_machine_as_test(bind_machine(workflow, factory), settings=settings)  # type: ignore[no-untyped-call,unused-ignore]
+    run_state_machine_as_test(machine, settings=settings)  # type: ignore[no-untyped-call,unused-ignore]

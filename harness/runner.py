@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from harness.recorder import StateRecorder
@@ -30,9 +30,14 @@ class JobRunner:
         """The workflow's terminal statuses."""
         return self.service.store.workflow.terminal
 
-    def submit(self, url: str, space_id: str | None = None) -> str:
-        """Submit a job; returns its id."""
-        record = self.service.submit(url, space_id)
+    def submit(self, job_input: str | Mapping[str, Any], space_id: str | None = None) -> str:
+        """Submit a job with its input; returns its id.
+
+        ``job_input`` is the JSON object the workflow declares
+        (``submit({"image": "cat.png", "width": 64})``); a string is the media pipeline's
+        URL (``submit("https://...", "space-1")``).
+        """
+        record = self.service.submit(job_input, space_id)
         self.recorder.track(record["job_id"])
         return str(record["job_id"])
 
@@ -81,7 +86,10 @@ class JobRunner:
         return self.wait_for(job_id, self.terminal, timeout)
 
     def run(
-        self, url: str, space_id: str | None = None, timeout: float | None = None
+        self,
+        job_input: str | Mapping[str, Any],
+        space_id: str | None = None,
+        timeout: float | None = None,
     ) -> dict[str, Any]:
-        """Submit a job and wait for a terminal status."""
-        return self.wait_terminal(self.submit(url, space_id), timeout)
+        """Submit a job with its input and wait for a terminal status."""
+        return self.wait_terminal(self.submit(job_input, space_id), timeout)

@@ -1,4 +1,4 @@
-"""Hypothesis strategies for job state: statuses, transition sequences, metadata, text.
+"""Hypothesis strategies for job state: statuses, transition sequences, inputs, text.
 
 Every strategy that depends on a workflow takes it as an argument, so the same
 strategies drive any pipeline's workflow. A sequence is a list of :class:`Step` applied
@@ -9,11 +9,15 @@ after the job's creation; :func:`as_path` turns it into the ``(kind, status)`` p
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from hypothesis import strategies as st
 
+from pipeline import validation as v
+from pipeline.errors import ValidationError
+from pipeline.job_input import FieldSpec, JobInput
 from pipeline.workflow import Workflow
 
 __all__ = [
@@ -27,6 +31,7 @@ __all__ = [
     "invalid_job_ids",
     "is_legal_step",
     "job_ids",
+    "job_inputs",
     "legal_sequences",
     "metadata",
     "progress_values",
@@ -213,6 +218,75 @@ def metadata() -> st.SearchStrategy[dict[str, str | None]]:
             "task_id": st.one_of(st.none(), task_ids()),
         }
     )
+
+
+def _json_values() -> st.SearchStrategy[Any]:
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(-1000, 1000), st.text(max_size=20))
+    return st.recursive(
+        scalars,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)
+        ),
+        max_leaves=6,
+    )
+
+
+def _for_type(kind: type) -> st.SearchStrategy[Any]:
+    if kind is bool:
+        return st.booleans()
+    if kind is int:
+        return st.integers(-(2**31), 2**31)
+    if kind is float:
+        return st.floats(allow_nan=False, allow_infinity=False)
+    if kind is str:
+        return st.text(max_size=40)
+    if kind is list:
+        return st.lists(_json_values(), max_size=4)
+    if kind is dict:
+        return st.dictionaries(st.text(max_size=10), _json_values(), max_size=4)
+    return st.none()
+
+
+def _for_spec(key: str, spec: FieldSpec) -> st.SearchStrategy[Any]:
+    if isinstance(spec, tuple):
+        return st.one_of(*(_for_type(kind) for kind in spec))
+    if isinstance(spec, type):
+        return _for_type(spec)
+    if spec is v.check_url:
+        return urls()
+    if spec is v.check_space_id:
+        return space_ids()
+    raise ValueError(
+        f"job input key {key!r} is checked by {getattr(spec, '__name__', spec)!r}: "
+        f"pass a strategy for it, job_inputs(workflow, {key}=st....)"
+    )
+
+
+def job_inputs(
+    workflow: Workflow | JobInput, **overrides: st.SearchStrategy[Any]
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Valid job inputs for ``workflow`` (or a :class:`JobInput`), as it would store them.
+
+    Each key is drawn from its declared type (optional keys sometimes left out); a key
+    checked by a function of your own needs a strategy: ``job_inputs(flow,
+    width=st.integers(1, 4096))``. Drawn inputs that the input's checks refuse are
+    filtered out, so keep ``overrides`` close to what the checks accept.
+    """
+    spec = workflow.input if isinstance(workflow, Workflow) else workflow
+
+    def pick(keys: Mapping[str, FieldSpec]) -> dict[str, st.SearchStrategy[Any]]:
+        return {k: overrides[k] if k in overrides else _for_spec(k, s) for k, s in keys.items()}
+
+    drawn = st.fixed_dictionaries(pick(spec.required), optional=pick(spec.optional))
+    return drawn.filter(lambda data: _accepted(spec, data)).map(spec.validate)
+
+
+def _accepted(spec: JobInput, data: dict[str, Any]) -> bool:
+    try:
+        spec.validate(data)
+    except ValidationError:
+        return False
+    return True
 
 
 def progress_values() -> st.SearchStrategy[Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -17,10 +18,51 @@ __all__ = ["main"]
 STAGES = ("DOWNLOADING", "TRANSCRIBING", "GENERATING_QUOTES", "GENERATING_SUMMARY")
 
 
-def _runtime() -> Any:
+APP_HELP = (
+    "Celery app (or factory f(settings)) whose workflow the job follows, as "
+    "module:attribute [env JOBSTATE_APP; default: the media pipeline]."
+)
+app_option = click.option("--app", "app_target", default=None, envvar="JOBSTATE_APP", help=APP_HELP)
+
+
+def _runtime(app_target: str | None = None) -> Any:
+    """Store, app and service for the media pipeline, or for the app at ``app_target``."""
     from pipeline.runtime import build_runtime
 
-    return build_runtime(Settings.from_env())
+    settings = Settings.from_env()
+    if app_target is None:
+        return build_runtime(settings)
+    from pipeline.celery_app import tracker_of
+    from pipeline.worker import load_app
+
+    try:
+        app = load_app(app_target, settings)
+        workflow = tracker_of(app).workflow
+    except (ImportError, AttributeError, TypeError, ValueError) as exc:
+        raise click.ClickException(f"--app {app_target}: {exc}") from exc
+    return build_runtime(settings, workflow, app)
+
+
+def _job_input(url: str | None, input_json: str | None) -> str | dict[str, Any]:
+    """The job's input: a URL argument, or ``--input`` JSON (``@file`` reads a file)."""
+    if (url is None) == (input_json is None):
+        raise click.UsageError("give either a URL or --input JSON, not both or neither")
+    if input_json is None:
+        return str(url)
+    text = input_json
+    if text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            problem = f"cannot read {text[1:]}: {exc}"
+            raise click.BadParameter(problem, param_hint="--input") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"is not valid JSON ({exc})", param_hint="--input") from None
+    if not isinstance(data, dict):
+        raise click.BadParameter("must be a JSON object", param_hint="--input")
+    return data
 
 
 def _fail(exc: Exception) -> None:
@@ -82,17 +124,42 @@ def beat(app_target: str, loglevel: str, schedule: str | None) -> None:
 
 
 @cli.command()
-@click.argument("url")
+@click.argument("url", required=False)
+@click.option(
+    "--input",
+    "input_json",
+    default=None,
+    metavar="JSON",
+    help="The job's input as a JSON object (or @file.json), for a workflow whose input "
+    "is not a media URL.",
+)
 @click.option("--space-id", default=None, help="Optional space id stored with the job.")
+@app_option
 @click.option("--wait", is_flag=True, help="Show status and progress live until done.")
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait.")
-def submit(url: str, space_id: str | None, wait: bool, timeout: float) -> None:
-    """Submit a media URL; prints the job id (exit 1 if it ends in ERROR with --wait)."""
+def submit(
+    url: str | None,
+    input_json: str | None,
+    space_id: str | None,
+    app_target: str | None,
+    wait: bool,
+    timeout: float,
+) -> None:
+    """Submit a job: a media URL, or --input JSON for another workflow; prints its id.
+
+    With --wait, exits 1 if the job ends in the error status. Examples:
+
+    \b
+      jobstate submit https://example.com/talk.mp3 --space-id s1
+
+      jobstate submit --app resizer.app:app --input '{"image": "cat.png", "width": 64}'
+    """
     from pipeline.display import render_result, watch_job
 
-    rt = _runtime()
+    job_input = _job_input(url, input_json)
+    rt = _runtime(app_target)
     try:
-        record = rt.service.submit(url, space_id)
+        record = rt.service.submit(job_input, space_id)
     except JobStateError as exc:
         _fail(exc)
     console = Console()
@@ -101,8 +168,12 @@ def submit(url: str, space_id: str | None, wait: bool, timeout: float) -> None:
         return
     final = watch_job(rt.store, record["job_id"], console, timeout)
     _finish(console, final)
-    if final and final["status"] == rt.store.workflow.happy_path()[-1]:
+    if not final or final["status"] != rt.store.workflow.happy_path()[-1]:
+        return
+    if app_target is None:
         render_result(console, final)
+    else:
+        click.echo(json.dumps(final["result"], indent=2))
 
 
 def _finish(console: Console, final: dict[str, Any] | None) -> None:
@@ -117,9 +188,10 @@ def _finish(console: Console, final: dict[str, Any] | None) -> None:
 @cli.command()
 @click.argument("job_id")
 @click.option("--history", is_flag=True, help="Also print every recorded change.")
-def status(job_id: str, history: bool) -> None:
+@app_option
+def status(job_id: str, history: bool, app_target: str | None) -> None:
     """Print a job's state record as JSON."""
-    rt = _runtime()
+    rt = _runtime(app_target)
     try:
         out: dict[str, Any] = rt.service.get(job_id)
         if history:
@@ -131,9 +203,10 @@ def status(job_id: str, history: bool) -> None:
 
 @cli.command()
 @click.argument("job_id")
-def retry(job_id: str) -> None:
+@app_option
+def retry(job_id: str, app_target: str | None) -> None:
     """Retry a job in ERROR (starts attempt N+1; refused in any other status)."""
-    rt = _runtime()
+    rt = _runtime(app_target)
     try:
         record = rt.service.retry(job_id)
     except JobStateError as exc:
@@ -161,13 +234,17 @@ def retry(job_id: str) -> None:
     default=None,
     help="Archive jobs COMPLETE for longer than this many seconds.",
 )
+@app_option
 def cleanup(
-    stale_after: float | None, purge_errors_after: float | None, archive_after: float | None
+    stale_after: float | None,
+    purge_errors_after: float | None,
+    archive_after: float | None,
+    app_target: str | None,
 ) -> None:
     """Sweep stale jobs to ERROR; optionally purge old errors and archive old results."""
     from pipeline.cleanup import sweep_all
 
-    rt = _runtime()
+    rt = _runtime(app_target)
     report = sweep_all(
         rt.store,
         stale_after=stale_after,
@@ -183,11 +260,12 @@ def cleanup(
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
+@app_option
+def serve(host: str, port: int, app_target: str | None) -> None:
     """Serve the web UI and JSON API."""
     from ui.server import serve as run
 
-    run(_runtime().service, host, port)
+    run(_runtime(app_target).service, host, port)
 
 
 @cli.command()
@@ -200,9 +278,19 @@ def serve(host: str, port: int) -> None:
 @click.option("--port", default=0, type=int, help="UI port (default: a free one).")
 @click.option("--keep-open", is_flag=True, help="Keep serving the UI until Ctrl-C.")
 def demo(fail_at: str | None, port: int, keep_open: bool) -> None:
-    """Run the whole pipeline on an embedded Redis, a prefork worker and the UI."""
-    from pipeline.demo import run_demo
+    """Run the whole pipeline on an embedded Redis, a prefork worker and the UI.
 
+    Needs the media extra (pip install 'pytest-jobstate[media]').
+    """
+    from pipeline.demo import run_demo
+    from pipeline.stages.errors import TranscriptionError
+    from pipeline.stages.transcribe import media_module
+
+    try:
+        for name in ("av", "numpy", "pocketsphinx"):
+            media_module(name)
+    except TranscriptionError as exc:
+        raise click.ClickException(f"jobstate demo: {exc}") from None
     sys.exit(run_demo(fail_at=fail_at, ui_port=port, keep_open=keep_open))
 
 

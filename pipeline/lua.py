@@ -146,6 +146,7 @@ local function move(cur, kind, status, msg, err, task_id, progress, result)
 end
 """
 
+# ARGV: 4 job id, 5 url, 6 space id, 7 task id, 8 message, 9 the job's input (JSON)
 _CREATE = r"""
 local job_id, url, space_id, task_id, msg = ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 if redis.call('EXISTS', S) == 1 then return reply('ERR_EXISTS') end
@@ -155,7 +156,8 @@ redis.call('DEL', H)
 redis.call('HSET', S, 'job_id', job_id, 'workflow', WORKFLOW, 'status', INITIAL,
            'message', msg, 'error', '', 'url', url, 'space_id', space_id,
            'task_id', task_id, 'version', 1, 'attempt', 1, 'created_ms', ms,
-           'updated_ms', ms, 'heartbeat_ms', ms, 'progress', '', 'result', '', 'runs', 1)
+           'updated_ms', ms, 'heartbeat_ms', ms, 'progress', '', 'result', '', 'runs', 1,
+           'input', ARGV[9])
 history('', 'create', INITIAL, 1, 1, ms, msg, '', task_id)
 if INDEXED then redis.call('ZADD', KEYS[3], ms, job_id) end
 settle(job_id, INITIAL, ms, false)

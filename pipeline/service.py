@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pipeline import validation as v
@@ -19,15 +20,21 @@ Enqueue = Callable[[dict[str, Any]], None]
 
 
 def job_context(record: dict[str, Any]) -> dict[str, Any]:
-    """The small JSON context passed from stage to stage, from a job's record."""
+    """The small JSON context passed from stage to stage, from a job's record.
+
+    ``{"job_id", "attempt", "input", "artifacts"}``: ``input`` is the job's input as
+    submitted; a job whose record carries a URL (the reference pipeline's) also has
+    ``url`` and ``space_id`` at the top level. Stages add to ``artifacts``.
+    """
     meta = record["metadata"]
-    return {
-        "job_id": record["job_id"],
-        "attempt": record["attempt"],
-        "url": meta["url"],
-        "space_id": meta["space_id"],
-        "artifacts": {},
-    }
+    job_input = record.get("input")
+    if job_input is None:  # stored before jobs kept their input: the PRD's url and space_id
+        job_input = {k: meta[k] for k in ("url", "space_id") if meta.get(k)}
+    ctx: dict[str, Any] = {"job_id": record["job_id"], "attempt": record["attempt"]}
+    if meta.get("url"):
+        ctx.update(url=meta["url"], space_id=meta.get("space_id"))
+    ctx.update(input=job_input, artifacts={})
+    return ctx
 
 
 class JobService:
@@ -37,9 +44,15 @@ class JobService:
         self.store = store
         self.enqueue = enqueue
 
-    def submit(self, url: str, space_id: str | None = None) -> dict[str, Any]:
-        """Validate, create the job in the initial status and enqueue its first stage."""
-        write = self.store.create(url, space_id=space_id or None)
+    def submit(
+        self, job_input: str | Mapping[str, Any], space_id: str | None = None
+    ) -> dict[str, Any]:
+        """Validate the input, create the job in the initial status, enqueue its first stage.
+
+        ``job_input`` is the JSON object the workflow's input declares; a string is the
+        reference pipeline's media URL (``space_id`` goes with it).
+        """
+        write = self.store.create(job_input, space_id=space_id or None)
         record = self.get(write.job_id)
         self._start(record)
         return record

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,7 @@ from pipeline.errors import (
     StoreUnavailable,
     ValidationError,
 )
+from pipeline.job_input import encode_input
 from pipeline.keys import Keys
 from pipeline.lua import OPS, script_source
 from pipeline.records import decode, history_entry, record_from_hash
@@ -146,19 +147,52 @@ class JobStore:
 
     def create(
         self,
-        url: str,
+        job_input: str | Mapping[str, Any],
         *,
         job_id: str | None = None,
         space_id: str | None = None,
         task_id: str | None = None,
         message: str | None = None,
     ) -> Write:
-        """Create a job in the initial status. Raises :class:`JobExists` on a reused id."""
+        """Create a job in the initial status with its input; :class:`JobExists` on a reused id.
+
+        ``job_input`` is the JSON object the workflow's ``input`` declares; a string is the
+        reference pipeline's shorthand for ``{"url": job_input, "space_id": space_id}``.
+        Bad input raises :class:`ValidationError` naming the field, and nothing is written.
+        """
         job_id = v.check_job_id(uuid.uuid4().hex if job_id is None else job_id)
-        meta = v.check_metadata({"url": url, "space_id": space_id, "task_id": task_id})
+        data = self.check_input(job_input, space_id)
+        mirrored = self.workflow.input.metadata_keys
+        meta = v.check_metadata(
+            {
+                "url": data.get("url", "") if "url" in mirrored else "",
+                "space_id": data.get("space_id") if "space_id" in mirrored else None,
+                "task_id": task_id,
+            },
+            require_url="url" in mirrored,
+        )
         msg = v.clean_text(message, "message", v.MAX_MESSAGE)
-        args = [job_id, meta["url"], meta["space_id"], meta["task_id"], msg]
+        stored = encode_input(data).decode("utf-8")
+        args = [job_id, meta["url"], meta["space_id"], meta["task_id"], msg, stored]
         return self._run("create", job_id, args)
+
+    def check_input(
+        self, job_input: str | Mapping[str, Any], space_id: str | None = None
+    ) -> dict[str, Any]:
+        """The job input as :meth:`create` would store it, or :class:`ValidationError`."""
+        spec = self.workflow.input
+        if not isinstance(job_input, Mapping):
+            if "url" not in spec.keys:
+                expected = ", ".join(sorted(spec.keys)) or "its own keys"
+                raise ValidationError(
+                    "input",
+                    f"workflow {self.workflow.name!r} takes a JSON object ({expected}), "
+                    f"not {type(job_input).__name__}",
+                )
+            job_input = {"url": job_input}
+        if space_id is not None:
+            job_input = {**job_input, "space_id": space_id}
+        return spec.validate(job_input)
 
     def set_state(
         self,

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pipeline.errors import ValidationError
-from pipeline.workflow import Workflow
+
+if TYPE_CHECKING:  # workflow.py imports job_input.py, which imports this module
+    from pipeline.workflow import Workflow
 
 __all__ = [
     "MAX_ERROR",
@@ -18,6 +20,7 @@ __all__ = [
     "check_job_id",
     "check_metadata",
     "check_record",
+    "check_space_id",
     "check_status",
     "check_timestamp",
     "clean_text",
@@ -92,14 +95,24 @@ def check_url(url: object, field: str = "metadata.url") -> str:
     return url
 
 
-def check_metadata(metadata: object) -> dict[str, str]:
-    """``{url, space_id, task_id}``: url http(s), space_id an id, task_id a Celery id."""
+def check_space_id(space_id: object, field: str = "metadata.space_id") -> str:
+    """A space id: 1-128 characters of ``[A-Za-z0-9._:-]`` starting alphanumeric."""
+    if not isinstance(space_id, str) or not _SPACE_ID.match(space_id):
+        raise ValidationError(field, f"{_show(space_id)} is not a valid space id")
+    return space_id
+
+
+def check_metadata(metadata: object, *, require_url: bool = True) -> dict[str, str]:
+    """``{url, space_id, task_id}``: url http(s), space_id an id, task_id a Celery id.
+
+    Without ``require_url`` an empty url passes (a workflow whose input has no URL).
+    """
     if not isinstance(metadata, dict):
         raise ValidationError("metadata", "must be an object with url, space_id, task_id")
     unknown = set(metadata) - {"url", "space_id", "task_id"}
     if unknown:
         raise ValidationError("metadata", f"unknown keys {sorted(unknown)}")
-    url = check_url(metadata.get("url"))
+    url = check_url(metadata.get("url")) if require_url or metadata.get("url") else ""
     space_id = metadata.get("space_id") or ""
     if space_id and (not isinstance(space_id, str) or not _SPACE_ID.match(space_id)):
         raise ValidationError("metadata.space_id", f"{_show(space_id)} is not a valid space id")
@@ -161,8 +174,9 @@ def check_record(
     """Check a whole state record as :meth:`JobStore.get_state` returns it.
 
     Status known to the workflow, timestamps real and not in the future, ``created_at``
-    no later than ``updated_at``, metadata valid, ``error`` set exactly in the error
-    status, ``version`` and ``attempt`` positive. Returns the record.
+    no later than ``updated_at``, metadata and the job's input valid for the workflow,
+    ``error`` set exactly in the error status, ``version`` and ``attempt`` positive.
+    Returns the record.
     """
     check_status(workflow, record.get("status"))
     stamps = {
@@ -172,7 +186,10 @@ def check_record(
     if stamps["created_at"] > stamps["updated_at"]:
         raise ValidationError("updated_at", "is earlier than created_at")
     meta = dict(record.get("metadata") or {})
-    check_metadata({k: v or "" for k, v in meta.items()})
+    url_input = "url" in workflow.input.metadata_keys
+    check_metadata({k: v or "" for k, v in meta.items()}, require_url=url_input)
+    if record.get("input") is not None:
+        workflow.input.validate(record["input"])
     for field in ("version", "attempt"):
         value = record.get(field)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -6,6 +6,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from pipeline.job_input import URL_INPUT, JobInput
+
 __all__ = ["PRD_WORKFLOW", "Workflow"]
 
 _STATUS_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,39}$")
@@ -18,6 +20,9 @@ class Workflow:
     ``transitions`` maps a status to the statuses it may move to. Every non-terminal
     status may always move to ``error`` (added automatically), terminal statuses never
     move, and the only way out of ``error`` is a retry back to ``initial``.
+
+    ``input`` declares what a job takes (a :class:`~pipeline.job_input.JobInput`); by
+    default the reference pipeline's ``{url, space_id}``.
     """
 
     name: str
@@ -27,9 +32,12 @@ class Workflow:
     error: str
     transitions: Mapping[str, frozenset[str]] = field(default_factory=dict)
     stages: tuple[str, ...] = ()
+    input: JobInput = URL_INPUT
 
     def __post_init__(self) -> None:
         self._check_names()
+        if not isinstance(self.input, JobInput):
+            raise ValueError(f"workflow {self.name!r}: input must be a JobInput")
         full = {s: frozenset(self.transitions.get(s, ())) for s in self.statuses}
         for status in self.running:
             full[status] = full[status] | {self.error}

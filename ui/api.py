@@ -48,9 +48,9 @@ _PONG = {"status": "ok"}
     },
 )
 async def submit_job(body: SubmitRequest, ctx: Ctx) -> Response:
-    """Create a job and queue its first stage; answers with the new job's state."""
+    """Create a job from its input and queue its first stage; answers with its state."""
     try:
-        record = await ctx.write(ctx.service.submit, body.url, body.space_id)
+        record = await ctx.write(ctx.service.submit, body.root)
     except (JobStateError, redis.RedisError, StoreTimeout):
         raise
     except Exception as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 __all__ = [
     "Health",
@@ -17,13 +17,16 @@ __all__ = [
 ]
 
 
-class SubmitRequest(BaseModel):
-    """A new job: the media URL and an optional space id."""
+class SubmitRequest(RootModel[dict[str, Any]]):
+    """A new job: its input, the JSON object the workflow declares.
 
-    model_config = ConfigDict(extra="forbid")
+    The media pipeline's is ``{"url": "https://...", "space_id": "optional"}``; a bad or
+    unknown key is a 422 naming it, and nothing is stored.
+    """
 
-    url: str = Field(description="http(s) URL of the media to process", max_length=4096)
-    space_id: str | None = Field(default=None, description="Optional space id", max_length=256)
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"url": "https://example.com/talk.mp3", "space_id": "s1"}]}
+    )
 
 
 class JobMetadata(BaseModel):
@@ -46,6 +49,7 @@ class JobRecord(BaseModel):
     created_at: str
     heartbeat_at: str
     metadata: JobMetadata
+    input: Any = Field(default=None, description="The job's input, as submitted")
     version: int = Field(description="Strictly increasing with every change")
     attempt: int = Field(description="1 for the first run, bumped by every retry")
     progress: Any = None

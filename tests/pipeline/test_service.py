@@ -25,6 +25,7 @@ def test_submit_creates_and_enqueues_context(state_store: JobStore) -> None:
             "attempt": 1,
             "url": "https://example.com/a.mp3",
             "space_id": "space-1",
+            "input": {"url": "https://example.com/a.mp3", "space_id": "space-1"},
             "artifacts": {},
         }
     ]

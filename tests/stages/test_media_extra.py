@@ -66,3 +66,17 @@ def _name(requirement: str) -> str:
     for stop in "[<>=!~ ;":
         requirement = requirement.split(stop, 1)[0]
     return requirement.strip().lower()
+
+
+def test_the_demo_without_the_extra_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    monkeypatch.setitem(sys.modules, "pocketsphinx", None)
+    out = CliRunner().invoke(cli, ["demo"])
+    assert out.exit_code == 1
+    assert "jobstate demo: transcribing needs the media extra (pocketsphinx" in out.output
+    assert "pip install 'pytest-jobstate[media]'" in out.output

@@ -31,6 +31,7 @@ def test_get_state_has_the_prd_schema(store: JobStore, wf: Workflow) -> None:
         "heartbeat_at",
         "progress",
         "result",
+        "input",
     }
     assert set(record) == prd | extra
     assert set(record["metadata"]) == {"url", "space_id", "task_id"}

@@ -46,8 +46,9 @@ async def test_submit_answers_202_with_the_new_state(
         ({"url": "https://media.example/a b.mp3"}, "url", "spaces or control characters"),
         ({"url": ""}, "url", "is required"),
         ({"url": URL, "space_id": "<img src=x>"}, "space_id", "is not a valid space id"),
-        ({}, "url", "Field required"),
-        ({"url": URL, "extra": 1}, "extra", "Extra inputs are not permitted"),
+        ({}, "url", "url: is required"),
+        ({"url": URL, "extra": 1}, "extra", "is not an input of this workflow"),
+        ({"url": URL, "space_id": 7}, "space_id", "is not a valid space id"),
     ],
 )
 async def test_submit_rejects_bad_input_with_422_and_the_reason(
