@@ -1,0 +1,1 @@
+"""Resize images in the background: QUEUED -> RESIZING -> UPLOADING -> DONE (or FAILED)."""
