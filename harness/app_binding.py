@@ -100,7 +100,8 @@ def worker_conf(app: Celery, settings: Settings) -> dict[str, Any]:
     return {
         **settings_conf(settings),
         "broker_transport_options": options,
-        # Celery's future default; the old one warns on every lost broker connection.
+        # Celery's coming defaults: left unset, each warns (at start, on a lost connection).
+        "broker_connection_retry_on_startup": True,
         "worker_cancel_long_running_tasks_on_connection_loss": True,
     }
 

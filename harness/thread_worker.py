@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import Celery
+from celery._state import _set_task_join_will_block
 from celery.contrib.testing.worker import TestWorkController, test_worker_started
 from celery.worker import state as worker_state
 
@@ -88,6 +89,9 @@ class ThreadWorker:
                 raise ThreadWorkerError(f"thread worker {self.node} not ready in time")
         finally:
             test_worker_started.disconnect(self._on_started)
+        # A worker marks its process as one where waiting on a result would deadlock;
+        # here the tests, not tasks, wait on results (as Celery's own test worker allows).
+        _set_task_join_will_block(False)
         return self
 
     def close(self) -> None:

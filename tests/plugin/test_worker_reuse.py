@@ -1,0 +1,66 @@
+"""One real worker serves test after test, each with its own prefix, queue, files and faults."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.plugin.user_project import clear_jobstate_env, run, write_project
+
+MODES = [
+    pytest.param("thread", id="thread", marks=pytest.mark.integration),
+    pytest.param("prefork", id="prefork", marks=pytest.mark.prefork),
+]
+
+REUSE_TESTS = """
+import os
+
+import pytest
+
+SEEN = {}
+
+
+def worker_id(worker):
+    return getattr(worker, "pid", None) or worker.node
+
+
+def test_first(job_runner, fault_injector, celery_worker, pipeline_settings):
+    # Armed for more runs than this test makes: nothing of it may reach the next test.
+    fault_injector.fail_at("WORK", times=5)
+    job_id = job_runner.submit("https://example.com/in.mp3")
+    record = job_runner.wait_for(job_id, "FAILED", timeout=60)
+    assert record["error"].startswith("WORK: InjectedFault")
+    SEEN["worker"] = worker_id(celery_worker)
+    SEEN["queue"] = pipeline_settings.queue
+
+
+def test_second(job_runner, state_recorder, celery_worker, pipeline_settings, tmp_path):
+    assert worker_id(celery_worker) == SEEN["worker"], "the worker was not reused"
+    assert pipeline_settings.queue != SEEN["queue"]
+    job_id = job_runner.submit("https://example.com/in.mp3")
+    result = job_runner.wait_for(job_id, "DONE", timeout=60)["result"]
+    assert result["prefix"] == pipeline_settings.key_prefix
+    assert result["root"].startswith(str(tmp_path))
+    state_recorder.assert_path(job_id, ["NEW", "WORK", "DONE"])
+
+
+class TestAnotherPoolSize:
+    @pytest.fixture
+    def celery_worker_concurrency(self):
+        return 3
+
+    def test_gets_its_own_worker(self, celery_worker, job_runner):
+        assert worker_id(celery_worker) != SEEN["worker"]
+        job_id = job_runner.submit("https://example.com/in.mp3")
+        assert job_runner.wait_for(job_id, "DONE", timeout=60)
+"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_worker_is_reused_and_each_test_stays_isolated(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    clear_jobstate_env(monkeypatch)
+    write_project(pytester)
+    pytester.makepyfile(REUSE_TESTS)
+    result = run(pytester, f"--jobstate-celery={mode}", "--jobstate-redis=server")
+    result.assert_outcomes(passed=3)

@@ -1,0 +1,85 @@
+"""A small project of another team, written into a pytester folder as its authors would.
+
+Its app is a plain Celery *instance* with a tracker, as the README shows, configured for
+its own (unreachable) broker: the plugin must bind it to each test's Redis and put it back.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+APP = """
+import os
+
+from celery import Celery
+
+from pipeline import Workflow
+from pipeline.tracking import Tracker
+
+app = Celery("mine", broker="redis://127.0.0.1:9/0")
+app.conf.task_default_queue = "mine-production"
+flow = Workflow(
+    name="mine",
+    statuses={"NEW": "Queued", "WORK": "Working", "DONE": "Done", "FAILED": "Failed"},
+    initial="NEW",
+    terminal=frozenset({"DONE", "FAILED"}),
+    error="FAILED",
+    transitions={"NEW": {"WORK"}, "WORK": {"DONE"}},
+    stages=("WORK",),
+)
+tracker = Tracker(app, flow)
+
+
+@tracker.stage("WORK")
+def work(ctx, run):
+    run.progress({"percent": 50})
+    ctx["result"] = {
+        "answer": 42,
+        "prefix": run.settings.key_prefix,
+        "root": str(run.root),
+        "pid": os.getpid(),
+    }
+    return ctx
+
+
+@app.task(name="mine.add")
+def add(a, b):
+    return a + b
+"""
+
+PRODUCTION_BROKER = "redis://127.0.0.1:9/0"
+PRODUCTION_QUEUE = "mine-production"
+
+
+def clear_jobstate_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ``JOBSTATE_*`` setting of the outer run leaks into the inner one."""
+    for name in list(os.environ):
+        if name.startswith("JOBSTATE_"):
+            monkeypatch.delenv(name)
+
+
+def write_module(root: Path, dotted: str, source: str) -> Path:
+    """Write ``source`` as module ``dotted`` under ``root`` (packages made as needed)."""
+    *packages, name = dotted.split(".")
+    folder = root
+    for package in packages:
+        folder = folder / package
+        folder.mkdir(exist_ok=True)
+        (folder / "__init__.py").touch()
+    path = folder / f"{name}.py"
+    path.write_text(source, encoding="utf-8")
+    return path
+
+
+def write_project(pytester: pytest.Pytester, ini: str = "") -> None:
+    """The app as ``mine`` and a ``pytest.ini`` naming it (plus ``ini`` lines)."""
+    write_module(pytester.path, "mine", APP)
+    pytester.makeini(f"[pytest]\njobstate_app = mine:app\n{ini}")
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """pytest in a subprocess, quiet, without the cache and benchmark plugins."""
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:benchmark", *args)
