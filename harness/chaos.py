@@ -26,6 +26,7 @@ __all__ = [
     "ChaosCheckFailed",
     "ChaosScenario",
     "ChaosSummary",
+    "StartScenario",
     "chaos_scenario",
 ]
 
@@ -97,10 +98,12 @@ class ChaosScenario:
         )
 
 
+StartScenario = Callable[..., ChaosScenario]
+"""What ``chaos_scenario`` yields: ``start(name, faults, expect_result=True)``."""
+
+
 @pytest.fixture
-def chaos_scenario(
-    request: pytest.FixtureRequest, state_recorder: StateRecorder
-) -> Callable[..., ChaosScenario]:
+def chaos_scenario(request: pytest.FixtureRequest, state_recorder: StateRecorder) -> StartScenario:
     """Function: name this test's chaos scenario; its jobs join the run's summary table.
 
     ``scenario = chaos_scenario(name, faults, expect_result=True)`` returns a

@@ -1,21 +1,81 @@
-"""The fault injector: fail, hang or kill at a stage; stop, start or restart Redis."""
+"""The fault injector: faults at a stage, faults of a worker, of Redis and of the network.
+
+- At a stage (every worker process sees them through Redis): fail, hang, kill the child,
+  ``SystemExit``, outlast the hard time limit, exhaust the child's memory limit.
+- Of a worker: SIGKILL it or one child, SIGTERM (warm shutdown), SIGQUIT (cold
+  shutdown), a remote ``shutdown`` through Celery's control; cut it off from Redis
+  (a :class:`~harness.relay.TcpRelay` between them stops passing bytes) and let it
+  reconnect; start it with its clock ahead (:func:`clock_ahead_env`, libfaketime).
+- Of Redis: stop, start, restart (AOF keeps the data), an outage of some seconds.
+
+No pytest here: the ``fault_injector`` fixture builds one for each test.
+"""
 
 from __future__ import annotations
 
 import os
 import signal
 import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from celery import Celery
 
 from harness.redis_proc import RedisServer
+from harness.relay import TcpRelay
 from harness.worker_proc import WorkerProcess
 from pipeline.faults import FaultPlan
 from pipeline.store import JobStore
 
-__all__ = ["FaultInjector"]
+__all__ = ["LIBFAKETIME_PATHS", "FaultInjector", "FaultSetupError", "clock_ahead_env"]
+
+LIBFAKETIME_PATHS = (
+    "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+    "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+    "/usr/lib/faketime/libfaketime.so.1",
+    "/usr/local/lib/faketime/libfaketime.so.1",
+)
+"""Where Debian, Ubuntu and a source build put libfaketime (``JOBSTATE_LIBFAKETIME`` wins)."""
+
+
+class FaultSetupError(RuntimeError):
+    """A fault cannot be injected here; the message says what is missing."""
+
+
+def _libfaketime() -> str:
+    configured = os.environ.get("JOBSTATE_LIBFAKETIME")
+    candidates = (configured,) if configured else LIBFAKETIME_PATHS
+    for path in candidates:
+        if path and Path(path).is_file():
+            return path
+    raise FaultSetupError(
+        "libfaketime not found "
+        f"({'JOBSTATE_LIBFAKETIME=' + configured if configured else ', '.join(candidates)}): "
+        "install it (apt-get install faketime) or set JOBSTATE_LIBFAKETIME to its path"
+    )
+
+
+def clock_ahead_env(seconds: float) -> dict[str, str]:
+    """Environment that starts a process with its wall clock ``seconds`` ahead.
+
+    libfaketime is preloaded; monotonic clocks are left alone (timeouts and intervals
+    stay true), so only what reads the wall clock is misled. Raises
+    :class:`FaultSetupError` when libfaketime is not installed.
+    """
+    return {
+        "LD_PRELOAD": _libfaketime(),
+        "FAKETIME": f"{seconds:+g}s",
+        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        "FAKETIME_NO_CACHE": "1",
+    }
 
 
 class FaultInjector:
-    """Faults for one test: stage faults reach every worker process through Redis."""
+    """Faults for one test: stage faults reach every worker process through Redis.
+
+    ``worker`` is the test's prefork worker (worker faults default to it); any other
+    :class:`WorkerProcess` can be named instead.
+    """
 
     def __init__(
         self,
@@ -28,33 +88,91 @@ class FaultInjector:
         self.server = server
         self.worker = worker
 
+    # -- at a stage ---------------------------------------------------------------------
+
     def fail_at(self, stage: str, times: int = 1) -> None:
         """The next ``times`` runs of ``stage`` raise an injected error."""
         self.plan.set(stage, "fail", times)
 
-    def hang_at(self, stage: str) -> None:
-        """The next run of ``stage`` blocks until :meth:`release` (or its time limit)."""
-        self.plan.set(stage, "hang", 1)
+    def hang_at(self, stage: str, times: int = 1) -> None:
+        """The next ``times`` runs of ``stage`` block until :meth:`release` (or their
+        soft time limit)."""
+        self.plan.set(stage, "hang", times)
 
     def kill_child_at(self, stage: str, times: int = 1) -> None:
         """The prefork child running ``stage`` SIGKILLs itself (prefork workers only)."""
         self.plan.set(stage, "kill", times)
 
+    def exit_at(self, stage: str, times: int = 1) -> None:
+        """The next ``times`` runs of ``stage`` raise ``SystemExit``."""
+        self.plan.set(stage, "exit", times)
+
+    def time_out_at(self, stage: str, times: int = 1) -> None:
+        """``stage`` ignores its soft time limit and blocks until the pool kills the child
+        at the hard limit (``stage_time_limit``; prefork workers only)."""
+        self.plan.set(stage, "timeout", times)
+
+    def exhaust_memory_at(self, stage: str, times: int = 1) -> None:
+        """The child running ``stage`` lowers its memory limit and allocates past it: the
+        stage fails with ``MemoryError`` (prefork workers only)."""
+        self.plan.set(stage, "memory", times)
+
     def release(self, stage: str | None = None) -> None:
         """Disarm faults (and let hung stages go on)."""
         self.plan.clear(stage)
 
-    def kill_worker(self) -> None:
-        """SIGKILL the whole prefork worker, parent and children."""
-        self._need_worker().kill()
+    # -- of a worker --------------------------------------------------------------------
 
-    def kill_child(self) -> int:
+    def kill_worker(self, worker: WorkerProcess | None = None) -> None:
+        """SIGKILL the whole prefork worker, parent and children."""
+        self._need_worker(worker).kill()
+
+    def kill_child(self, worker: WorkerProcess | None = None) -> int:
         """SIGKILL one prefork child right now; returns its pid."""
-        children = self._need_worker().child_pids()
+        children = self._need_worker(worker).child_pids()
         if not children:
-            raise RuntimeError("the worker has no pool children to kill")
+            raise FaultSetupError("the worker has no pool children to kill")
         os.kill(children[0], signal.SIGKILL)
         return children[0]
+
+    def terminate_worker(self, worker: WorkerProcess | None = None) -> None:
+        """SIGTERM the worker's main process: a warm shutdown (running stages finish)."""
+        os.kill(self._running(worker).pid, signal.SIGTERM)
+
+    def quit_worker(self, worker: WorkerProcess | None = None) -> None:
+        """SIGQUIT the worker's main process: a cold shutdown (running stages are cut)."""
+        os.kill(self._running(worker).pid, signal.SIGQUIT)
+
+    def shutdown_worker(self, control: Celery, worker: WorkerProcess | None = None) -> None:
+        """Send Celery's remote ``shutdown`` command to the worker (through ``control``'s
+        broker): the worker shuts down warm, as after SIGTERM."""
+        control.control.shutdown(destination=[self._running(worker).node])
+
+    def wait_worker_gone(self, worker: WorkerProcess | None = None, timeout: float = 30) -> int:
+        """Wait until the worker's main process exits; returns its exit code."""
+        proc = self._need_worker(worker).proc
+        if proc is None:
+            raise FaultSetupError("the worker was never started")
+        return proc.wait(timeout=timeout)
+
+    @staticmethod
+    def cut_off(relay: TcpRelay) -> None:
+        """Cut the worker behind ``relay`` off from Redis: not one more byte gets through
+        either way, and neither side sees the connection drop."""
+        relay.hold()
+
+    @staticmethod
+    def reconnect(relay: TcpRelay) -> None:
+        """End :meth:`cut_off`: held bytes go through first, then everything else."""
+        relay.flow()
+
+    @staticmethod
+    def clock_ahead_env(seconds: float) -> Mapping[str, str]:
+        """Environment for a worker whose wall clock runs ``seconds`` ahead
+        (:func:`clock_ahead_env`)."""
+        return clock_ahead_env(seconds)
+
+    # -- of Redis -----------------------------------------------------------------------
 
     def stop_redis(self) -> None:
         """Stop the test's redis-server (data kept on disk)."""
@@ -76,18 +194,27 @@ class FaultInjector:
         finally:
             self.start_redis()
 
+    # -- checks -------------------------------------------------------------------------
+
     def _need_server(self) -> RedisServer:
         if self.server is None:
-            raise RuntimeError(
+            raise FaultSetupError(
                 "Redis faults need a real redis-server: mark the test "
                 "@pytest.mark.jobstate_redis('server')"
             )
         return self.server
 
-    def _need_worker(self) -> WorkerProcess:
-        if self.worker is None:
-            raise RuntimeError(
+    def _need_worker(self, worker: WorkerProcess | None) -> WorkerProcess:
+        chosen = worker or self.worker
+        if chosen is None:
+            raise FaultSetupError(
                 "worker faults need a prefork worker: mark the test "
-                "@pytest.mark.jobstate_celery('prefork')"
+                "@pytest.mark.jobstate_celery('prefork') or pass the worker"
             )
-        return self.worker
+        return chosen
+
+    def _running(self, worker: WorkerProcess | None) -> WorkerProcess:
+        chosen = self._need_worker(worker)
+        if not chosen.running:
+            raise FaultSetupError(f"worker {chosen.node} is not running")
+        return chosen

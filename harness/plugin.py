@@ -19,6 +19,7 @@ pytest_plugins = [
     "harness.celery",
     "harness.ui",
     "harness.chaos",
+    "harness.chaos_workers",
 ]
 
 CONFIG_KEY = pytest.StashKey[JobstateConfig]()

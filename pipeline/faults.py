@@ -1,19 +1,37 @@
-"""Fault injection: fail, hang or kill a worker at a named stage.
+"""Fault injection at a named stage: fail, hang, kill, exit, time out, exhaust memory.
 
 The plan lives in Redis (under the store's prefix) so it reaches every worker process.
 Nothing on the stage path looks at it: a process opts in by installing :func:`fault_hook`
 with :func:`pipeline.tracking.add_stage_hook` (the test harness does so for in-process
 workers; ``jobstate worker --faults`` or ``JOBSTATE_FAULTS=1`` does so for a worker).
+
+The kinds are the task terminations Celery's own smoke suite uses, and two more:
+
+- ``fail``: raise :class:`InjectedFault`;
+- ``hang``: block until the fault is cleared (or the soft time limit interrupts it);
+- ``kill``: the prefork child SIGKILLs itself (a child lost mid-stage);
+- ``exit``: raise ``SystemExit`` in the stage;
+- ``timeout``: block past the hard time limit, ignoring the soft one, so the pool
+  kills the child (prefork only: other pools have no hard limit);
+- ``memory``: lower the child's address-space limit (``RLIMIT_AS``) to a little above
+  what it uses and allocate until it is exhausted: the stage fails with ``MemoryError``,
+  then the limit is put back (prefork only: the limit is per process).
+
+A hang or time-out keeps blocking while Redis is unreachable: the fault never fails a
+stage by itself losing its connection.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import redis
+from celery.exceptions import SoftTimeLimitExceeded
 
 from pipeline.records import decode
 
@@ -22,7 +40,13 @@ if TYPE_CHECKING:
 
 __all__ = ["FAULT_KINDS", "FaultPlan", "InjectedFault", "enabled", "fault_hook"]
 
-FAULT_KINDS = ("fail", "hang", "kill")
+FAULT_KINDS = ("fail", "hang", "kill", "exit", "timeout", "memory")
+
+POLL_SECONDS = 0.05
+TIMEOUT_GRACE_SECONDS = 30.0
+"""How long a ``timeout`` fault blocks beyond the hard limit before giving up on it."""
+MEMORY_HEADROOM = 32 * 1024 * 1024
+MEMORY_CHUNK = 1024 * 1024
 
 
 class InjectedFault(RuntimeError):
@@ -36,7 +60,9 @@ def enabled() -> bool:
 
 def fault_hook(run: StageRun) -> None:
     """Stage hook: apply the fault armed for ``run``'s stage, if any."""
-    FaultPlan(run.store.client, run.settings.key_prefix).apply(run.status, run.stop)
+    FaultPlan(run.store.client, run.settings.key_prefix).apply(
+        run.status, run.stop, time_limit=run.settings.stage_time_limit
+    )
 
 
 def _in_pool_child() -> bool:
@@ -75,26 +101,78 @@ class FaultPlan:
         return decode(kind)
 
     def armed(self, stage: str) -> bool:
-        """Whether ``stage`` still has a fault set (used to keep a hang going)."""
-        return bool(self.client.hexists(self.key, stage))
+        """Whether ``stage`` still has a fault set (used to keep a hang going).
 
-    def apply(self, stage: str, stop: threading.Event | None = None) -> None:
-        """Apply the armed fault for ``stage``, if any."""
+        While Redis cannot be reached the fault counts as still set.
+        """
+        try:
+            return bool(self.client.hexists(self.key, stage))
+        except (redis.ConnectionError, redis.TimeoutError):
+            return True
+
+    def apply(
+        self, stage: str, stop: threading.Event | None = None, *, time_limit: float = 0
+    ) -> None:
+        """Apply the armed fault for ``stage``, if any.
+
+        ``time_limit`` is the stage's hard time limit (what ``timeout`` outlasts).
+        """
         kind = self.take(stage)
+        stop = stop or threading.Event()
         if kind == "fail":
             raise InjectedFault(f"injected failure at {stage}")
-        if kind == "kill":
-            if not _in_pool_child():
-                raise InjectedFault(f"kill at {stage} needs a prefork worker child")
-            os.kill(os.getpid(), signal.SIGKILL)
+        if kind == "exit":
+            raise SystemExit(f"injected exit at {stage}")
         if kind == "hang":
-            self._hang(stage, stop or threading.Event())
+            self._hang(stage, stop)
+        if kind in {"kill", "timeout", "memory"} and not _in_pool_child():
+            raise InjectedFault(f"{kind} at {stage} needs a prefork worker child")
+        if kind == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        if kind == "timeout":
+            self._outlast(stage, stop, time_limit + TIMEOUT_GRACE_SECONDS)
+        if kind == "memory":
+            _exhaust_memory()
 
     def _hang(self, stage: str, stop: threading.Event) -> None:
         # Hang until the test clears the fault (or the soft time limit interrupts us).
-        while self.armed(stage) and not stop.wait(0.05):
+        while self.armed(stage) and not stop.wait(POLL_SECONDS):
             pass
+
+    def _outlast(self, stage: str, stop: threading.Event, seconds: float) -> None:
+        # A stage that swallows the soft limit: only the hard limit (the pool killing this
+        # child) ends it. Bounded, and released when the test clears the fault.
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                if not self.armed(stage) or stop.wait(POLL_SECONDS):
+                    return
+            except SoftTimeLimitExceeded:
+                continue
 
     def describe(self) -> dict[str, Any]:
         """The plan as stored (for reports)."""
         return {decode(k): decode(v) for k, v in self.client.hgetall(self.key).items()}
+
+
+def _address_space() -> int:
+    """This process's virtual memory size in bytes (``VmSize``)."""
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[0])
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def _exhaust_memory() -> None:
+    """Allocate until a lowered address-space limit is hit, then put the limit back."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = _address_space() + MEMORY_HEADROOM
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    hoard: list[bytearray] = []
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        while True:
+            hoard.append(bytearray(MEMORY_CHUNK))
+    finally:
+        hoard.clear()
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
