@@ -30,6 +30,10 @@ class Notice:
     seen: float
 
 
+NOT_MOVES = frozenset({"progress", "redelivered", "duplicate"})
+"""History entry kinds that leave the status where it is (folded out of :meth:`path`)."""
+
+
 class StateRecorder:
     """Records every job's transitions in ``store`` from the moment it starts."""
 
@@ -96,13 +100,17 @@ class StateRecorder:
         for entry in self.history(job_id):
             if attempt is not None and entry["attempt"] != attempt:
                 continue
-            if entry["kind"] not in {"progress", "redelivered"}:
+            if entry["kind"] not in NOT_MOVES:
                 out.append(entry["status"])
         return out
 
     def redeliveries(self, job_id: str) -> list[dict[str, Any]]:
         """History entries of stages delivered again (a child lost mid-stage, a duplicate)."""
         return [e for e in self.history(job_id) if e["kind"] == "redelivered"]
+
+    def refused(self, job_id: str) -> list[dict[str, Any]]:
+        """History entries of deliveries the store refused (superseded runs, second hand-offs)."""
+        return [e for e in self.history(job_id) if e["kind"] == "duplicate"]
 
     # -- assertions -----------------------------------------------------------------
 

@@ -66,10 +66,21 @@ end
 
 local function load()
   local v = redis.call('HMGET', S, 'status', 'attempt', 'version', 'job_id',
-                       'updated_ms', 'heartbeat_ms', 'runs')
+                       'updated_ms', 'heartbeat_ms', 'runs', 'entered_by')
   if not v[1] then return nil end
   return {status=v[1], attempt=tonumber(v[2]), version=tonumber(v[3]), job_id=v[4],
-          updated_ms=tonumber(v[5]), heartbeat_ms=tonumber(v[6]), runs=tonumber(v[7] or '1')}
+          updated_ms=tonumber(v[5]), heartbeat_ms=tonumber(v[6]), runs=tonumber(v[7] or '1'),
+          entered_by=v[8] or ''}
+end
+
+-- A stage run that is not the job's current one (a newer delivery of its stage started, or
+-- it handed off already) may not write: ``by_run`` is the writer's delivery number.
+local function superseded(cur, by_status, by_run)
+  if by_run > 0 and cur.status == by_status and cur.runs ~= by_run then
+    return reply('ERR_TRANSITION', cur.status, cur.status,
+                 'superseded: delivery ' .. cur.runs .. ' of ' .. by_status .. ' is running')
+  end
+  return nil
 end
 
 -- Fence and existence check shared by every worker-side write.
@@ -130,12 +141,13 @@ local function notify(job_id, version, status)
 end
 
 -- Move a running job to a new status (also used for errors and stale sweeps).
-local function move(cur, kind, status, msg, err, task_id, progress, result)
+local function move(cur, kind, status, msg, err, task_id, progress, result, entered_by)
   local ms = now_ms()
   local version = cur.version + 1
   if msg == '' then msg = MESSAGES[status] end
   local fields = {'status', status, 'message', msg, 'error', err, 'version', version,
-                  'updated_ms', ms, 'heartbeat_ms', ms, 'progress', progress, 'runs', 1}
+                  'updated_ms', ms, 'heartbeat_ms', ms, 'progress', progress, 'runs', 1,
+                  'entered_by', entered_by or ''}
   if task_id ~= '' then table.insert(fields, 'task_id'); table.insert(fields, task_id) end
   if result ~= '' then table.insert(fields, 'result'); table.insert(fields, result) end
   redis.call('HSET', S, unpack(fields))
@@ -166,15 +178,42 @@ return reply('OK', 1, INITIAL, 1, ms)
 """
 
 # ARGV: 4 attempt, 5 status, 6 message, 7 error, 8 task_id, 9 progress, 10 result,
-#       11 max runs when re-entering the same status (0: same status is illegal)
+#       11 max runs when re-entering the same status (0: same status is illegal),
+#       12 ``by`` status and 13 ``by`` delivery number: the stage run making the write (its
+#       own stage for a result or an error; for a stage entry, the run that handed off)
 _TRANSITION = r"""
 local attempt, status = tonumber(ARGV[4]), ARGV[5]
 local cur = load()
 local bad = guard(cur, attempt)
 if bad then return bad end
 local max_runs = tonumber(ARGV[11])
+local by_status, by_run = ARGV[12] or '', tonumber(ARGV[13] or '0')
+local by = ''
+if by_run > 0 then by = by_status .. ':' .. by_run end
 if TERMINAL[cur.status] then
   return reply('ERR_TRANSITION', cur.status, status, 'terminal')
+end
+
+-- A delivery that must not run is refused, and the refusal is part of the job's story.
+local function duplicate(why)
+  local ms = now_ms()
+  local version = cur.version + 1
+  redis.call('HSET', S, 'version', version)
+  history(cur.status, 'duplicate', cur.status, version, cur.attempt, ms,
+          'delivery of ' .. status .. ' refused: ' .. why, '', ARGV[8])
+  notify(cur.job_id, version, cur.status)
+  return reply('ERR_TRANSITION', cur.status, status, why)
+end
+
+local late = superseded(cur, by_status, by_run)
+if late then
+  if max_runs > 0 or status == ERROR or TERMINAL[status] then
+    return duplicate('superseded: delivery ' .. cur.runs .. ' of ' .. by_status .. ' runs')
+  end
+  return late
+end
+if status == cur.status and max_runs > 0 and by ~= '' and cur.entered_by ~= by then
+  return duplicate('a second hand-off from ' .. by .. ' (entered from ' .. cur.entered_by .. ')')
 end
 if status == cur.status and max_runs > 0 then
   -- A redelivered stage: count the run, give up once it keeps coming back.
@@ -184,25 +223,35 @@ if status == cur.status and max_runs > 0 then
                 cur.status .. ': gave up after ' .. max_runs .. ' deliveries (worker lost?)',
                 ARGV[8], '', '')
   end
+  -- Recorded like any change: the history shows the stage ran again, and with which task.
   local ms = now_ms()
-  local fields = {'runs', runs, 'heartbeat_ms', ms}
+  local version = cur.version + 1
+  local fields = {'runs', runs, 'heartbeat_ms', ms, 'updated_ms', ms, 'version', version}
   if ARGV[8] ~= '' then table.insert(fields, 'task_id'); table.insert(fields, ARGV[8]) end
   redis.call('HSET', S, unpack(fields))
+  history(cur.status, 'redelivered', cur.status, version, cur.attempt, ms,
+          'delivery ' .. runs .. ' of at most ' .. max_runs, '', ARGV[8])
   settle(cur.job_id, cur.status, ms, false)
-  return reply('OK', cur.version, cur.status, cur.attempt, ms, 'rerun', runs)
+  notify(cur.job_id, version, cur.status)
+  return reply('OK', version, cur.status, cur.attempt, ms, 'rerun', runs)
 end
 if not (ALLOWED[cur.status] and ALLOWED[cur.status][status]) then
+  if max_runs > 0 and cur.attempt == attempt then
+    return duplicate('the job is already in ' .. cur.status)
+  end
   return reply('ERR_TRANSITION', cur.status, status, 'not allowed')
 end
 local err = ARGV[7]
 if status ~= ERROR then err = '' end
-return move(cur, 'transition', status, ARGV[6], err, ARGV[8], ARGV[9], ARGV[10])
+return move(cur, 'transition', status, ARGV[6], err, ARGV[8], ARGV[9], ARGV[10], by)
 """
 
-# ARGV: 4 attempt, 5 expected status ('' any), 6 progress json, 7 message ('' keep)
+# ARGV: 4 attempt, 5 expected status ('' any), 6 progress json, 7 message ('' keep),
+#       8 the writer's delivery number of the expected status (0: unfenced)
 _PROGRESS = r"""
 local cur = load()
 local bad = guard_running(cur, tonumber(ARGV[4]), ARGV[5], 'progress')
+  or superseded(cur, ARGV[5], tonumber(ARGV[8] or '0'))
 if bad then return bad end
 local ms = now_ms()
 local version = cur.version + 1
@@ -217,10 +266,12 @@ return reply('OK', version, cur.status, cur.attempt, ms)
 """
 
 # Liveness only: no version bump and no history entry, so heartbeats never evict
-# real transitions from the capped history. ARGV: 4 attempt, 5 expected status.
+# real transitions from the capped history. ARGV: 4 attempt, 5 expected status,
+# 6 the writer's delivery number (0: unfenced).
 _HEARTBEAT = r"""
 local cur = load()
 local bad = guard_running(cur, tonumber(ARGV[4]), ARGV[5], 'heartbeat')
+  or superseded(cur, ARGV[5], tonumber(ARGV[6] or '0'))
 if bad then return bad end
 local ms = now_ms()
 redis.call('HSET', S, 'heartbeat_ms', ms)
@@ -243,7 +294,7 @@ local msg = ARGV[5]
 if msg == '' then msg = MESSAGES[INITIAL] end
 redis.call('HSET', S, 'status', INITIAL, 'message', msg, 'error', '', 'version', version,
            'attempt', attempt, 'updated_ms', ms, 'heartbeat_ms', ms, 'progress', '',
-           'result', '', 'task_id', '', 'runs', 1)
+           'result', '', 'task_id', '', 'runs', 1, 'entered_by', '')
 history(cur.status, 'retry', INITIAL, version, attempt, ms, msg, '', '')
 settle(cur.job_id, INITIAL, ms, true)
 notify(cur.job_id, version, INITIAL)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,13 +24,19 @@ from pipeline.job_input import encode_input
 from pipeline.keys import Keys
 from pipeline.lua import OPS, script_source
 from pipeline.records import decode, history_entry, record_from_hash
-from pipeline.settings import Settings
+from pipeline.settings import Settings, redact_credentials
 from pipeline.workflow import PRD_WORKFLOW, Workflow
 
-__all__ = ["JobStore", "Write"]
+__all__ = ["JobStore", "StageRunId", "Write"]
+
+log = logging.getLogger(__name__)
 
 MAX_PROGRESS_JSON = 4096
 MAX_RESULT_JSON = 1024 * 1024
+
+
+StageRunId = tuple[str, int]
+"""A stage run: its status and its delivery number (1 first, 2 after one redelivery...)."""
 
 
 @dataclass(frozen=True)
@@ -171,7 +178,7 @@ class JobStore:
             },
             require_url="url" in mirrored,
         )
-        msg = v.clean_text(message, "message", v.MAX_MESSAGE)
+        msg = _text(message, "message", v.MAX_MESSAGE)
         stored = encode_input(data).decode("utf-8")
         args = [job_id, meta["url"], meta["space_id"], meta["task_id"], msg, stored]
         return self._run("create", job_id, args)
@@ -206,32 +213,46 @@ class JobStore:
         progress: Any = None,
         result: Any = None,
         max_runs: int = 0,
+        by: StageRunId | None = None,
     ) -> Write:
         """Move the job to ``status`` (the PRD's ``set_state``), atomically checked.
 
         ``attempt`` fences the write (0: unfenced, for operators). With ``max_runs`` > 0,
         asking for the job's current status counts a redelivered run instead of failing,
         and the run after ``max_runs`` turns the job into the error status.
+        ``by`` names the stage run making the write, ``(status, delivery)``: for a result
+        or an error its own stage, for a stage entry the run that handed off. A run that a
+        newer delivery of its stage superseded, or a second hand-off, is refused
+        (:class:`InvalidTransition`) and the refusal recorded as a ``duplicate`` history entry.
         """
         job_id = v.check_job_id(job_id)
         args = [
             v.check_attempt(attempt),
             v.check_status(self.workflow, status),
-            v.clean_text(message, "message", v.MAX_MESSAGE),
-            v.clean_text(error, "error", v.MAX_ERROR),
+            _text(message, "message", v.MAX_MESSAGE),
+            _text(error, "error", v.MAX_ERROR),
             v.check_task_id(task_id),
             self._json(progress, "progress", MAX_PROGRESS_JSON),
             self._json(result, "result", MAX_RESULT_JSON),
             max_runs,
+            *self._by(by),
         ]
         if status == self.workflow.error and not args[3]:
             raise ValidationError("error", f"moving to {status} needs an error message")
         return self._run("transition", job_id, args, attempt=attempt)
 
-    def fail(self, job_id: str, error: str, *, attempt: int = 0, stage: str | None = None) -> Write:
+    def fail(
+        self,
+        job_id: str,
+        error: str,
+        *,
+        attempt: int = 0,
+        stage: str | None = None,
+        by: StageRunId | None = None,
+    ) -> Write:
         """Move a running job to the error status with ``error`` (prefixed by ``stage``)."""
         text = f"{stage}: {error}" if stage else error
-        return self.set_state(job_id, self.workflow.error, attempt=attempt, error=text)
+        return self.set_state(job_id, self.workflow.error, attempt=attempt, error=text, by=by)
 
     def progress(
         self,
@@ -241,29 +262,34 @@ class JobStore:
         attempt: int = 0,
         status: str | None = None,
         message: str | None = None,
+        run: int = 0,
     ) -> Write:
-        """Record progress within the current status (fenced by attempt and ``status``)."""
+        """Record progress within the current status (fenced by attempt and ``status``;
+        with ``run`` > 0 also by the delivery of ``status`` making it)."""
         job_id = v.check_job_id(job_id)
         expected = v.check_status(self.workflow, status) if status else ""
         args = [
             v.check_attempt(attempt),
             expected,
             self._json(progress, "progress", MAX_PROGRESS_JSON),
-            v.clean_text(message, "message", v.MAX_MESSAGE),
+            _text(message, "message", v.MAX_MESSAGE),
+            _check_run(run),
         ]
         return self._run("progress", job_id, args, attempt=attempt)
 
-    def heartbeat(self, job_id: str, *, attempt: int = 0, status: str | None = None) -> Write:
-        """Mark the job alive (no version bump, no history entry)."""
+    def heartbeat(
+        self, job_id: str, *, attempt: int = 0, status: str | None = None, run: int = 0
+    ) -> Write:
+        """Mark the job alive (no version bump, no history entry); fenced like progress."""
         job_id = v.check_job_id(job_id)
         expected = v.check_status(self.workflow, status) if status else ""
-        args = [v.check_attempt(attempt), expected]
+        args = [v.check_attempt(attempt), expected, _check_run(run)]
         return self._run("heartbeat", job_id, args, attempt=attempt)
 
     def retry(self, job_id: str, *, attempt: int = 0, message: str | None = None) -> Write:
         """Start a new attempt from the error status (only from there); atomic."""
         job_id = v.check_job_id(job_id)
-        args = [v.check_attempt(attempt), v.clean_text(message, "message", v.MAX_MESSAGE)]
+        args = [v.check_attempt(attempt), _text(message, "message", v.MAX_MESSAGE)]
         return self._run("retry", job_id, args, attempt=attempt)
 
     def clear_state(self, job_id: str) -> bool:
@@ -273,13 +299,17 @@ class JobStore:
 
     # -- reads ----------------------------------------------------------------------
 
-    def get_state(self, job_id: str) -> dict[str, Any]:
-        """The job's record (the PRD schema plus version, attempt, times, progress, result)."""
+    def get_state(self, job_id: str, *, reveal_credentials: bool = False) -> dict[str, Any]:
+        """The job's record (the PRD schema plus version, attempt, times, progress, result).
+
+        ``metadata.url`` shows user-info as ``***@``; ``reveal_credentials`` returns it as
+        stored, for the code that hands the URL to a worker (never for display).
+        """
         job_id = v.check_job_id(job_id)
         raw = self._call(self.client.hgetall, self.keys.state(job_id))
         if not raw:
             raise JobNotFound(job_id)
-        return record_from_hash(raw)
+        return record_from_hash(raw, reveal=reveal_credentials)
 
     def get_live_state(self, job_id: str) -> dict[str, Any]:
         """:meth:`get_state` plus ``stale``: running yet silent for ``stale_after_seconds``.
@@ -344,7 +374,18 @@ class JobStore:
         gone = [j for j, raw in zip(ids, records, strict=True) if not raw]
         if gone:
             self.client.zrem(self.keys.jobs, *gone)
-        return [record_from_hash(raw) for raw in records if raw]
+        return [r for r in map(self._listable, ids, records) if r is not None]
+
+    @staticmethod
+    def _listable(job_id: str, raw: Any) -> dict[str, Any] | None:
+        """One job of a listing; a record too damaged to read is left out, never fatal."""
+        if not raw:
+            return None
+        try:
+            return record_from_hash(raw)
+        except (KeyError, ValueError) as exc:
+            log.warning("job %s left out of the list: its record is damaged (%r)", job_id, exc)
+            return None
 
     def ping(self) -> bool:
         """True when Redis answers."""
@@ -365,6 +406,7 @@ class JobStore:
         """Compact JSON of ``value`` ("" for None), refused when invalid or over ``limit``."""
         if value is None:
             return ""
+        v.check_json_value(value, field)
         try:
             text = json.dumps(value, allow_nan=False, separators=(",", ":"))
         except (TypeError, ValueError) as exc:
@@ -373,9 +415,27 @@ class JobStore:
             raise ValidationError(field, f"is {len(text)} bytes of JSON, above the {limit} limit")
         return text
 
+    def _by(self, by: StageRunId | None) -> list[Any]:
+        if by is None:
+            return ["", 0]
+        status, run = by
+        return [v.check_status(self.workflow, status), _check_run(run)]
+
     @staticmethod
     def _call(fn: Any, *args: Any) -> Any:
         try:
             return fn(*args)
         except redis.ConnectionError as exc:
             raise StoreUnavailable(f"Redis unreachable: {exc}") from exc
+
+
+def _text(value: object, field: str, limit: int) -> str:
+    """A message or error as stored: cleaned, capped, and with no URL credentials."""
+    return redact_credentials(v.clean_text(value, field, limit))
+
+
+def _check_run(run: object) -> int:
+    """A stage's delivery number: 1 for the first, 2 for a redelivery...; 0 means unfenced."""
+    if isinstance(run, bool) or not isinstance(run, int) or run < 0:
+        raise ValidationError("run", f"{run!r} is not a non-negative integer")
+    return run

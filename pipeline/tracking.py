@@ -68,6 +68,19 @@ the error status naming the stage.
 
 _HOOKS: list[StageHook] = []
 
+HANDOFF = "handoff"
+"""Job-context key naming the stage run that sent this stage: ``[status, delivery]``."""
+
+
+def _handed_by(ctx: dict[str, Any]) -> tuple[str, int] | None:
+    """The run that handed this stage off, from the context (None for the first stage)."""
+    by = ctx.get(HANDOFF)
+    if isinstance(by, list | tuple) and len(by) == 2:
+        status, delivery = by
+        if isinstance(status, str) and isinstance(delivery, int):
+            return (status, delivery)
+    return None
+
 
 def add_stage_hook(hook: StageHook) -> None:
     """Call ``hook(run)`` as every tracked stage of this process starts."""
@@ -131,6 +144,13 @@ class StageRun:
     settings: Settings
     root: Path
     stop: threading.Event = field(default_factory=threading.Event)
+    delivery: int = 1
+    """Which delivery of this stage's message this run is (2 after one redelivery...)."""
+
+    @property
+    def by(self) -> tuple[str, int]:
+        """This run as the store's writes name it: ``(status, delivery)``."""
+        return (self.status, self.delivery)
 
     @property
     def workdir(self) -> Path:
@@ -143,7 +163,12 @@ class StageRun:
         """Record progress for this stage (fenced: raises Ignore if the job moved on)."""
         try:
             self.store.progress(
-                self.job_id, data, attempt=self.attempt, status=self.status, message=message
+                self.job_id,
+                data,
+                attempt=self.attempt,
+                status=self.status,
+                message=message,
+                run=self.delivery,
             )
         except FENCED as exc:
             log.info("stage %s of %s fenced out during progress: %s", self.status, self.job_id, exc)
@@ -202,7 +227,9 @@ class _Beats:
 
     def _beat(self, run: StageRun) -> None:
         try:
-            run.store.heartbeat(run.job_id, attempt=run.attempt, status=run.status)
+            run.store.heartbeat(
+                run.job_id, attempt=run.attempt, status=run.status, run=run.delivery
+            )
         except FENCED:
             run.stop.set()
             self.remove(run)
@@ -360,6 +387,7 @@ class Tracker:
                 attempt=attempt,
                 task_id=task_id or None,
                 max_runs=self.settings.max_stage_runs,
+                by=_handed_by(ctx),
             )
         except FENCED as exc:
             log.info("stage %s of %s fenced out: %s", status, job_id, exc)
@@ -369,17 +397,25 @@ class Tracker:
             self._remove_attempt_dir(job_id, attempt)
             raise Ignore()
         root = self._workdir(job_id, attempt)
-        return StageRun(store, job_id, attempt, status, task_id, self.settings, root)
+        delivery = max(w.reruns, 1)
+        return StageRun(
+            store, job_id, attempt, status, task_id, self.settings, root, delivery=delivery
+        )
 
     def _hand_off(self, run: StageRun, out: dict[str, Any]) -> dict[str, Any]:
         nxt = self.next_stage(run.status)
+        # ``handoff`` names the run handing off, so the next stage's entry is refused
+        # when a superseded run (a duplicate delivery) or a second hand-off sends it.
         ctx = {k: v for k, v in out.items() if k != "result"}
+        ctx[HANDOFF] = list(run.by)
         if nxt is not None:
             self.tasks[nxt].apply_async(args=(ctx,))
             return ctx
         final = self.workflow.happy_path()[-1]
         try:
-            run.store.set_state(run.job_id, final, attempt=run.attempt, result=out.get("result"))
+            run.store.set_state(
+                run.job_id, final, attempt=run.attempt, result=out.get("result"), by=run.by
+            )
         except FENCED as exc:
             log.info("job %s finished but was fenced out: %s", run.job_id, exc)
             raise Ignore() from exc
@@ -394,7 +430,9 @@ class Tracker:
         except Exception:
             log.exception("job %s: cleaning %s's files failed", run.job_id, run.status)
         try:
-            run.store.fail(run.job_id, sanitise_error(exc), attempt=run.attempt, stage=run.status)
+            run.store.fail(
+                run.job_id, sanitise_error(exc), attempt=run.attempt, stage=run.status, by=run.by
+            )
         except FENCED as fenced:
             log.info("job %s: error not recorded, fenced out: %s", run.job_id, fenced)
         except Exception:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
@@ -15,9 +16,11 @@ if TYPE_CHECKING:  # workflow.py imports job_input.py, which imports this module
 
 __all__ = [
     "MAX_ERROR",
+    "MAX_JSON_DEPTH",
     "MAX_MESSAGE",
     "check_attempt",
     "check_job_id",
+    "check_json_value",
     "check_metadata",
     "check_record",
     "check_space_id",
@@ -30,10 +33,12 @@ __all__ = [
 MAX_MESSAGE = 500
 MAX_ERROR = 2000
 MAX_URL = 2048
+MAX_JSON_DEPTH = 32
 CLOCK_SKEW = timedelta(seconds=5)
 _JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _SPACE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 _TASK_ID = re.compile(r"^[A-Za-z0-9._:-]{1,155}$")
+_HOST_LABEL = re.compile(r"^[\w-]{1,63}$")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$")
 
 
@@ -65,9 +70,11 @@ def clean_text(value: object, field: str, limit: int) -> str:
         return ""
     if not isinstance(value, str):
         raise ValidationError(field, f"must be text, got {type(value).__name__}")
+    # Cut before scanning: a 10 MB error must cost what a 300-character one does. Twice the
+    # limit leaves room for the control characters and combining marks removed below.
     text = "".join(
         " " if ch in "\t\n\r" else ch
-        for ch in unicodedata.normalize("NFC", value)
+        for ch in unicodedata.normalize("NFC", value[: 2 * limit])
         if ch in "\t\n\r" or unicodedata.category(ch)[0] != "C"
     ).strip()
     if len(text) > limit:
@@ -86,13 +93,63 @@ def check_url(url: object, field: str = "metadata.url") -> str:
     try:
         parts = urlsplit(url)
         host = parts.hostname
+        port = parts.port
     except ValueError as exc:
         raise ValidationError(field, f"is not a valid URL ({exc})") from None
     if parts.scheme.lower() not in {"http", "https"}:
         raise ValidationError(field, f"scheme {parts.scheme or '(none)'!r} is not http or https")
     if not host:
         raise ValidationError(field, "has no host")
+    if port is not None and not 0 < port < 65536:
+        raise ValidationError(field, f"port {port} is not between 1 and 65535")
+    _check_host(host, field)
     return url
+
+
+def _check_host(host: str, field: str) -> None:
+    """A DNS name of letters, digits and hyphens (IDN allowed) or an IP address."""
+    if ":" in host:  # only an IPv6 literal (from ``[...]``) has a colon here
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            raise ValidationError(field, f"host {_show(host)} is not an IPv6 address") from None
+        return
+    labels = host.rstrip(".").split(".")
+    if not all(_HOST_LABEL.match(label) for label in labels):
+        raise ValidationError(field, f"host {_show(host)} is not a valid host name")
+
+
+def check_json_value(value: Any, field: str) -> None:
+    """JSON-ready ``value`` must be at most :data:`MAX_JSON_DEPTH` deep and valid UTF-8.
+
+    A lone surrogate (``"\\ud800"``) survives ``json.dumps`` as an escape but no UTF-8
+    writer can ever print it again, so one such value would break every reader.
+    Walks iteratively: a hostile depth cannot exhaust the stack.
+    """
+    stack: list[tuple[Any, int, str]] = [(value, 0, field)]
+    while stack:
+        item, depth, where = stack.pop()
+        if isinstance(item, str):
+            _check_utf8(item, field, where)
+            continue
+        if isinstance(item, dict | list | tuple):
+            if depth >= MAX_JSON_DEPTH:
+                raise ValidationError(field, f"is nested deeper than {MAX_JSON_DEPTH} levels")
+            pairs = item.items() if isinstance(item, dict) else enumerate(item)
+            for key, child in pairs:
+                name = f"{where}.{key}" if isinstance(key, str) else f"{where}[{key}]"
+                if isinstance(key, str):
+                    _check_utf8(key, field, f"a key in {where}")
+                stack.append((child, depth + 1, name if len(name) <= 80 else where))
+
+
+def _check_utf8(text: str, field: str, where: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(
+            field, f"{_show(where)} is not valid UTF-8 text (it holds a lone surrogate)"
+        ) from None
 
 
 def check_space_id(space_id: object, field: str = "metadata.space_id") -> str:

@@ -81,7 +81,10 @@ class Workflow:
     def is_legal_path(self, path: Iterable[tuple[str, str]]) -> bool:
         """Whether a history of ``(kind, status)`` steps tells a legal story.
 
-        ``kind`` is ``create``, ``transition``, ``progress``, ``retry`` or ``stale``.
+        ``kind`` is ``create``, ``transition``, ``progress``, ``redelivered`` (a stage
+        message delivered again: same status), ``duplicate`` (a delivery refused: same
+        status), ``redelivery`` (gave up: error),
+        ``retry`` or ``stale``.
         """
         current: str | None = None
         for kind, status in path:
@@ -93,7 +96,7 @@ class Workflow:
     def _legal_step(self, current: str | None, kind: str, status: str) -> bool:
         if current is None:
             return kind == "create" and status == self.initial
-        if kind == "progress":
+        if kind in {"progress", "redelivered", "duplicate"}:
             return status == current and current not in self.terminal
         if kind == "retry":
             return current == self.error and status == self.initial

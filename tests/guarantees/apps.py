@@ -56,6 +56,8 @@ def behave(ctx: dict[str, Any], run: StageRun) -> dict[str, Any]:
         raise ValueError("\n\n   \nthe real message\nsecond line")
     if action == "exit":
         raise SystemExit(3)
+    if action.startswith("dup-") and action.removeprefix("dup-") == run.status:
+        _deliver_twice(run)
     if action == "wait":
         deadline = time.monotonic() + 60
         while not run.stop.wait(0.05) and time.monotonic() < deadline:
@@ -63,8 +65,40 @@ def behave(ctx: dict[str, Any], run: StageRun) -> dict[str, Any]:
                 break
     trail = ctx.setdefault("artifacts", {})
     trail[run.status] = run.task_id  # handed to the next stage through the job context
-    ctx["result"] = {"ran": run.status, "url": ctx.get("url"), "trail": trail}
+    ctx["result"] = {
+        "ran": run.status,
+        "url": ctx.get("url"),
+        "trail": trail,
+        "delivery": run.delivery,
+    }
     return ctx
+
+
+def _history_has(run: StageRun, kind: str, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(e["kind"] == kind for e in run.store.history(run.job_id)):
+            return True
+        time.sleep(0.02)  # polling the store from inside a worker: no other event to wait on
+    return False
+
+
+def _deliver_twice(run: StageRun) -> None:
+    """The stage's own message is published again, so two deliveries run at once.
+
+    Delivery 1 publishes the duplicate (same arguments, same task id, as a broker
+    redelivering after a visibility timeout would) and goes on once delivery 2 has
+    started; delivery 2 waits until delivery 1's hand-off was refused, so the refusal is
+    always observed, whichever process the broker picks.
+    """
+    from celery import current_task
+
+    if run.delivery == 1:
+        request = current_task.request
+        current_task.apply_async(args=request.args, task_id=request.id)
+        _history_has(run, "redelivered")
+    else:
+        _history_has(run, "duplicate")
 
 
 def _bind(app: Celery, settings: Settings) -> Celery:

@@ -45,10 +45,15 @@ def test_duplicate_of_an_earlier_stage_stops_quietly(
     for status in ("DOWNLOADING", "TRANSCRIBING"):
         state_store.set_state(job_id, status, attempt=1)
     before = state_store.get_state(job_id)
-    # A redelivered DOWNLOADING after the job moved on: fenced, no write, no hand-off.
+    # A redelivered DOWNLOADING after the job moved on: fenced, no move, no hand-off; the
+    # refusal is recorded in the history (a new version, the status unchanged).
     result = tracker_of(celery_app).tasks["DOWNLOADING"].apply(args=[ctx])
     assert result.state == "IGNORED"
-    assert state_store.get_state(job_id) == before
+    after = state_store.get_state(job_id)
+    assert after == {**before, "version": before["version"] + 1}
+    last = state_store.history(job_id)[-1]
+    assert (last["kind"], last["status"]) == ("duplicate", "TRANSCRIBING")
+    assert last["message"] == "delivery of DOWNLOADING refused: the job is already in TRANSCRIBING"
 
 
 def test_cleared_job_stops_quietly(celery_app: Celery, state_store: JobStore) -> None:
