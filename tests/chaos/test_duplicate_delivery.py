@@ -13,6 +13,7 @@ from collections import Counter
 
 import pytest
 
+from harness.chaos import StartScenario
 from harness.recorder import StateRecorder
 from harness.runner import JobRunner
 from pipeline.workflow import PRD_WORKFLOW
@@ -35,8 +36,12 @@ def jobstate_app_target() -> str:
 
 @pytest.mark.parametrize("stage", ["TRANSCRIBING", "GENERATING_SUMMARY"], ids=["middle", "last"])
 def test_a_stage_delivered_twice_at_once_completes_once(
-    job_runner: JobRunner, state_recorder: StateRecorder, stage: str
+    job_runner: JobRunner,
+    state_recorder: StateRecorder,
+    chaos_scenario: StartScenario,
+    stage: str,
 ) -> None:
+    chaos_scenario(f"duplicate delivery ({stage})", f"{stage} message delivered twice at once")
     job_id = job_runner.submit(BASE + f"dup-{stage}")
     record = job_runner.wait_for(job_id, "COMPLETE", timeout=60)
     history = state_recorder.history(job_id)
