@@ -12,17 +12,22 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
-__all__ = ["allowed_methods", "http_error"]
+__all__ = ["METHODS", "allowed_methods", "http_error"]
+
+METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 
 def allowed_methods(request: Request) -> list[str]:
-    """Every method some route of the app serves at the request's path, sorted."""
-    allowed: set[str] = set()
-    for route in request.app.router.routes:
-        methods = getattr(route, "methods", None)
-        if methods and route.matches(request.scope)[0] is not Match.NONE:
-            allowed |= set(methods)
-    return sorted(allowed)
+    """Every method some route of the app fully matches at the request's path, sorted.
+
+    Each method is tried through the routes' own ``matches`` (included routers too).
+    """
+    routes = request.app.router.routes
+    return [
+        method
+        for method in METHODS
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    ]
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
