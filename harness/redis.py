@@ -1,7 +1,8 @@
 """Redis fixtures: a real server, an isolated backend per test, settings and a store.
 
-The backend comes from ``--jobstate-redis`` (``fake``, ``fake-tcp``, ``server`` or a
-``redis://`` URL), overridden per test by ``@pytest.mark.jobstate_redis("...")``. Every
+The backend comes from ``--jobstate-redis`` (``fake``, ``fake-tcp``, ``server``,
+``cluster``, ``sentinel`` or a ``redis://`` URL; the topologies are in
+:mod:`harness.topologies`), overridden per test by ``@pytest.mark.jobstate_redis("...")``. Every
 test gets its own key prefix and queue name, so the same tests are safe on a private
 server (flushed before each test) and on a shared one (never flushed; only the test's own
 keys are deleted afterwards). Under pytest-xdist every worker process starts its own
@@ -317,8 +318,9 @@ def redis_backend(request: pytest.FixtureRequest) -> Iterator[RedisBackend]:
 
     Mode from ``@pytest.mark.jobstate_redis("...")`` or ``--jobstate-redis``: ``fake`` a
     fresh in-process FakeServer; ``fake-tcp`` the session fake TCP server, flushed;
-    ``server`` the session redis-server, FLUSHALL first; a URL: a shared Redis, never
-    flushed. Settings carry a unique ``key_prefix`` and ``queue``. Teardown: with a URL,
+    ``server`` the session redis-server, FLUSHALL first; ``cluster``/``sentinel`` the
+    session Redis Cluster or sentinel group, flushed, with Celery's broker and results on
+    the session redis-server; a URL: a shared Redis, never flushed. Settings carry a unique ``key_prefix`` and ``queue``. Teardown: with a URL,
     deletes only this test's keys; always closes every client it handed out.
     """
     backend = open_backend(request, redis_mode(request))
