@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import Celery
-from celery._state import _set_task_join_will_block
+from celery import _state as celery_state
 from celery.contrib.testing.worker import TestWorkController, test_worker_started
 from celery.worker import state as worker_state
 
@@ -91,7 +91,8 @@ class ThreadWorker:
             test_worker_started.disconnect(self._on_started)
         # A worker marks its process as one where waiting on a result would deadlock;
         # here the tests, not tasks, wait on results (as Celery's own test worker allows).
-        _set_task_join_will_block(False)
+        state: Any = celery_state  # celery-types does not declare the private setter
+        state._set_task_join_will_block(False)
         return self
 
     def close(self) -> None:

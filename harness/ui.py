@@ -24,11 +24,12 @@ from playwright.sync_api import Page
 
 from harness.live_ui import LiveUi, start_live_ui
 from harness.loading import load_object
+from harness.page_view import PageView
 from harness.plugin import get_config
 from harness.ui_view import UiView
 from pipeline.service import JobService
 
-__all__ = ["StartUi", "live_ui", "live_ui_factory", "ui_page"]
+__all__ = ["StartUi", "live_ui", "live_ui_factory", "ui_page", "ui_view_class"]
 
 StartUi = Callable[[JobService], LiveUi]
 """What ``live_ui_factory`` yields: serve a service, get its :class:`LiveUi`."""
@@ -62,24 +63,37 @@ def live_ui_factory(pytestconfig: pytest.Config) -> Iterator[StartUi]:
 
 
 @pytest.fixture
-def live_ui(live_ui_factory: StartUi, job_service: JobService) -> LiveUi:
+def live_ui(live_ui_factory: StartUi, job_service: JobService, celery_worker: Any) -> LiveUi:
     """Function: the web app bound to this test's ``job_service`` (and so its Redis).
 
-    Yields a :class:`~harness.live_ui.LiveUi`: ``.url``, ``.job_url(job_id)``,
-    ``.service``. Stopped at teardown.
+    The worker for the test's mode runs (``celery_worker``), so jobs sent through the
+    page run in thread and prefork modes too. Yields a :class:`~harness.live_ui.LiveUi`:
+    ``.url``, ``.job_url(job_id)``, ``.service``. Stopped at teardown.
     """
     return live_ui_factory(job_service)
 
 
 @pytest.fixture
-def ui_page(page: Page, live_ui: LiveUi) -> UiView:
-    """Function: a :class:`~harness.ui_view.UiView` on pytest-playwright's ``page``,
-    already showing ``live_ui``'s home view, with the page recorder installed.
+def ui_view_class() -> type[PageView]:
+    """Function: the page object class ``ui_page`` builds (default :class:`UiView`).
 
-    ``open_job(id)``, ``status()``, ``wait_for_status(s)``, ``seen_statuses()``,
-    ``submit(url)``, ``retry()``, ``clear()``. The page closes with its context.
+    Override it to check your own page: return a subclass of
+    :class:`~harness.page_view.PageView` that names your page's test ids.
     """
-    return UiView(page, live_ui).record().open_home()
+    return UiView
+
+
+@pytest.fixture
+def ui_page(page: Page, live_ui: LiveUi, ui_view_class: type[PageView]) -> PageView:
+    """Function: a page object (``ui_view_class``, by default :class:`~harness.ui_view.UiView`)
+    on pytest-playwright's ``page``, already showing ``live_ui``'s home view, with the page
+    recorder installed.
+
+    ``open_job(id)``, ``status()``, ``wait_for_status(s)``, ``seen_statuses()``; the
+    reference page's also ``submit(url)``, ``retry()``, ``clear()``. The page closes with
+    its context.
+    """
+    return ui_view_class(page, live_ui).record().open_home()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -90,20 +104,14 @@ def pytest_runtest_makereport(
     report = yield
     if report.failed and call.when == "call":
         funcargs: dict[str, Any] = getattr(item, "funcargs", {})
-        views = [v for v in funcargs.values() if isinstance(v, UiView)]
+        views = [v for v in funcargs.values() if isinstance(v, PageView)]
         for view in views:
             report.sections.append(("jobstate page", _page_story(view)))
     return report
 
 
-def _page_story(view: UiView) -> str:
+def _page_story(view: PageView) -> str:
     try:
-        lines = [
-            f"url: {view.page.url}",
-            f"statuses: {view.seen_statuses()}",
-            f"messages: {view.seen_texts('job-message')}",
-            f"errors: {view.seen_texts('job-error')}",
-        ]
+        return view.story()
     except Exception as exc:
         return f"page not readable: {type(exc).__name__}"
-    return "\n".join(lines)

@@ -106,4 +106,6 @@ def test_only_playwrights_base_url_instance_fixture_is_quieted(pytester: pytest.
     )
     result = run(pytester)
     result.assert_outcomes(passed=1, errors=1)
-    result.stdout.fnmatch_lines(["*PytestRemovedIn10Warning: Session-scoped*", "ERROR *::test_other"])
+    result.stdout.fnmatch_lines(
+        ["*PytestRemovedIn10Warning: Session-scoped*", "ERROR *::test_other"]
+    )
