@@ -1,0 +1,65 @@
+"""docs/testing-your-pipeline.md works as written: its files, run by pytest as a user would."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.plugin.user_project import clear_jobstate_env, run
+
+GUIDE = Path(__file__).resolve().parents[1] / "docs" / "testing-your-pipeline.md"
+# A file is named in backticks on the line just before its code block.
+FILES = dict(
+    re.findall(
+        r"`([\w/.]+\.(?:py|toml))`[^\n]*\n\n```(?:python|toml)\n(.*?)```",
+        GUIDE.read_text(encoding="utf-8"),
+        re.S,
+    )
+)
+
+
+def _project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    clear_jobstate_env(monkeypatch)
+    for name, body in FILES.items():
+        path = pytester.path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(body, encoding="utf-8")
+    (pytester.path / "wordcount" / "__init__.py").touch()
+
+
+def test_the_guide_names_every_file_it_runs() -> None:
+    assert set(FILES) == {
+        "wordcount/workflow.py",
+        "wordcount/app.py",
+        "pyproject.toml",
+        "tests/test_wordcount.py",
+        "tests/test_real_workers.py",
+        "tests/test_machine.py",
+        "tests/test_page.py",
+    }
+
+
+def test_the_first_tests_pass_eager_on_fake_redis(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(pytester, monkeypatch)
+    result = run(pytester, "-v", "tests/test_wordcount.py")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["jobstate: *app=wordcount.app:app (ini)*"])
+
+
+@pytest.mark.prefork
+def test_the_real_worker_and_machine_tests_pass(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(pytester, monkeypatch)
+    result = run(pytester, "tests/test_real_workers.py", "tests/test_machine.py")
+    result.assert_outcomes(passed=3)
+
+
+@pytest.mark.ui
+def test_the_page_test_passes(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    _project(pytester, monkeypatch)
+    run(pytester, "tests/test_page.py").assert_outcomes(passed=1)
