@@ -23,8 +23,9 @@ def shoot(view: UiView, folder: Path, name: str) -> Path:
 def keep(shots: list[Path], rootdir: Path) -> None:
     """Check each shot is a real picture and copy it to ``<rootdir>/screenshots``.
 
-    pytest-playwright empties its ``--output`` folder when any session starts; the copies
-    stay after every tier has run.
+    Shots are taken in the test's own temporary folder (pytest-playwright empties its
+    ``--output`` folder whenever a run starts, even another run's); the copies stay after
+    every tier has run.
     """
     folder = rootdir / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)

@@ -20,12 +20,12 @@ def test_screenshots_of_running_error_and_complete(
     scripted_page: UiView,
     scripted_service: JobService,
     state_store: JobStore,
-    output_path: str,
+    tmp_path: Path,
     pytestconfig: pytest.Config,
 ) -> None:
     view = scripted_page
     view.page.set_viewport_size({"width": 1200, "height": 900})
-    folder = Path(output_path)
+    folder = tmp_path
     shots: list[Path] = []
 
     failed = scripted_service.submit("https://media.example/broken-feed.mp3", "space-3")

@@ -40,13 +40,13 @@ def test_screenshots_of_the_timeline_and_the_live_list(
     scripted_page: UiView,
     scripted_service: JobService,
     state_store: JobStore,
-    output_path: str,
+    tmp_path: Path,
     pytestconfig: pytest.Config,
 ) -> None:
     view = scripted_page
     page = TimelinePage(view)
     view.page.set_viewport_size({"width": 1200, "height": 900})
-    folder = Path(output_path)
+    folder = tmp_path
     shots: list[Path] = []
 
     quiet = scripted_service.submit("https://media.example/quiet-feed.mp3", "space-2")["job_id"]
