@@ -5,42 +5,63 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from harness.live_ui import LiveUi
+from harness.page_view import PageView
 from harness.recorder import StateRecorder
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
+
+from resizer.workflow import RESIZE
 
 pytestmark = [pytest.mark.jobstate_celery("prefork"), pytest.mark.jobstate_redis("server")]
 
 
-def _submit(page: Page, live_ui: LiveUi, image: str, width: str, height: str) -> None:
-    page.goto(live_ui.url + "/resize/")
-    page.get_by_test_id("image").fill(image)
-    page.get_by_test_id("width").fill(width)
-    page.get_by_test_id("height").fill(height)
-    page.get_by_test_id("submit").click()
+class ResizePage(PageView):
+    """The resize page's test ids: the contract between ``resizer/static`` and these tests."""
+
+    STATUS_ID = "status"
+    TEXT_IDS = ("status", "message", "error", "result")
+
+    def open_home(self) -> ResizePage:
+        """Load the resize page."""
+        self.page.goto(self.live.url + "/resize/")
+        return self
+
+    def submit(self, image: str, width: int, height: int) -> None:
+        """Fill in the form and send it."""
+        self.by_testid("image").fill(image)
+        self.by_testid("width").fill(str(width))
+        self.by_testid("height").fill(str(height))
+        self.by_testid("submit").click()
+
+
+@pytest.fixture
+def ui_view_class() -> type[PageView]:
+    """Function: ``ui_page`` is our page, not the reference one."""
+    return ResizePage
 
 
 def test_the_page_submits_a_job_and_shows_it_done(
-    page: Page,
-    live_ui: LiveUi,
+    ui_page: ResizePage,
     state_recorder: StateRecorder,
     image: str,
     uploaded_size: Callable[[str], tuple[int, int]],
 ) -> None:
-    _submit(page, live_ui, image, "40", "30")
-    expect(page.get_by_test_id("status")).to_have_text("DONE", timeout=30_000)
-    expect(page.get_by_test_id("message")).to_have_text("Resized")
-    expect(page.get_by_test_id("result")).to_contain_text('"size":[40,30]')
-    [job] = live_ui.service.list()
+    ui_page.submit(image, 40, 30)
+    ui_page.wait_for_status("DONE", timeout=30)
+    assert ui_page.text("message") == "Resized"
+    assert '"size":[40,30]' in ui_page.text("result")
+    seen = ui_page.seen_statuses()
+    assert seen[0] == "QUEUED"
+    assert set(seen) <= set(RESIZE.happy_path())
+    [job] = ui_page.live.service.list()
     assert uploaded_size(job["job_id"]) == (40, 30)
     state_recorder.track(job["job_id"])
-    state_recorder.assert_path(job["job_id"], ["QUEUED", "RESIZING", "UPLOADING", "DONE"])
+    state_recorder.assert_path(job["job_id"], RESIZE.happy_path())
 
 
-def test_the_page_shows_why_an_input_is_refused(page: Page, live_ui: LiveUi, image: str) -> None:
-    _submit(page, live_ui, image, "0", "30")
-    expect(page.get_by_test_id("error")).to_have_text(
+def test_the_page_shows_why_an_input_is_refused(ui_page: ResizePage, image: str) -> None:
+    ui_page.submit(image, 0, 30)
+    expect(ui_page.by_testid("error")).to_have_text(
         "input.width: 0 is not a whole number of pixels, 1-4096"
     )
-    expect(page.get_by_test_id("status")).to_have_text("-")
-    assert live_ui.service.list() == []
+    assert ui_page.status() == ""
+    assert ui_page.live.service.list() == []
