@@ -9,7 +9,7 @@ one built from ``chaos_worker_factory``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -63,13 +63,15 @@ def chaos_worker_factory(
     jobstate_import_path: tuple[str, ...],
 ) -> Iterator[StartWorker]:
     """Function: start prefork workers of the test's own:
-    ``start(concurrency=1, *, redis_url=None, env=None) -> WorkerProcess``.
+    ``start(concurrency=1, *, redis_url=None, env=None, entry=WORKER_ENTRY)``.
 
     Each consumes the test's queue with the test's settings, but reaches Redis at
     ``redis_url`` when given (store, broker and results: e.g. through ``redis_relay``)
     and runs with ``env`` added to its environment (e.g.
-    :func:`harness.faults.clock_ahead_env`). Started, pinged, and killed at teardown;
-    its log is ``worker.log_path``.
+    :func:`harness.faults.clock_ahead_env`). ``entry`` is the ``python -m`` command:
+    the harness's worker by default, ``pipeline.procs.worker_process.DEFAULT_ENTRY`` for
+    ``jobstate worker`` exactly as a deployment runs it. Each is started, pinged, and
+    killed at teardown; its log is ``worker.log_path``.
     """
     with ExitStack() as stack:
 
@@ -78,6 +80,7 @@ def chaos_worker_factory(
             *,
             redis_url: str | None = None,
             env: Mapping[str, str] | None = None,
+            entry: Sequence[str] = WORKER_ENTRY,
         ) -> WorkerProcess:
             settings = pipeline_settings
             if redis_url is not None:
@@ -87,7 +90,7 @@ def chaos_worker_factory(
                 settings,
                 concurrency=concurrency,
                 log_dir=tmp_path,
-                entry=WORKER_ENTRY,
+                entry=entry,
                 pythonpath=jobstate_import_path,
                 extra_env=env,
             )
