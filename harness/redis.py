@@ -320,8 +320,9 @@ def redis_backend(request: pytest.FixtureRequest) -> Iterator[RedisBackend]:
     fresh in-process FakeServer; ``fake-tcp`` the session fake TCP server, flushed;
     ``server`` the session redis-server, FLUSHALL first; ``cluster``/``sentinel`` the
     session Redis Cluster or sentinel group, flushed, with Celery's broker and results on
-    the session redis-server; a URL: a shared Redis, never flushed. Settings carry a unique ``key_prefix`` and ``queue``. Teardown: with a URL,
-    deletes only this test's keys; always closes every client it handed out.
+    the session redis-server; a URL: a shared Redis, never flushed. Settings carry a
+    unique ``key_prefix`` and ``queue``. Teardown: with a URL, deletes only this test's
+    keys; always closes every client it handed out.
     """
     backend = open_backend(request, redis_mode(request))
     try:
