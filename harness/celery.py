@@ -313,7 +313,8 @@ def job_runner(
 ) -> JobRunner:
     """Function: submits jobs through the service and waits for statuses (any mode).
 
-    ``submit(url)``, ``wait_for(job_id, status, timeout)``, ``run(url)``; a timeout fails
+    ``submit(job_input)``, ``wait_for(job_id, status, timeout)``, ``run(job_input)`` (the
+    workflow's input object, or the media pipeline's URL); a timeout fails
     with the job's recorded history. The worker for the test's mode is already running.
     """
     timeout = float(get_config(request.config)["timeout"])
