@@ -6,7 +6,10 @@ whose behaviour comes from the job URL's path:
 
 - ``/ok``: each stage returns at once;
 - ``/work/<ms>``: each stage works for ``<ms>`` milliseconds (it stops early when the
-  job moves on without it, as a real stage's heartbeat tells it to).
+  job moves on without it, as a real stage's heartbeat tells it to);
+- ``/hold/<name>``: each stage waits while the file ``<name>.<STATUS>.hold`` exists in
+  the work folder (:func:`hold_file`), for at most a minute: a hold the test controls
+  without Redis, so it can end a stage while Redis is down.
 
 Every stage adds an entry to the trail that becomes the job's result: the main pid of
 the worker that ran it, its Celery task id and that worker's own wall clock.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,10 +29,21 @@ from pipeline.celery_app import create_app
 from pipeline.settings import Settings
 from pipeline.tracking import StageRun, Tracker
 
-__all__ = ["TARGET", "URL", "chaos_app", "work_url"]
+__all__ = ["HOLD_LIMIT_SECONDS", "TARGET", "URL", "chaos_app", "hold_file", "hold_url", "work_url"]
 
 TARGET = "tests.chaos.apps:chaos_app"
 URL = "http://127.0.0.1:9/ok"
+HOLD_LIMIT_SECONDS = 60.0
+
+
+def hold_url(name: str) -> str:
+    """A job URL whose stages wait on ``name``'s hold files."""
+    return f"http://127.0.0.1:9/hold/{name}"
+
+
+def hold_file(work_dir: str, name: str, status: str) -> Path:
+    """The file that holds ``status`` of the job ``hold_url(name)`` while it exists."""
+    return Path(work_dir) / f"{name}.{status}.hold"
 
 
 def work_url(ms: int) -> str:
@@ -41,6 +56,11 @@ def _stage(ctx: dict[str, Any], run: StageRun) -> dict[str, Any]:
     parts = urlsplit(str(ctx.get("url", ""))).path.strip("/").split("/")
     if parts[0] == "work" and len(parts) == 2 and parts[1].isdigit():
         run.stop.wait(int(parts[1]) / 1000)  # the stage's work, cut short if fenced out
+    if parts[0] == "hold" and len(parts) == 2:
+        hold = hold_file(run.settings.work_dir, parts[1], run.status)
+        deadline = time.monotonic() + HOLD_LIMIT_SECONDS
+        while hold.exists() and time.monotonic() < deadline and not run.stop.wait(0.05):
+            pass
     trail = ctx.setdefault("trail", {})
     trail[run.status] = {"worker": os.getppid(), "task": run.task_id, "clock": time.time()}
     ctx["result"] = {"url": ctx.get("url"), "trail": trail}
