@@ -32,7 +32,7 @@ __all__ = [
     "worker_conf",
 ]
 
-WORKER_POLL_SECONDS = 0.05
+WORKER_POLL_SECONDS = 0.02
 """How long a worker's broker poll blocks: a queue added to a running worker is read
 within this time (kombu's Redis transport otherwise waits a whole second)."""
 

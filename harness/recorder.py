@@ -64,7 +64,8 @@ class StateRecorder:
     def _listen(self) -> None:
         while not self._stop.is_set():
             try:
-                msg = self._pubsub.get_message(timeout=0.2)
+                # Short: stop() waits for this call to return (a test's teardown).
+                msg = self._pubsub.get_message(timeout=0.02)
             except Exception:
                 if self._stop.wait(0.2):
                     return

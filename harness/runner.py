@@ -70,7 +70,7 @@ class JobRunner:
                 return record
             if record and record["status"] in self.terminal and not wanted & self.terminal:
                 break
-            time.sleep(0.05)  # polling interval of a condition wait with a deadline
+            time.sleep(0.02)  # polling interval of a condition wait with a deadline
         last = f"{record['status']} {record['error']!r}" if record else "(no record)"
         if record and record["status"] in self.terminal:
             why = f"ended in {record['status']} instead"
