@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from harness.ui_view import UiView
+from harness.waiting import wait_until
 from pipeline.cleanup import mark_stale
 from pipeline.service import JobService
 from pipeline.store import JobStore
@@ -47,7 +48,9 @@ def _failed_twice_with_redelivery(store: JobStore, service: JobService) -> str:
     job_id = str(service.submit("https://media.example/talk.mp3", "space-9")["job_id"])
     advance(store, job_id, "DOWNLOADING", task_id="celery-dl-1")
     store.set_state(job_id, "DOWNLOADING", attempt=1, task_id="celery-dl-1", max_runs=3)
-    assert mark_stale(store, older_than=0) == [job_id]
+    # The sweep takes jobs last written strictly before now: wait out the current ms.
+    swept = wait_until(lambda: mark_stale(store, older_than=0), 5, what="stale sweep")
+    assert swept == [job_id]
     service.retry(job_id)
     advance(store, job_id, "DOWNLOADING", attempt=2, task_id="celery-dl-2")
     advance(store, job_id, "TRANSCRIBING", attempt=2, task_id="celery-tr-2")

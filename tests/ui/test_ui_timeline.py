@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from harness.ui_view import UiView
+from harness.waiting import wait_until
 from pipeline.cleanup import mark_stale
 from pipeline.service import JobService
 from pipeline.store import JobStore
@@ -153,7 +154,8 @@ def test_stale_sweep_is_marked(
     advance(state_store, job_id, "TRANSCRIBING")
     view.open_job(job_id)
     view.wait_for_status("TRANSCRIBING")
-    assert mark_stale(state_store, older_than=0) == [job_id]
+    swept = wait_until(lambda: mark_stale(state_store, older_than=0), 5, what="stale sweep")
+    assert swept == [job_id]
     view.wait_for_status("ERROR")
     [attempt] = timeline.wait_for(lambda a: a[0].outcome == "failed", what="the sweep shown")
     swept = attempt.rows[-1]
