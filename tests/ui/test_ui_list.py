@@ -97,7 +97,7 @@ def test_list_polls_one_request_at_a_time_and_pauses_while_hidden(
     assert hidden_job not in view.job_list_ids()
 
     page.set_hidden(False)  # shown again: the list catches up at once, then polls again
-    view.wait_until(lambda: hidden_job in view.job_list_ids(), timeout=2, what="catch-up load")
+    view.wait_until(lambda: hidden_job in view.job_list_ids(), timeout=5, what="catch-up load")
     view.wait_until(lambda: log.started >= paused_at + 2, timeout=10, what="polling resumed")
     assert log.max_in_flight == 1
     assert not log.overlaps(), log.overlaps()
