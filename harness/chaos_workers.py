@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from celery import Celery
 
+from harness.faults import clock_ahead_entry, clock_ahead_env
 from harness.real_workers import WORKER_ENTRY
 from harness.relay import TcpRelay
 from harness.worker_proc import WorkerProcess
@@ -63,12 +64,14 @@ def chaos_worker_factory(
     jobstate_import_path: tuple[str, ...],
 ) -> Iterator[StartWorker]:
     """Function: start prefork workers of the test's own:
-    ``start(concurrency=1, *, redis_url=None, env=None, entry=WORKER_ENTRY)``.
+    ``start(concurrency=1, *, redis_url=None, env=None, entry=WORKER_ENTRY,
+    clock_ahead=0)``.
 
     Each consumes the test's queue with the test's settings, but reaches Redis at
     ``redis_url`` when given (store, broker and results: e.g. through ``redis_relay``)
-    and runs with ``env`` added to its environment (e.g.
-    :func:`harness.faults.clock_ahead_env`). ``entry`` is the ``python -m`` command:
+    and runs with ``env`` added to its environment; ``clock_ahead`` seconds puts its
+    wall clock ahead (libfaketime, :func:`harness.faults.clock_ahead_env`). ``entry`` is
+    the ``python -m`` command:
     the harness's worker by default, ``pipeline.procs.worker_process.DEFAULT_ENTRY`` for
     ``jobstate worker`` exactly as a deployment runs it. Each is started, pinged, and
     killed at teardown; its log is ``worker.log_path``.
@@ -81,8 +84,12 @@ def chaos_worker_factory(
             redis_url: str | None = None,
             env: Mapping[str, str] | None = None,
             entry: Sequence[str] = WORKER_ENTRY,
+            clock_ahead: float = 0,
         ) -> WorkerProcess:
             settings = pipeline_settings
+            if clock_ahead:
+                env = {**(env or {}), **clock_ahead_env(clock_ahead)}
+                entry = clock_ahead_entry(entry)
             if redis_url is not None:
                 settings = settings.with_(redis_url=redis_url, broker_url="", result_url="")
             worker = WorkerProcess(

@@ -5,7 +5,8 @@
 - Of a worker: SIGKILL it or one child, SIGTERM (warm shutdown), SIGQUIT (cold
   shutdown), a remote ``shutdown`` through Celery's control; cut it off from Redis
   (a :class:`~harness.relay.TcpRelay` between them stops passing bytes) and let it
-  reconnect; start it with its clock ahead (:func:`clock_ahead_env`, libfaketime).
+  reconnect; start it with its clock ahead (:func:`clock_ahead_env` and
+  :func:`clock_ahead_entry`, libfaketime; ``chaos_worker_factory(clock_ahead=...)``).
 - Of Redis: stop, start, restart (AOF keeps the data), an outage of some seconds.
 
 No pytest here: the ``fault_injector`` fixture builds one for each test.
@@ -16,7 +17,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Sequence
 from pathlib import Path
 
 from celery import Celery
@@ -27,7 +28,14 @@ from harness.worker_proc import WorkerProcess
 from pipeline.faults import FaultPlan
 from pipeline.store import JobStore
 
-__all__ = ["LIBFAKETIME_PATHS", "FaultInjector", "FaultSetupError", "clock_ahead_env"]
+__all__ = [
+    "FAKETIME_ENTRY",
+    "LIBFAKETIME_PATHS",
+    "FaultInjector",
+    "FaultSetupError",
+    "clock_ahead_entry",
+    "clock_ahead_env",
+]
 
 LIBFAKETIME_PATHS = (
     "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
@@ -36,6 +44,9 @@ LIBFAKETIME_PATHS = (
     "/usr/local/lib/faketime/libfaketime.so.1",
 )
 """Where Debian, Ubuntu and a source build put libfaketime (``JOBSTATE_LIBFAKETIME`` wins)."""
+
+FAKETIME_ENTRY = ("harness.faketime_main",)
+"""``python -m`` prefix that keeps ``time.sleep`` working under libfaketime."""
 
 
 class FaultSetupError(RuntimeError):
@@ -59,15 +70,21 @@ def clock_ahead_env(seconds: float) -> dict[str, str]:
     """Environment that starts a process with its wall clock ``seconds`` ahead.
 
     libfaketime is preloaded; monotonic clocks are left alone (timeouts and intervals
-    stay true), so only what reads the wall clock is misled. Raises
-    :class:`FaultSetupError` when libfaketime is not installed.
+    stay true), so only what reads the wall clock is misled. Run Python under it through
+    :func:`clock_ahead_entry`. Raises :class:`FaultSetupError` when libfaketime is not
+    installed.
     """
     return {
         "LD_PRELOAD": _libfaketime(),
         "FAKETIME": f"{seconds:+g}s",
         "FAKETIME_DONT_FAKE_MONOTONIC": "1",
-        "FAKETIME_NO_CACHE": "1",
     }
+
+
+def clock_ahead_entry(entry: Sequence[str]) -> tuple[str, ...]:
+    """The ``python -m`` arguments that run ``entry`` under :func:`clock_ahead_env`
+    (see :mod:`harness.faketime_main`)."""
+    return (*FAKETIME_ENTRY, *entry)
 
 
 class FaultInjector:
@@ -165,12 +182,6 @@ class FaultInjector:
     def reconnect(relay: TcpRelay) -> None:
         """End :meth:`cut_off`: held bytes go through first, then everything else."""
         relay.flow()
-
-    @staticmethod
-    def clock_ahead_env(seconds: float) -> Mapping[str, str]:
-        """Environment for a worker whose wall clock runs ``seconds`` ahead
-        (:func:`clock_ahead_env`)."""
-        return clock_ahead_env(seconds)
 
     # -- of Redis -----------------------------------------------------------------------
 
