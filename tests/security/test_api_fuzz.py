@@ -2,9 +2,9 @@
 
 Requests generated from ``/openapi.json`` (valid and invalid ones) go over HTTP to the app
 served on a free port, backed by the ACL'd Redis as the limited user, with a real Celery
-app enqueuing on it (no worker: the API's job ends at the queue). Every answer must be
-something other than a 5xx that the server did not declare, and must match the schema:
-its status code, content type, headers and body.
+app enqueuing on it (no worker: the API's job ends at the queue). No answer may be a
+server error (5xx); every answer must match the schema (status code, content type, headers
+and body); invalid requests must be refused and undeclared methods answered 405.
 """
 
 from __future__ import annotations
