@@ -90,6 +90,12 @@ def cli() -> None:
 @click.option("--queue", "-Q", default=None, help="Queue (default: JOBSTATE_QUEUE).")
 @click.option("--hostname", "-n", default=None)
 @click.option("--loglevel", "-l", default="INFO", show_default=True)
+@click.option(
+    "--faults",
+    is_flag=True,
+    envvar="JOBSTATE_FAULTS",
+    help="Honour fault plans (fail, hang, kill at a stage) for tests and demos.",
+)
 def worker(
     app_target: str,
     pool: str,
@@ -97,11 +103,17 @@ def worker(
     queue: str | None,
     hostname: str | None,
     loglevel: str,
+    faults: bool,
 ) -> None:
     """Run a Celery worker for the pipeline (prefork by default)."""
     from pipeline.worker import load_app, run_worker
 
     settings = Settings.from_env()
+    if faults:
+        from pipeline.faults import fault_hook
+        from pipeline.tracking import add_stage_hook
+
+        add_stage_hook(fault_hook)
     run_worker(
         load_app(app_target, settings),
         pool=pool,

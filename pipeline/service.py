@@ -85,8 +85,11 @@ class JobService:
         return self.store.ping()
 
     def _start(self, record: dict[str, Any]) -> None:
+        ctx = job_context(record)
+        if "***@" in json.dumps(ctx):  # reads hide credentials; the worker needs them
+            ctx = job_context(self.store.get_state(record["job_id"], reveal_credentials=True))
         try:
-            self.enqueue(job_context(record))
+            self.enqueue(ctx)
         except StoreUnavailable:
             raise
         except Exception as exc:

@@ -77,6 +77,16 @@ def test_the_input_survives_a_retry(tally: JobStore) -> None:
     assert (record["attempt"], record["input"]) == (2, {"numbers": [5]})
 
 
+def test_credentials_in_an_input_are_hidden_from_reads(store: JobStore) -> None:
+    secret = "https://user:hunter2@media.example.com/a.mp3"
+    job_id = store.create(secret).job_id
+    shown = store.get_state(job_id)
+    assert "hunter2" not in str(shown)
+    assert shown["input"]["url"] == "https://***@media.example.com/a.mp3"
+    revealed = store.get_state(job_id, reveal_credentials=True)
+    assert revealed["input"]["url"] == secret
+
+
 def test_a_record_whose_input_breaks_the_workflow_fails_the_record_check(
     tally: JobStore,
 ) -> None:
