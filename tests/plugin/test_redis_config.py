@@ -134,7 +134,7 @@ def test_fixtures_are_listed_with_their_docstrings(pytester: pytest.Pytester) ->
         result.stdout.re_match_lines(
             [rf"{re.escape(name)} -- .*harness/redis\.py:\d+$", rf"    {re.escape(doc)}"]
         )
-    result.stdout.fnmatch_lines(["*deletes only this test's keys*"])
+    result.stdout.fnmatch_lines(["*Teardown: with a URL, deletes only this test's*"])
 
 
 @pytest.mark.integration
