@@ -9,6 +9,7 @@ import pytest
 from harness.faults import FaultInjector
 from harness.recorder import StateRecorder
 from harness.runner import JobRunner
+from harness.waiting import wait_until
 from pipeline.errors import InvalidTransition, StaleAttempt
 from pipeline.sample_server import SampleServer
 from pipeline.settings import Settings
@@ -44,7 +45,8 @@ def test_failure_at_stage_then_retry(
     job_runner.retry(job_id)
     done = job_runner.wait_for(job_id, "COMPLETE", timeout=120)
     assert done["attempt"] == 2
-    assert not (work / "attempt-2").exists()
+    # the last stage removes the attempt's files just after writing the final status
+    wait_until(lambda: not (work / "attempt-2").exists(), 10, what="attempt-2 files removed")
     state_recorder.assert_path(job_id, HAPPY, attempt=2)
     state_recorder.assert_all_legal()
 
