@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from celery import Celery
+from kombu import pools
 
 from harness.redis_proc import RedisServer
 from harness.relay import TcpRelay
@@ -35,6 +36,7 @@ __all__ = [
     "FaultSetupError",
     "clock_ahead_entry",
     "clock_ahead_env",
+    "forget_pooled_connections",
 ]
 
 LIBFAKETIME_PATHS = (
@@ -85,6 +87,26 @@ def clock_ahead_entry(entry: Sequence[str]) -> tuple[str, ...]:
     """The ``python -m`` arguments that run ``entry`` under :func:`clock_ahead_env`
     (see :mod:`harness.faketime_main`)."""
     return (*FAKETIME_ENTRY, *entry)
+
+
+def forget_pooled_connections(host: str, port: int) -> int:
+    """Close this process's pooled broker connections to ``host:port``; how many pools.
+
+    kombu keeps connection and producer pools per broker URL for the whole process, so
+    after that server restarts every Celery app here would first meet a dead socket
+    (a remote-control reply read fails once). The pools stay usable and open new
+    connections on their next use.
+    """
+    closed = 0
+    for group in (pools.producers, pools.connections):
+        # Keyed by each Connection's equality key: (transport, hostname, userid, password,
+        # virtual host, port, transport options).
+        for key, pool in list(group.items()):
+            if host in key and port in key:
+                pool.force_close_all(close_pool=False)  # leaves the pool empty...
+                pool.setup()  # ...so fill it again with connections made on first use
+                closed += 1
+    return closed
 
 
 class FaultInjector:
@@ -190,12 +212,17 @@ class FaultInjector:
         self._need_server().stop()
 
     def start_redis(self) -> None:
-        """Start the test's redis-server again on the same port."""
-        self._need_server().start()
+        """Start the test's redis-server again on the same port (this process's pooled
+        broker connections to it are closed: they died with the old server)."""
+        server = self._need_server()
+        server.start()
+        forget_pooled_connections(server.host, server.port)
 
     def restart_redis(self) -> None:
-        """Restart the test's redis-server (AOF keeps the data)."""
-        self._need_server().restart()
+        """Restart the test's redis-server (AOF keeps the data), as :meth:`start_redis`."""
+        server = self._need_server()
+        server.restart()
+        forget_pooled_connections(server.host, server.port)
 
     def redis_outage(self, seconds: float) -> None:
         """Stop Redis, keep it down for ``seconds``, start it again."""

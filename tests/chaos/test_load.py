@@ -1,8 +1,9 @@
 """Load: 200 jobs through one 4-child prefork worker while 200 pollers read the API at 1 Hz.
 
 ``jobstate worker`` (4 children) runs the jobs and ``jobstate serve`` (uvicorn, its own
-process, as deployed) answers the pollers: one asyncio httpx client per job, polling the
-job's state once a second as the page does, until the job ends. Every job must end
+process, as deployed) answers the pollers (:mod:`tests.chaos.pollers`, one asyncio httpx
+client in a process of its own): each job's state read once a second as the page does,
+until the job ends. Every job must end
 complete with zero illegal transitions (the chaos summary checks each one). The API's
 request latencies are measured at the client and printed and written with the summary
 (``test-results/chaos-summary.*``); the goal, p99 at most 25 ms, is reported, never
@@ -11,16 +12,15 @@ asserted: timings belong to the report, not to a pass or a fail.
 
 from __future__ import annotations
 
-import asyncio
+import json
 import os
-import random
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -31,7 +31,6 @@ from harness.runner import JobRunner
 from harness.waiting import wait_until
 from harness.worker_proc import DEFAULT_ENTRY, WorkerProcess
 from pipeline.settings import Settings
-from pipeline.workflow import PRD_WORKFLOW
 from tests.chaos.apps import TARGET, work_url
 
 pytestmark = [
@@ -44,9 +43,7 @@ pytestmark = [
 JOBS = 200
 CHILDREN = 4
 STAGE_MS = 60
-POLL_SECONDS = 1.0
 GOAL_P99_MS = 25.0
-TERMINAL = PRD_WORKFLOW.terminal
 
 
 @pytest.fixture
@@ -90,54 +87,16 @@ def _healthy(url: str, proc: subprocess.Popen[bytes]) -> bool:
         return False
 
 
-@dataclass
-class Polls:
-    """What the pollers saw: each request's latency, and answers that were not 200."""
-
-    latencies_ms: list[float] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-    last: dict[str, str] = field(default_factory=dict)
-
-
-async def _poll(
-    client: httpx.AsyncClient, job_id: str, polls: Polls, deadline: float, phase: float
-) -> None:
-    """Read one job once a second (the next read a second after the last began) until it
-    ends, starting ``phase`` seconds in: pages opened at different moments poll out of step."""
-    await asyncio.sleep(phase)
-    while time.monotonic() < deadline:
-        began = time.perf_counter()
-        try:
-            answer = await client.get(f"/api/jobs/{job_id}")
-        except httpx.HTTPError as exc:
-            polls.failures.append(f"{job_id}: {type(exc).__name__}")
-        else:
-            polls.latencies_ms.append((time.perf_counter() - began) * 1000)
-            if answer.status_code != 200:
-                polls.failures.append(f"{job_id}: HTTP {answer.status_code}")
-            else:
-                polls.last[job_id] = answer.json()["status"]
-                if polls.last[job_id] in TERMINAL:
-                    return
-        await asyncio.sleep(max(0.0, POLL_SECONDS - (time.perf_counter() - began)))
-
-
-async def _poll_all(url: str, job_ids: list[str], timeout: float) -> Polls:
-    polls = Polls()
-    # Idle connections are dropped before the server's 5 s keep-alive ends, as browsers
-    # do, so no request races the server closing its connection.
-    limits = httpx.Limits(
-        max_connections=len(job_ids), max_keepalive_connections=len(job_ids), keepalive_expiry=2
-    )
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=10) as client:
-        phases = random.Random(JOBS).sample(range(1000), len(job_ids))
-        await asyncio.gather(
-            *(
-                _poll(client, job_id, polls, deadline, phase / 1000 * POLL_SECONDS)
-                for job_id, phase in zip(job_ids, phases, strict=True)
-            )
-        )
+def _poll_in_a_process(
+    url: str, job_ids: list[str], folder: Path, import_path: tuple[str, ...]
+) -> dict[str, Any]:
+    """Run :mod:`tests.chaos.pollers` over ``job_ids``; what it saw."""
+    ids, out = folder / "job-ids.txt", folder / "polls.json"
+    ids.write_text("\n".join(job_ids))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(import_path)}
+    argv = [sys.executable, "-m", "tests.chaos.pollers", url, str(ids), str(out)]
+    subprocess.run(argv, env=env, check=True, timeout=300)
+    polls: dict[str, Any] = json.loads(out.read_text())
     return polls
 
 
@@ -151,20 +110,22 @@ def test_200_jobs_on_4_children_while_200_pollers_read_the_api(
     api_url: str,
     celery_worker: WorkerProcess,
     capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    jobstate_import_path: tuple[str, ...],
 ) -> None:
     scenario = chaos_scenario(
         f"load: {JOBS} jobs, {CHILDREN} children, {JOBS} pollers at 1 Hz", "none (load only)"
     )
     began = time.monotonic()
     job_ids = [job_runner.submit(work_url(STAGE_MS)) for _ in range(JOBS)]
-    polls = asyncio.run(_poll_all(api_url, job_ids, timeout=240))
+    polls = _poll_in_a_process(api_url, job_ids, tmp_path, jobstate_import_path)
     elapsed = time.monotonic() - began
 
-    assert polls.failures == []
+    assert polls["failures"] == []
     records = [job_runner.wait_terminal(job_id, timeout=30) for job_id in job_ids]
     assert [r["status"] for r in records] == ["COMPLETE"] * JOBS
-    assert all(polls.last[job_id] == "COMPLETE" for job_id in job_ids)
-    latencies = polls.latencies_ms
+    assert all(polls["last"][job_id] == "COMPLETE" for job_id in job_ids)
+    latencies = polls["latencies_ms"]
     figures = {
         "API requests": len(latencies),
         "API p50 ms": round(_percentile(latencies, 50), 2),
