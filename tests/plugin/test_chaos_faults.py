@@ -7,10 +7,17 @@ from pathlib import Path
 
 import pytest
 import redis
+from kombu import Connection, pools
 
 from harness.chaos_workers import relayed_url
 from harness.faketime_main import relative_sleep
-from harness.faults import FaultInjector, FaultSetupError, clock_ahead_entry, clock_ahead_env
+from harness.faults import (
+    FaultInjector,
+    FaultSetupError,
+    clock_ahead_entry,
+    clock_ahead_env,
+    forget_pooled_connections,
+)
 from harness.redis_proc import free_port
 from harness.relay import TcpRelay
 from harness.runner import JobRunner
@@ -98,3 +105,17 @@ def test_a_relayed_url_keeps_credentials_and_database() -> None:
         url = relayed_url("redis://user:secret@10.0.0.5:6390/3", relay)
         assert url == f"redis://user:secret@127.0.0.1:{relay.port}/3"
         assert relayed_url("redis://10.0.0.5:6390", relay) == f"redis://127.0.0.1:{relay.port}"
+
+
+def test_pooled_broker_connections_to_a_restarted_server_are_replaced() -> None:
+    port = free_port()
+    conn = Connection(f"redis://127.0.0.1:{port}/0")
+    pool = pools.connections[conn]
+    first = pool.acquire(block=True, timeout=1)
+    first.release()
+    assert forget_pooled_connections("127.0.0.1", port) == 1
+    assert forget_pooled_connections("127.0.0.1", free_port()) == 0
+    again = pool.acquire(block=True, timeout=1)  # still usable: a fresh connection
+    assert again is not first
+    again.release()
+    del pools.connections[conn]
