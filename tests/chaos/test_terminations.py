@@ -39,6 +39,12 @@ def _log_after(worker: WorkerProcess, mark: int) -> str:
     return worker.log_since(mark, lines=100_000)
 
 
+def _logged(worker: WorkerProcess, mark: int, text: str) -> str | None:
+    """What ``worker`` logged after ``mark``, once that contains ``text``."""
+    log = _log_after(worker, mark)
+    return log if text in log else None
+
+
 def _ran_by(record: dict[str, Any], stage: str) -> int:
     """The main pid of the worker that ran ``stage`` (from the result's trail)."""
     return int(record["result"]["trail"][stage]["worker"])
@@ -93,7 +99,11 @@ class TestHardTimeLimit:
         record = job_runner.run(URL, timeout=60)
         assert record["status"] == "ERROR"
         assert record["error"].startswith(f"{STAGE}: TimeLimitExceeded"), record["error"]
-        log = _log_after(celery_worker, mark)
+        log = wait_until(
+            lambda: _logged(celery_worker, mark, "Hard time limit"),
+            timeout=30,
+            what="the worker logging the hard time limit",
+        )
         assert "Soft time limit (1s) exceeded" in log
         assert "Hard time limit (2s) exceeded" in log
         assert job_runner.run(URL, timeout=60)["status"] == "COMPLETE"
