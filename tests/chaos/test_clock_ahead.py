@@ -95,7 +95,8 @@ def test_a_worker_clock_ahead_changes_no_order_and_no_staleness(
     )
     swept_ms = state_store.now_ms()
     assert swept == [job_id]
-    assert STALE_SECONDS * 1000 <= swept_ms - last_beat < (STALE_SECONDS + 5) * 1000
+    # Stale after the threshold of Redis time, never ten minutes off either way.
+    assert STALE_SECONDS * 1000 <= swept_ms - last_beat < (STALE_SECONDS + 60) * 1000
     record = state_store.get_state(job_id)
     assert record["status"] == "ERROR"
     assert STAGE in record["error"]
