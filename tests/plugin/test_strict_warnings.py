@@ -37,9 +37,12 @@ def test_own_deprecated_call(redis_client):
 
 # pytest 9.2's text for pytest-playwright's base_url fixture (older pytest says nothing).
 INSTANCE_FIXTURE = getattr(_pytest.deprecated, "CLASS_FIXTURE_INSTANCE_METHOD", None)
+# pytest keeps the text as ``template`` (an UnformattedWarning) or, in older releases, as
+# ``message``; without either the fallback is the text pytest 9.2 prints.
+_KEPT = getattr(INSTANCE_FIXTURE, "template", None) or getattr(INSTANCE_FIXTURE, "message", None)
 INSTANCE_FIXTURE_TEXT = (
-    INSTANCE_FIXTURE.message
-    if INSTANCE_FIXTURE is not None
+    _KEPT
+    if isinstance(_KEPT, str)
     else "{scope}-scoped fixtures defined as instance methods are deprecated.\n"
     "Instance attributes set in the {fixturename!r} fixture will NOT be visible to test "
     "methods,\nas each test gets a new instance while the fixture runs only once per class.\n"
