@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness.chaos import StartScenario
 from harness.faults import FaultInjector
 from harness.recorder import StateRecorder
 from harness.runner import JobRunner
@@ -23,11 +24,13 @@ pytestmark = [
 
 
 def test_child_killed_mid_stage_is_redelivered(
+    chaos_scenario: StartScenario,
     job_runner: JobRunner,
     fault_injector: FaultInjector,
     state_recorder: StateRecorder,
     media_server: SampleServer,
 ) -> None:
+    chaos_scenario("child killed mid-stage", "SIGKILL child at TRANSCRIBING")
     fault_injector.kill_child_at("TRANSCRIBING", times=1)
     job_id = job_runner.submit(media_server.url)
     record = job_runner.wait_terminal(job_id, timeout=120)
@@ -37,12 +40,14 @@ def test_child_killed_mid_stage_is_redelivered(
 
 
 def test_poison_stage_gives_up_after_the_redelivery_cap(
+    chaos_scenario: StartScenario,
     job_runner: JobRunner,
     fault_injector: FaultInjector,
     state_recorder: StateRecorder,
     media_server: SampleServer,
     state_store: JobStore,
 ) -> None:
+    chaos_scenario("poison job", "SIGKILL child at every GENERATING_QUOTES")
     fault_injector.kill_child_at("GENERATING_QUOTES", times=100)
     job_id = job_runner.submit(media_server.url)
     record = job_runner.wait_terminal(job_id, timeout=180)
@@ -53,6 +58,7 @@ def test_poison_stage_gives_up_after_the_redelivery_cap(
 
 
 def test_whole_worker_killed_is_swept_to_error(
+    chaos_scenario: StartScenario,
     job_runner: JobRunner,
     fault_injector: FaultInjector,
     state_recorder: StateRecorder,
@@ -60,6 +66,7 @@ def test_whole_worker_killed_is_swept_to_error(
     state_store: JobStore,
     celery_worker: WorkerProcess,
 ) -> None:
+    chaos_scenario("whole worker killed", "SIGKILL worker mid-TRANSCRIBING")
     fault_injector.hang_at("TRANSCRIBING")
     job_id = job_runner.submit(media_server.url)
     job_runner.wait_for(job_id, "TRANSCRIBING", timeout=60)
