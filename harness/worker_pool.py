@@ -24,6 +24,7 @@ from celery import Celery
 __all__ = ["Lease", "PoolWorker", "WorkerPool", "WorkerPoolError"]
 
 SERVE_TIMEOUT = 5.0
+SERVE_ATTEMPTS = 3
 
 
 class WorkerPoolError(RuntimeError):
@@ -117,10 +118,17 @@ class WorkerPool:
 
     @staticmethod
     def _serve(worker: PoolWorker, queue: str, control: Celery) -> bool:
-        replies = control.control.add_consumer(
-            queue, destination=[worker.node], reply=True, timeout=SERVE_TIMEOUT
-        )
-        return bool(replies)
+        # A reply can be late on a loaded machine; asking again is harmless (a worker
+        # already consuming the queue answers "already consuming").
+        for _ in range(SERVE_ATTEMPTS):
+            replies = control.control.add_consumer(
+                queue, destination=[worker.node], reply=True, timeout=SERVE_TIMEOUT
+            )
+            if replies:
+                return True
+            if not worker.running:
+                return False
+        return False
 
     def give_back(self, lease: Lease, *, discard: bool = False) -> None:
         """Called by :meth:`Lease.release`: keep the worker for the next test, or end it."""
