@@ -17,6 +17,7 @@ from harness.recorder import StateRecorder
 from harness.redis import RedisBackend
 from harness.redis_cluster import CLUSTER_SLOTS, RedisClusterServers, cluster_info
 from harness.runner import JobRunner
+from harness.waiting import wait_until
 from pipeline.cleanup import archive_completed
 from pipeline.store import JobStore
 from pipeline.workflow import Workflow
@@ -78,7 +79,9 @@ def test_a_jobs_keys_share_one_slot_on_one_node(
     assert isinstance(client, RedisCluster)
     job_id = state_store.create(URL, space_id="space-1").job_id
     for status in jobstate_workflow.happy_path()[1:]:
-        state_store.set_state(job_id, status)
+        done = state_store.set_state(job_id, status)
+    # A sweep takes jobs finished before its cutoff, never in the same millisecond.
+    wait_until(lambda: state_store.now_ms() > done.ms, timeout=5, what="the clock to move on")
     live = [state_store.keys.state(job_id), state_store.keys.history(job_id)]
     assert archive_completed(state_store, older_than=0) == [job_id]
     archived = [state_store.keys.archived(job_id), state_store.keys.archived_history(job_id)]
