@@ -10,7 +10,7 @@ from typing import Any
 
 from pipeline.settings import redact_credentials
 
-__all__ = ["decode", "history_entry", "iso_ms", "record_from_hash"]
+__all__ = ["decode", "history_entry", "iso_ms", "record_from_hash", "redact_record"]
 
 
 def decode(value: Any) -> str:
@@ -60,8 +60,7 @@ def record_from_hash(raw: Mapping[Any, Any], *, reveal: bool = False) -> dict[st
     the URL to a worker asks for it): every other reader gets a record safe to display.
     """
     h = {decode(k): decode(v) for k, v in raw.items()}
-    url = h.get("url", "")
-    return {
+    record = {
         "job_id": h["job_id"],
         "workflow": h.get("workflow", ""),
         "status": h["status"],
@@ -71,22 +70,28 @@ def record_from_hash(raw: Mapping[Any, Any], *, reveal: bool = False) -> dict[st
         "created_at": iso_ms(int(h["created_ms"])),
         "heartbeat_at": iso_ms(int(h["heartbeat_ms"])),
         "metadata": {
-            "url": url if reveal else redact_credentials(url),
+            "url": h.get("url", ""),
             "space_id": h.get("space_id") or None,
             "task_id": h.get("task_id") or None,
         },
-        "input": _input(h.get("input", ""), reveal),
+        "input": _json_or_none(h.get("input", "")),
         "version": int(h["version"]),
         "attempt": int(h["attempt"]),
         "progress": _json_or_none(h.get("progress", "")),
         "result": _json_or_none(h.get("result", "")),
     }
+    return record if reveal else redact_record(record)
 
 
-def _input(text: str, reveal: bool) -> Any:
-    """The job's input as stored (``None`` for jobs stored before inputs were kept)."""
-    value = _json_or_none(text)
-    return value if reveal else _redacted(value)
+def redact_record(record: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``record`` safe to display: URL user-info in its metadata and its input
+    (``None`` for jobs stored before inputs were kept) shown as ``***@``."""
+    meta = record["metadata"]
+    return {
+        **record,
+        "metadata": {**meta, "url": redact_credentials(meta["url"])},
+        "input": _redacted(record["input"]),
+    }
 
 
 def _redacted(value: Any) -> Any:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from pipeline import validation as v
 from pipeline.errors import JobNotFound, StoreUnavailable
+from pipeline.records import redact_record
 from pipeline.settings import redact_credentials
 from pipeline.store import JobStore
 
@@ -53,16 +53,12 @@ class JobService:
         reference pipeline's media URL (``space_id`` goes with it).
         """
         write = self.store.create(job_input, space_id=space_id or None)
-        record = self.get(write.job_id)
-        self._start(record)
-        return record
+        return self._start(write.job_id)
 
     def retry(self, job_id: str) -> dict[str, Any]:
         """Start a new attempt of a job in the error status (atomic: one click, one attempt)."""
         self.store.retry(job_id)
-        record = self.get(job_id)
-        self._start(record)
-        return record
+        return self._start(job_id)
 
     def clear(self, job_id: str) -> bool:
         """Remove the job and its history; True if it existed."""
@@ -84,12 +80,15 @@ class JobService:
         """True when the store's Redis answers."""
         return self.store.ping()
 
-    def _start(self, record: dict[str, Any]) -> None:
-        ctx = job_context(record)
-        if "***@" in json.dumps(ctx):  # reads hide credentials; the worker needs them
-            ctx = job_context(self.store.get_state(record["job_id"], reveal_credentials=True))
+    def _start(self, job_id: str) -> dict[str, Any]:
+        """Send the job's first stage; returns its record as a reader may see it.
+
+        One read serves both: the worker's context keeps URL credentials, the answer
+        hides them.
+        """
+        record = self.store.get_live_state(job_id, reveal_credentials=True)
         try:
-            self.enqueue(ctx)
+            self.enqueue(job_context(record))
         except StoreUnavailable:
             raise
         except Exception as exc:
@@ -97,5 +96,6 @@ class JobService:
             detail = redact_credentials(str(exc))
             text = v.clean_text(f"could not enqueue: {type(exc).__name__}: {detail}", "error", 300)
             with contextlib.suppress(JobNotFound):
-                self.store.fail(record["job_id"], text, attempt=record["attempt"])
+                self.store.fail(job_id, text, attempt=record["attempt"])
             raise
+        return redact_record(record)

@@ -311,10 +311,11 @@ class JobStore:
             raise JobNotFound(job_id)
         return record_from_hash(raw, reveal=reveal_credentials)
 
-    def get_live_state(self, job_id: str) -> dict[str, Any]:
+    def get_live_state(self, job_id: str, *, reveal_credentials: bool = False) -> dict[str, Any]:
         """:meth:`get_state` plus ``stale``: running yet silent for ``stale_after_seconds``.
 
         The record and Redis ``TIME`` come back in one round trip (this is the poll path).
+        ``reveal_credentials`` as for :meth:`get_state`.
         """
         job_id = v.check_job_id(job_id)
         if self.settings.cluster:  # cluster pipelines refuse keyless commands such as TIME
@@ -328,7 +329,7 @@ class JobStore:
         if not raw:
             raise JobNotFound(job_id)
         fields = {decode(k): decode(val) for k, val in raw.items()}
-        record = record_from_hash(fields)
+        record = record_from_hash(fields, reveal=reveal_credentials)
         last = max(int(fields["updated_ms"]), int(fields["heartbeat_ms"]))
         now = int(sec) * 1000 + int(usec) // 1000
         record["stale"] = record["status"] not in self.workflow.terminal and (
