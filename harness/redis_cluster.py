@@ -14,13 +14,13 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-from types import TracebackType
 from typing import Any, Self
 
 import redis
 from redis.cluster import RedisCluster
 
 from harness.redis_proc import RedisServer, RedisServerError, free_port
+from pipeline.procs.lifecycle import Closing
 
 __all__ = ["CLUSTER_SLOTS", "RedisClusterError", "RedisClusterServers", "cluster_info"]
 
@@ -43,7 +43,7 @@ def cluster_info(client: redis.Redis) -> dict[str, str]:
     return {key.strip(): value.strip() for key, value in pairs}
 
 
-class RedisClusterServers:
+class RedisClusterServers(Closing):
     """``primaries`` (at least 3) cluster-enabled redis-servers joined into one cluster.
 
     Each node is a :class:`~harness.redis_proc.RedisServer` (AOF, ``appendfsync always``,
@@ -141,21 +141,6 @@ class RedisClusterServers:
     def node_client(self, index: int, **kwargs: Any) -> redis.Redis:
         """A plain client to node ``index`` alone (for CLUSTER commands; caller closes)."""
         return self.nodes[index].client(**kwargs)
-
-    def __enter__(self) -> Self:
-        try:
-            return self.start()
-        except BaseException:
-            self.close()
-            raise
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"

@@ -18,7 +18,6 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
 import redis
@@ -26,6 +25,7 @@ from redis.sentinel import Sentinel
 
 from harness.redis_proc import RedisServer, RedisServerError, RedisServerNotFound, free_port
 from pipeline.connection import SENTINEL_SCHEME, sentinel_client
+from pipeline.procs.lifecycle import Closing
 
 __all__ = ["RedisSentinelGroup", "SentinelError", "SentinelServer"]
 
@@ -173,7 +173,7 @@ class SentinelServer:
             time.sleep(POLL_SECONDS)
 
 
-class RedisSentinelGroup:
+class RedisSentinelGroup(Closing):
     """A primary, ``replicas`` replicas of it and ``sentinels`` sentinels watching them.
 
     ``quorum`` defaults to a majority of the sentinels. Sentinel needs a majority of all
@@ -344,21 +344,6 @@ class RedisSentinelGroup:
     def sentinel(self, **kwargs: Any) -> Sentinel:
         """A redis-py :class:`~redis.sentinel.Sentinel` on this group's sentinels."""
         return Sentinel(self.sentinel_addresses, **kwargs)  # type: ignore[no-untyped-call,unused-ignore]
-
-    def __enter__(self) -> Self:
-        try:
-            return self.start()
-        except BaseException:
-            self.close()
-            raise
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         ports = [s.port for s in self.servers if s.running]

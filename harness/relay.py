@@ -11,8 +11,9 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from types import TracebackType
 from typing import Self
+
+from pipeline.procs.lifecycle import Closing
 
 __all__ = ["TcpRelay"]
 
@@ -20,7 +21,7 @@ CHUNK = 65536
 TICK_SECONDS = 0.05
 
 
-class TcpRelay:
+class TcpRelay(Closing):
     """Listens on a free local port and relays every connection to ``target``."""
 
     def __init__(self, target: tuple[str, int], host: str = "127.0.0.1") -> None:
@@ -85,17 +86,6 @@ class TcpRelay:
             self._listener.close()
         for thread in self._threads:
             thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- internals ------------------------------------------------------------------------
 

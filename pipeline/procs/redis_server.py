@@ -23,6 +23,8 @@ from typing import Any, Self
 
 import redis
 
+from pipeline.procs.lifecycle import Closing
+
 __all__ = [
     "MISSING_BINARY",
     "FakeTcpRedis",
@@ -63,7 +65,7 @@ def _find_binary(executable: str) -> str:
     return found
 
 
-class RedisServer:
+class RedisServer(Closing):
     """One ``redis-server`` process: AOF on, ``appendfsync always``, no RDB snapshots.
 
     The port and data directory are chosen on the first :meth:`start` and kept for the
@@ -194,17 +196,6 @@ class RedisServer:
     def client(self, **kwargs: Any) -> redis.Redis:
         """A new client to this server; the caller closes it."""
         return redis.Redis.from_url(self.url, **kwargs)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
