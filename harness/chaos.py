@@ -171,25 +171,36 @@ class ChaosSummary:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.rows: list[ScenarioRow] = []
+        self._rows: list[tuple[tuple[str, int, str], ScenarioRow]] = []
+
+    @property
+    def rows(self) -> list[ScenarioRow]:
+        """The rows in the order the tests are written (file, line, test id), whatever
+        order they ran in: random order and pytest-xdist give the same table."""
+        return [row for _, row in sorted(self._rows, key=lambda pair: pair[0])]
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Collect rows from call reports (pytest-xdist sends them to the controller)."""
         if report.when == "call":
-            self.rows += [
-                ScenarioRow.from_json(value)
+            path, line, _ = report.location
+            self._rows += [
+                (
+                    (path, line if line is not None else -1, report.nodeid),
+                    ScenarioRow.from_json(value),
+                )
                 for name, value in report.user_properties
                 if name == PROPERTY and isinstance(value, dict)
             ]
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         """Print the table and write it to ``test-results/`` (never on an xdist worker)."""
-        if not self.rows or hasattr(self.config, "workerinput"):
+        rows = self.rows
+        if not rows or hasattr(self.config, "workerinput"):
             return
         terminalreporter.write_sep("=", "jobstate chaos summary")
-        for line in text_table(self.rows):
+        for line in text_table(rows):
             terminalreporter.write_line(line)
-        paths = write_summary(self.rows, Path(self.config.rootpath) / RESULTS_DIR)
+        paths = write_summary(rows, Path(self.config.rootpath) / RESULTS_DIR)
         terminalreporter.write_line(f"written: {', '.join(str(p) for p in paths)}")
 
 
