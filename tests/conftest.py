@@ -1,1 +1,24 @@
 """Shared test settings for the project's own suite (fixtures come from the plugin)."""
+
+from __future__ import annotations
+
+import pytest
+
+TIER_MARKERS = ("integration", "prefork", "ui", "chaos", "external", "scale", "security")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``backend_free`` the tests whose verdict ``--jobstate-redis`` cannot change.
+
+    A test that uses no ``redis_backend`` (directly or through another fixture) and no
+    tier marker runs the same whatever backend the run names: pure unit tests, and the
+    plugin tests whose inner pytest runs start from a clean environment. The integration
+    tier re-runs the fast tier on a real redis-server and leaves these out.
+    """
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        if "redis_backend" in names:
+            continue
+        if any(item.get_closest_marker(m) for m in TIER_MARKERS):
+            continue
+        item.add_marker(pytest.mark.backend_free)
