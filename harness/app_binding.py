@@ -107,10 +107,13 @@ def worker_conf(app: Celery, settings: Settings) -> dict[str, Any]:
 
 
 def drop_connections(app: Celery) -> None:
-    """Forget the app's broker pool, producer pool and result backend.
+    """Forget the app's broker pool, producer pools and result backend.
 
     Celery builds each once from the URLs it then had; after the URLs change the next use
-    must build them again. (Celery has no public call for this: ``close()`` would also
+    must build them again. That includes remote control: kombu's ``Mailbox`` keeps the
+    producer pool it first saw, so without this a ping or ``add_consumer`` after a rebind
+    is published to the broker of an earlier test while its reply is awaited on the new
+    one, and never answered. (Celery has no public call for this: ``close()`` would also
     unregister the app.)
     """
     cached: Any = app  # private attributes: celery-types does not declare them
@@ -120,6 +123,10 @@ def drop_connections(app: Celery) -> None:
     amqp = app.__dict__.get("amqp")
     if amqp is not None:
         amqp._producer_pool = None
+    control = app.__dict__.get("control")
+    if control is not None:
+        # A cached_property: dropped, the next use evaluates Celery's lazy pool again.
+        control.mailbox.__dict__.pop("producer_pool", None)
 
 
 class AppBinding:
