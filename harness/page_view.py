@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 from urllib.parse import quote
 
 from playwright.sync_api import Locator, Page, expect
 
-from harness.live_ui import LiveUi
+if TYPE_CHECKING:  # the web stack loads only when a test serves the UI
+    from harness.live_ui import LiveUi
 
 __all__ = ["PAGE_RECORDER", "PageView", "recorder_script"]
 

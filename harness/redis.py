@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import fakeredis
 import pytest
 import redis
 
@@ -144,6 +143,8 @@ def _settings(url: str, base: Settings | None, overrides: dict[str, Any]) -> Set
 
 
 def _fake(settings: Settings) -> RedisBackend:
+    import fakeredis  # loaded by the first test on fake Redis, not by every run
+
     server = fakeredis.FakeServer()
 
     def connect() -> redis.Redis:

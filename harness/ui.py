@@ -17,21 +17,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator
 from contextlib import ExitStack
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from playwright.sync_api import Page
 
-from harness.live_ui import LiveUi, start_live_ui
 from harness.loading import load_object
 from harness.page_view import PageView
 from harness.plugin import get_config
 from harness.ui_view import UiView
 from pipeline.service import JobService
 
+if TYPE_CHECKING:  # the web stack (FastAPI) loads only when a test serves the UI
+    from harness.live_ui import LiveUi
+
 __all__ = ["StartUi", "live_ui", "live_ui_factory", "ui_page", "ui_view_class"]
 
-StartUi = Callable[[JobService], LiveUi]
+StartUi = Callable[[JobService], "LiveUi"]
 """What ``live_ui_factory`` yields: serve a service, get its :class:`LiveUi`."""
 
 
@@ -50,6 +52,8 @@ def live_ui_factory(pytestconfig: pytest.Config) -> Iterator[StartUi]:
     The app comes from ``--jobstate-web-app`` (default ``ui.app:create_app``), served by
     uvicorn from a daemon thread. Teardown stops every server it started (hard timeout).
     """
+    from harness.live_ui import start_live_ui
+
     target = get_config(pytestconfig)["web_app"]
     factory = load_object(target, "jobstate_web_app")
     with ExitStack() as stack:

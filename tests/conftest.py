@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 TIER_MARKERS = ("integration", "prefork", "ui", "chaos", "external", "scale", "security")
@@ -22,3 +24,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if any(item.get_closest_marker(m) for m in TIER_MARKERS):
             continue
         item.add_marker(pytest.mark.backend_free)
+
+
+@pytest.fixture(autouse=True)
+def _inner_runs_load_a_users_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Function: pytest runs started by a test (pytester, a user's project) leave out the
+    plugins only this suite uses (schemathesis, pytest-redis): a user of the plugin has
+    neither, and each costs every inner run a second of imports."""
+    current = os.environ.get("PYTEST_ADDOPTS", "")
+    monkeypatch.setenv("PYTEST_ADDOPTS", f"{current} -p no:schemathesis -p no:pytest_redis")
