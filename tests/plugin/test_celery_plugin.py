@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.plugin.user_project import run_here
+
 pytest_plugins = ["pytester"]
 
 PASSING_RUN = """
@@ -34,7 +36,7 @@ def probe_ini(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_ini_points_the_fixtures_at_another_app(pytester: pytest.Pytester, probe_ini: None) -> None:
     pytester.makepyfile(PASSING_RUN)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:benchmark")
+    result = run_here(pytester)
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*app=tests.pipeline.apps:create_probe_app (ini)*"])
 
@@ -48,7 +50,7 @@ def test_failed_test_report_carries_the_timeline(
             job_runner.wait_for(job_id, "COMPLETE", timeout=30)
             state_recorder.assert_path(job_id, ["INIT", "COMPLETE"])
     """)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:benchmark")
+    result = run_here(pytester)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
@@ -64,9 +66,9 @@ def test_runner_timeout_fails_with_history(pytester: pytest.Pytester, probe_ini:
         def test_never(job_runner, fault_injector):
             fault_injector.fail_at("TRANSCRIBING")
             job_id = job_runner.submit("http://example.com/a.mp3")
-            job_runner.wait_for(job_id, "COMPLETE", timeout=5)
+            job_runner.wait_for(job_id, "COMPLETE", timeout=1)
     """)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:benchmark")
+    result = run_here(pytester)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
@@ -80,9 +82,7 @@ def test_real_worker_on_fake_redis_is_a_clear_usage_error(
     pytester: pytest.Pytester, probe_ini: None
 ) -> None:
     pytester.makepyfile(PASSING_RUN)
-    result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "-p", "no:benchmark", "--jobstate-celery=thread"
-    )
+    result = run_here(pytester, "--jobstate-celery=thread")
     assert result.ret != 0
     result.stdout.fnmatch_lines(
         ["*--jobstate-celery=thread needs a Redis other processes can reach*"]
@@ -91,7 +91,7 @@ def test_real_worker_on_fake_redis_is_a_clear_usage_error(
 
 def test_bad_celery_mode_is_rejected(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_x(): pass")
-    result = pytester.runpytest_subprocess("--jobstate-celery=forked")
+    result = run_here(pytester, "--jobstate-celery=forked")
     assert result.ret != 0
     result.stderr.fnmatch_lines(
         ["*--jobstate-celery='forked' (from cli) is not one of eager, thread, prefork*"]

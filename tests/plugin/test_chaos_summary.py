@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.plugin.user_project import run_here
+
 pytest_plugins = ["pytester"]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,7 +63,7 @@ def test_scenarios_are_judged_tabled_and_written(
     pytester.makepyfile(SCENARIOS)
     # The tests run last to first: the table still follows the order they are written in.
     pytester.makeconftest(REVERSED)
-    result = pytester.runpytest_subprocess(*RUN, "-p", "no:randomly")
+    result = run_here(pytester, *RUN, "-p", "no:randomly")
     result.assert_outcomes(passed=2, failed=3)
     # Stuck or lost jobs fail the test that left them, naming each job and why.
     result.stdout.fnmatch_lines(
@@ -112,7 +114,7 @@ def test_no_scenario_no_table(pytester: pytest.Pytester, probe_ini: None) -> Non
         def test_plain(job_runner):
             job_runner.run("http://example.com/a.mp3", timeout=30)
     """)
-    result = pytester.runpytest_subprocess(*RUN)
+    result = run_here(pytester, *RUN)
     result.assert_outcomes(passed=1)
     result.stdout.no_fnmatch_line("*jobstate chaos summary*")
     assert not (pytester.path / "test-results").exists()

@@ -10,6 +10,7 @@ import pytest
 
 from harness.redis import RedisBackend
 from harness.redis_proc import RedisServer
+from tests.plugin.user_project import run_here
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 
@@ -57,7 +58,7 @@ def test_precedence_is_cli_env_ini_default_and_shown_in_the_header(
         monkeypatch.setenv("JOBSTATE_REDIS", env)
     pytester.makepyfile(MODE_TEST.format(expected=expected))
     args = [f"--jobstate-redis={cli}"] if cli else []
-    result = pytester.runpytest_subprocess(*args)
+    result = run_here(pytester, *args)
     result.stdout.fnmatch_lines([f"jobstate: redis={expected} ({source})*"])
     result.assert_outcomes(passed=1)
 
@@ -71,7 +72,7 @@ def test_a_bad_value_is_a_usage_error_naming_its_source(
         monkeypatch.setenv("JOBSTATE_REDIS", "mongodb://db")
     pytester.makepyfile(MODE_TEST.format(expected="fake"))
     args = ["--jobstate-redis=mongodb://db"] if where == "cli" else []
-    result = pytester.runpytest_subprocess(*args)
+    result = run_here(pytester, *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         [f"*--jobstate-redis='mongodb://db' (from {source}) must be fake, fake-tcp, server*"]
@@ -98,7 +99,7 @@ def test_the_marker_forces_a_backend_for_one_test(pytester: pytest.Pytester) -> 
         def test_bad_marker(redis_backend):
             pass
     """)
-    result = pytester.runpytest_subprocess("-rE")
+    result = run_here(pytester, "-rE")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*jobstate redis mode 'carrier-pigeon' must be fake*"])
 
@@ -113,7 +114,7 @@ def test_fake_mode_clients_share_one_fresh_server_per_test(pytester: pytest.Pyte
         def test_second(redis_backend):
             assert redis_backend.client.dbsize() == 0
     """)
-    pytester.runpytest_subprocess().assert_outcomes(passed=2)
+    run_here(pytester).assert_outcomes(passed=2)
 
 
 FIXTURES = {
@@ -129,7 +130,7 @@ FIXTURES = {
 
 def test_fixtures_are_listed_with_their_docstrings(pytester: pytest.Pytester) -> None:
     _ini(pytester, None)
-    result = pytester.runpytest_subprocess("--fixtures", "-v")
+    result = run_here(pytester, "--fixtures", "-v")
     for name, doc in FIXTURES.items():
         result.stdout.re_match_lines(
             [rf"{re.escape(name)} -- .*harness/redis\.py:\d+$", rf"    {re.escape(doc)}"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import _pytest.deprecated
 import pytest
 
-from tests.plugin.user_project import clear_jobstate_env, run, write_project
+from tests.plugin.user_project import clear_jobstate_env, run, run_here, write_project
 
 STRICT = "filterwarnings = error\n"
 
@@ -115,7 +115,7 @@ def test_a_thread_worker_raises_no_third_party_warning(pytester: pytest.Pytester
 def test_the_users_own_deprecated_calls_still_fail(pytester: pytest.Pytester) -> None:
     write_project(pytester, STRICT)
     pytester.makepyfile(OWN_SETEX_TEST)
-    result = run(pytester)
+    result = run_here(pytester)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*DeprecationWarning: Call to deprecated setex*"])
 
@@ -123,7 +123,7 @@ def test_the_users_own_deprecated_calls_still_fail(pytester: pytest.Pytester) ->
 def test_the_same_warning_from_celerys_backend_is_quieted(pytester: pytest.Pytester) -> None:
     write_project(pytester, STRICT)
     pytester.makepyfile(CELERYS_SETEX_TEST)
-    run(pytester).assert_outcomes(passed=1)
+    run_here(pytester).assert_outcomes(passed=1)
 
 
 def test_only_playwrights_base_url_instance_fixture_is_quieted(pytester: pytest.Pytester) -> None:
@@ -133,7 +133,7 @@ def test_only_playwrights_base_url_instance_fixture_is_quieted(pytester: pytest.
         "def test_base_url(warns_like_playwrights_base_url):\n    pass\n\n\n"
         "def test_other(warns_for_another_fixture):\n    pass\n"
     )
-    result = run(pytester)
+    result = run_here(pytester)
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(
         ["*PytestRemovedIn10Warning: Session-scoped*", "ERROR *::test_other"]

@@ -11,6 +11,7 @@ from tests.plugin.user_project import (
     PRODUCTION_QUEUE,
     clear_jobstate_env,
     run,
+    run_here,
     write_module,
     write_project,
 )
@@ -60,7 +61,8 @@ def _mode_args(mode: str) -> list[str]:
 def test_a_celery_instance_works_in_every_mode(pytester: pytest.Pytester, mode: str) -> None:
     write_project(pytester)
     pytester.makepyfile(JOB_TESTS)
-    result = run(pytester, *_mode_args(mode))
+    runner = run_here if mode == "eager" else run  # real workers get a process of their own
+    result = runner(pytester, *_mode_args(mode))
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*app=mine:app (ini)*workflow=the app's tracker's (default)*"])
 
@@ -68,7 +70,7 @@ def test_a_celery_instance_works_in_every_mode(pytester: pytest.Pytester, mode: 
 def test_a_workflow_other_than_the_trackers_is_a_usage_error(pytester: pytest.Pytester) -> None:
     write_project(pytester, "jobstate_workflow = pipeline.workflow:PRD_WORKFLOW\n")
     pytester.makepyfile("def test_job(job_runner):\n    pass\n")
-    result = run(pytester)
+    result = run_here(pytester)
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
@@ -83,7 +85,7 @@ def test_an_app_without_a_tracker_says_how_to_make_one(pytester: pytest.Pytester
     write_module(pytester.path, "bare", "from celery import Celery\napp = Celery('bare')\n")
     pytester.makeini("[pytest]\njobstate_app = bare:app\n")
     pytester.makepyfile("def test_store(state_store):\n    pass\n")
-    result = run(pytester)
+    result = run_here(pytester)
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
@@ -97,7 +99,7 @@ def test_a_factory_that_returns_no_app_is_named(pytester: pytest.Pytester) -> No
     write_module(pytester.path, "odd", "def make(settings):\n    return 'not an app'\n")
     pytester.makeini("[pytest]\njobstate_app = odd:make\n")
     pytester.makepyfile("def test_store(state_store):\n    pass\n")
-    result = run(pytester)
+    result = run_here(pytester)
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*jobstate_app='odd:make' returned a str, not a Celery app*"])
 

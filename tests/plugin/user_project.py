@@ -6,10 +6,13 @@ its own (unreachable) broker: the plugin must bind it to each test's Redis and p
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from celery import _state as celery_state
 
 APP = """
 import os
@@ -81,5 +84,40 @@ def write_project(pytester: pytest.Pytester, ini: str = "") -> None:
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    """pytest in a subprocess, quiet, without the cache and benchmark plugins."""
+    """pytest in a subprocess, quiet, without the cache and benchmark plugins.
+
+    A fresh process sees what a user's run sees: import-time warnings, entry-point
+    loading, one real worker or browser per process. Use it for those.
+    """
     return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:benchmark", *args)
+
+
+IN_PROCESS = ("-p", "no:cacheprovider", "-p", "no:benchmark", "-p", "no:playwright")
+"""An in-process run leaves out pytest-playwright: its soft-assertion scope is one per
+process, and the outer test already holds it. Runs that need a browser use :func:`run`."""
+
+
+def run_here(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """pytest in this process: for eager runs on fake Redis (no real worker, no browser).
+
+    Pytester restores ``sys.modules`` after the run, so the user's project is imported
+    afresh each time; a run costs milliseconds instead of a new interpreter's imports.
+    """
+    with celery_state_kept():
+        return pytester.runpytest_inprocess(*IN_PROCESS, *args)
+
+
+@contextlib.contextmanager
+def celery_state_kept() -> Iterator[None]:
+    """Put Celery's process-wide state back as it was: the user's ``@app.task`` tasks are
+    shared (registered on every app made later in the process), and the last app made is
+    the current and default one; none of it may reach the outer suite's apps."""
+    finalizers = set(celery_state._on_app_finalizers)
+    default, current = celery_state.default_app, celery_state._tls.current_app
+    try:
+        yield
+    finally:
+        celery_state._on_app_finalizers.clear()
+        celery_state._on_app_finalizers.update(finalizers)
+        celery_state.set_default_app(default)
+        celery_state._set_current_app(current)

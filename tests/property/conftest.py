@@ -44,6 +44,14 @@ settings.register_profile(
     max_examples=1000,
     stateful_step_count=50,
 )
+settings.register_profile(
+    # The fast loop (tox -e py): the machines still run on every workflow and store, with
+    # a smaller budget; the full run gives them the "jobstate" one.
+    "jobstate-fast",
+    parent=settings.get_profile("jobstate"),
+    max_examples=15,
+    stateful_step_count=15,
+)
 settings.load_profile(os.environ.get("JOBSTATE_HYPOTHESIS_PROFILE", "jobstate"))
 
 

@@ -44,6 +44,7 @@ def _jobstate_command() -> list[str]:
     return [found]
 
 
+@pytest.mark.jobstate_redis("server")  # the CLI runs in another process
 def test_a_job_submitted_from_the_cli_appears_without_refresh(
     scripted_page: UiView, jobstate_settings: Settings, state_store: JobStore
 ) -> None:
