@@ -230,8 +230,19 @@ def make_redis_backend(
 
 
 def redis_mode(request: pytest.FixtureRequest) -> str:
-    """The test's Redis mode: its ``jobstate_redis`` marker, else ``--jobstate-redis``."""
-    mode = marker_value(request, "jobstate_redis") or get_config(request.config)["redis"]
+    """The test's Redis mode: its ``jobstate_redis`` marker, else ``--jobstate-redis``.
+
+    A test on a real worker (``thread`` or ``prefork``, by marker or setting) needs a Redis
+    other processes reach: when nothing chose the Redis mode, it gets ``fake-tcp`` rather
+    than the in-process ``fake`` default. A ``fake`` chosen on purpose stays, and the
+    Celery fixture names the conflict.
+    """
+    config = get_config(request.config)
+    marked = marker_value(request, "jobstate_redis")
+    mode = marked or config["redis"]
+    if marked is None and config.source("redis") == "default" and mode == FAKE:
+        celery = marker_value(request, "jobstate_celery") or config["celery"]
+        mode = FAKE if celery == "eager" else FAKE_TCP
     try:
         backend_kind(mode)
     except ValueError as exc:

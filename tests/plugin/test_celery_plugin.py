@@ -82,7 +82,7 @@ def test_real_worker_on_fake_redis_is_a_clear_usage_error(
     pytester: pytest.Pytester, probe_ini: None
 ) -> None:
     pytester.makepyfile(PASSING_RUN)
-    result = run_here(pytester, "--jobstate-celery=thread")
+    result = run_here(pytester, "--jobstate-celery=thread", "--jobstate-redis=fake")
     assert result.ret != 0
     result.stdout.fnmatch_lines(
         ["*--jobstate-celery=thread needs a Redis other processes can reach*"]
@@ -96,6 +96,30 @@ def test_bad_celery_mode_is_rejected(pytester: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(
         ["*--jobstate-celery='forked' (from cli) is not one of eager, thread, prefork*"]
     )
+
+
+@pytest.mark.integration
+def test_a_real_worker_with_no_redis_chosen_gets_a_reachable_one(
+    pytester: pytest.Pytester, probe_ini: None
+) -> None:
+    pytester.makepyfile(
+        PASSING_RUN
+        + """
+
+import pytest
+
+
+@pytest.mark.jobstate_celery("thread")
+def test_marked(redis_backend, celery_worker):
+    assert redis_backend.mode == "fake-tcp"
+
+
+def test_unmarked(redis_backend):
+    assert redis_backend.mode == "fake"
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
 
 
 @pytest.mark.integration
