@@ -62,5 +62,8 @@ def test_the_worker_is_reused_and_each_test_stays_isolated(
     clear_jobstate_env(monkeypatch)
     write_project(pytester)
     pytester.makepyfile(REUSE_TESTS)
-    result = run(pytester, f"--jobstate-celery={mode}", "--jobstate-redis=server")
+    # The scenario is the order: the second test finds the first one's worker.
+    result = run(
+        pytester, f"--jobstate-celery={mode}", "--jobstate-redis=server", "-p", "no:randomly"
+    )
     result.assert_outcomes(passed=3)
