@@ -6,12 +6,14 @@ Public fixtures live by concern in :mod:`harness.redis`, :mod:`harness.celery` a
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import inspect
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
 
 from harness.config import JobstateConfig, add_options, read_config
+from harness.parked_loop import loop_set_aside
 
 pytest_plugins = [
     "harness.redis",
@@ -98,3 +100,26 @@ def pytest_runtest_makereport(
         if recorder is not None:
             report.sections.append(("jobstate timeline", recorder.timeline()))
     return report
+
+
+def _is_async(item: pytest.Item) -> bool:
+    function = getattr(item, "obj", None)
+    return inspect.iscoroutinefunction(function) or any(
+        item.get_closest_marker(name) for name in ("anyio", "asyncio")
+    )
+
+
+@pytest.fixture(autouse=True)
+def _jobstate_async_beside_browsers(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Function (internal): an async test runs the same after a browser test as before one.
+
+    Autouse fixtures are set up first and torn down last of a test's function-scoped
+    fixtures, so the async fixtures and the test itself see no parked Playwright loop
+    (:mod:`harness.parked_loop`), and the session's browser is torn down with its loop
+    in place.
+    """
+    if not _is_async(request.node):
+        yield
+        return
+    with loop_set_aside():
+        yield
