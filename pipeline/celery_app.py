@@ -14,6 +14,7 @@ from celery import Celery
 
 from pipeline.cleanup import sweep_all
 from pipeline.connection import check_celery_urls
+from pipeline.consumer import CONSUMER
 from pipeline.settings import Settings
 from pipeline.tracking import Tracker
 from pipeline.workflow import PRD_WORKFLOW, Workflow
@@ -47,6 +48,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "result_expires": 3600,
         "worker_hijack_root_logger": False,
         "broker_connection_retry_on_startup": True,
+        # Survives a broker restart while late-acknowledged stages run (pipeline.consumer).
+        "worker_consumer": CONSUMER,
         "beat_schedule": {
             "jobstate-sweep": {
                 "task": SWEEP_TASK,
