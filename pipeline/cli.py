@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import sys
-from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from rich.console import Console
 
-from pipeline.errors import JobStateError
+from pipeline import validation as v
+from pipeline.errors import JobStateError, ValidationError, printable
 from pipeline.settings import Settings
 
 __all__ = ["main"]
@@ -43,30 +45,73 @@ def _runtime(app_target: str | None = None) -> Any:
     return build_runtime(settings, workflow, app)
 
 
-def _job_input(url: str | None, input_json: str | None) -> str | dict[str, Any]:
-    """The job's input: a URL argument, or ``--input`` JSON (``@file`` reads a file)."""
+def _job_input(url: str | None, input_json: str | None, cap: int) -> str | dict[str, Any]:
+    """The job's input: a URL argument, or ``--input`` JSON (``@file`` reads a file).
+
+    At most ``cap`` bytes (the workflow's input limit) are read, from the argument or
+    the file; whatever JSON cannot become a job input is a usage error (exit code 2).
+    """
     if (url is None) == (input_json is None):
         raise click.UsageError("give either a URL or --input JSON, not both or neither")
     if input_json is None:
         return str(url)
-    text = input_json
-    if text.startswith("@"):
-        try:
-            text = Path(text[1:]).read_text(encoding="utf-8")
-        except OSError as exc:
-            problem = f"cannot read {text[1:]}: {exc}"
-            raise click.BadParameter(problem, param_hint="--input") from None
+    text = _read_file(input_json[1:], cap) if input_json.startswith("@") else input_json
+    if len(text.encode("utf-8", "surrogatepass")) > cap:
+        _bad_input(f"is larger than {cap} bytes, the input limit")
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"is not valid JSON ({exc})", param_hint="--input") from None
+    except RecursionError:
+        _bad_input(f"is nested deeper than {v.MAX_JSON_DEPTH} levels")
+    except ValueError as exc:  # JSONDecodeError, or an integer of over 4300 digits
+        _bad_input(f"is not valid JSON ({exc})")
     if not isinstance(data, dict):
-        raise click.BadParameter("must be a JSON object", param_hint="--input")
+        _bad_input("must be a JSON object")
+    try:
+        v.check_json_value(data, "input", max_chars=cap)
+    except ValidationError as exc:
+        _bad_input(str(exc))
     return data
 
 
-def _fail(exc: Exception) -> None:
-    raise click.ClickException(str(exc)) from exc
+def _read_file(path: str, cap: int) -> str:
+    """At most ``cap`` + 1 bytes of a regular file, as UTF-8 (never a device or a FIFO:
+    they may never end, or never start)."""
+    try:
+        # Non-blocking: opening a FIFO must not wait for a writer.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        _bad_input(f"cannot read {path}: {exc.strerror}")
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            _bad_input(f"{path} is not a regular file (a device, FIFO or folder)")
+        chunks, size = [], 0
+        while size <= cap:
+            chunk = os.read(fd, cap + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        _bad_input(f"cannot read {path}: {exc.strerror}")
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > cap:
+        _bad_input(f"{path} is larger than {cap} bytes, the input limit")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        _bad_input(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})")
+
+
+def _bad_input(problem: str) -> NoReturn:
+    """A usage error about ``--input``, in one line (exit code 2)."""
+    line = printable(" ".join(problem.split()), 300)
+    raise click.BadParameter(line, param_hint="--input")
+
+
+def _fail(exc: Exception) -> NoReturn:
+    raise click.ClickException(printable(str(exc), 2000)) from exc
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -87,7 +132,7 @@ def cli() -> None:
 )
 @click.option("--pool", default="prefork", show_default=True)
 @click.option("--concurrency", "-c", default=2, show_default=True, type=int)
-@click.option("--queue", "-Q", default=None, help="Queue (default: JOBSTATE_QUEUE).")
+@click.option("--queue", "-Q", default=None, help="Queue (default: the app's task_default_queue).")
 @click.option("--hostname", "-n", default=None)
 @click.option("--loglevel", "-l", default="INFO", show_default=True)
 @click.option(
@@ -114,11 +159,12 @@ def worker(
         from pipeline.tracking import add_stage_hook
 
         add_stage_hook(fault_hook)
+    app = load_app(app_target, settings)
     run_worker(
-        load_app(app_target, settings),
+        app,
         pool=pool,
         concurrency=concurrency,
-        queue=queue or settings.queue,
+        queue=queue or app.conf.task_default_queue or settings.queue,
         hostname=hostname,
         loglevel=loglevel,
     )
@@ -168,8 +214,10 @@ def submit(
     """
     from pipeline.display import render_result, watch_job
 
-    job_input = _job_input(url, input_json)
+    if (url is None) == (input_json is None):
+        raise click.UsageError("give either a URL or --input JSON, not both or neither")
     rt = _runtime(app_target)
+    job_input = _job_input(url, input_json, rt.store.workflow.input.max_bytes)
     try:
         record = rt.service.submit(job_input, space_id)
     except JobStateError as exc:
