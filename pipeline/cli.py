@@ -220,6 +220,10 @@ def submit(
     job_input = _job_input(url, input_json, rt.store.workflow.input.max_bytes)
     try:
         record = rt.service.submit(job_input, space_id)
+    except ValidationError as exc:
+        if input_json is not None:  # JSON the workflow cannot take: a usage error too
+            _bad_input(str(exc))
+        _fail(exc)
     except JobStateError as exc:
         _fail(exc)
     console = Console()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.redaction import redact_text
+from pipeline.redaction import DEFAULT
 
 __all__ = [
     "EnqueueFailed",
@@ -39,10 +39,9 @@ class ValidationError(JobStateError, ValueError):
 def printable(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters, with credentials masked and anything no
     UTF-8 terminal can show (lone surrogates, control characters) escaped."""
-    cut = text if len(text) <= limit else text[: limit - 1] + "…"
     return "".join(
         ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
-        for ch in redact_text(cut)
+        for ch in DEFAULT.head(text, limit)
     )
 
 

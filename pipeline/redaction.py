@@ -68,7 +68,33 @@ _QUOTED_PAIR = re.compile(
 )
 # Appended to a cut text before the scan: closes a user-info, then either quote.
 _CLOSE = "@\"'"
+# "name": { or [ : a JSON or repr container under a name.
+_QUOTED_OPEN = re.compile(r"""(["'])([\w.-]{1,64})\1\s*[:=]\s*[\[{]""")
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+
+
+def _container_end(text: str, at: int) -> int:
+    """Index just past the bracket closing the one at ``at`` (quoted text skipped), or
+    the end of ``text`` when it never closes."""
+    depth, quote, escaped = 0, "", False
+    for i in range(at, len(text)):
+        ch = text[i]
+        if quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return len(text)
 
 
 def _norm(name: str) -> str:
@@ -100,7 +126,20 @@ class Redactor:
             text = _PLAIN_PAIR.sub(self._plain, text)
         if ":" in text or "=" in text:
             text = _QUOTED_PAIR.sub(self._quoted, text)
+            text = self._containers(text)
         return text
+
+    def _containers(self, text: str) -> str:
+        """``"name": {...}`` or ``[...]`` under a secret name, masked whole (a bracket
+        scan, one pass: a container the text cuts off is masked to the end)."""
+        out, start = [], 0
+        for m in _QUOTED_OPEN.finditer(text):
+            if m.start() < start or not self.is_secret_key(m.group(2)):
+                continue
+            end = _container_end(text, m.end() - 1)
+            out.append(text[start : m.end() - 1] + f'"{MASK}"')
+            start = end
+        return "".join(out) + text[start:] if out else text
 
     def head(self, text: str, limit: int) -> str:
         """:meth:`text` of at most ``limit`` characters of ``text`` (``…`` when cut).

@@ -432,6 +432,8 @@ class Tracker:
         status = self.task_names.get(str(getattr(sender, "name", "")))
         if status is None or not args or not isinstance(args[0], dict):
             return
+        if getattr(sender, "app", self.app) is not self.app:
+            return  # another app's task of the same name (several apps in one process)
         ctx = args[0]
         text = sanitise_error(exception) if exception is not None else "failed"
         try:

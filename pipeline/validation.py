@@ -261,8 +261,8 @@ def check_timestamp(value: object, field: str = "updated_at", now: datetime | No
 
 
 def _show(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    """A value as an error quotes it: its repr, at most 60 characters, credentials masked."""
+    return DEFAULT.head(repr(value), 60)
 
 
 def check_record(
