@@ -20,6 +20,7 @@ from pipeline.errors import (
     StaleAttempt,
     StoreUnavailable,
     ValidationError,
+    printable,
 )
 from ui.allow import http_error
 from ui.calls import StoreTimeout
@@ -34,10 +35,11 @@ UNAVAILABLE = "state store unavailable: Redis is not answering, try again shortl
 
 
 def problem(status: int, detail: str, field: str | None = None, **headers: str) -> JSONResponse:
-    """A JSON error answer: ``{"detail": ..., "field": ...}``."""
-    body: dict[str, str] = {"detail": detail}
+    """A JSON error answer: ``{"detail": ..., "field": ...}``, each printable and redacted
+    whatever the request held (a raw key may name the field)."""
+    body: dict[str, str] = {"detail": printable(detail, 2000)}
     if field:
-        body["field"] = field
+        body["field"] = printable(field, 200)
     return JSONResponse(body, status_code=status, headers=headers or None)
 
 
