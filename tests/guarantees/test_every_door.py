@@ -18,14 +18,16 @@ from pathlib import Path
 
 import pytest
 from anyio.from_thread import start_blocking_portal
+from celery import Celery
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from harness.redis import RedisBackend
 from pipeline import runtime
-from pipeline.service import JobService
+from pipeline.service import JobService, job_context
 from pipeline.settings import Settings
 from pipeline.store import JobStore
+from pipeline.tracking import Tracker
 from pipeline.workflow import PRD_WORKFLOW, Workflow
 from tests.guarantees.apps import DOORS
 from tests.guarantees.doors import Answer, AsgiClient, Doors
@@ -33,7 +35,7 @@ from tests.guarantees.hostile import Payload, payloads, secret_urls
 from ui.app import create_app
 
 FAST = settings(
-    max_examples=20,
+    max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -173,3 +175,15 @@ def test_no_secret_reaches_an_output(
 
 def _markers_in(say: str) -> tuple[str, ...]:
     return tuple(m for m in ("ss-Leak9", "DbPw-7731", "Qtok-8812") if m in say)
+
+
+def test_a_stage_task_returns_only_where_the_job_went(
+    celery_app: Celery, state_store: JobStore
+) -> None:
+    # Slip: a stage task returning its context, input and all (Celery logs a task's
+    # return value at INFO; the log redaction would then be the only guard).
+    job_id = state_store.create({"token": "Tk-5519x", "url": LEAKY}).job_id
+    ctx = job_context(state_store.get_state(job_id, reveal_credentials=True))
+    outcome = Tracker.of(celery_app).tasks["WORK"].apply(args=[ctx]).get()
+    assert outcome == {"job_id": job_id, "attempt": 1, "stage": "WORK", "next": "DONE"}
+    assert state_store.get_state(job_id)["status"] == "DONE"

@@ -114,7 +114,13 @@ def test_the_readme_app_runs_to_done_through_our_cli_alone(new_user: NewUser) ->
         new_user.start(stack, "serve", "serve", *APP, "--port", str(port))
         wait_until(lambda: " ready." in new_user.log("worker"), timeout=60, what="the worker")
 
-        submitted = new_user.run("submit", *APP, "https://example.com/in.mp3", "--wait")
+        # The broker is the README's JOBSTATE_REDIS_URL, not Celery's default AMQP.
+        [transport] = [ln for ln in new_user.log("worker").splitlines() if "transport:" in ln]
+        where = new_user.env["JOBSTATE_REDIS_URL"].removeprefix("redis://")
+        assert "redis://" in transport, transport
+        assert transport.endswith(where), transport
+        url = "https://example.com/in.mp3"
+        submitted = new_user.run("submit", *APP, url, "--wait", "--timeout", "60")
         assert submitted.returncode == 0, submitted.stdout + submitted.stderr
         job_id = submitted.stdout.split()[0]
         assert "DONE: Done" in submitted.stdout
