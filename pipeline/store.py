@@ -356,7 +356,21 @@ class JobStore:
         job_id = v.check_job_id(job_id)
         key = self.keys.archived_history(job_id) if archived else self.keys.history(job_id)
         entries = self._call(self.client.xrange, key)
-        return [history_entry(eid, fields, self.redactor) for eid, fields in entries]
+        return [e for e in (self._entry(job_id, *raw) for raw in entries) if e is not None]
+
+    def _entry(self, job_id: str, entry_id: Any, fields: Any) -> dict[str, Any] | None:
+        """One history entry; one too damaged to read is left out (reported once)."""
+        try:
+            return history_entry(entry_id, fields, self.redactor)
+        except Exception as exc:
+            report_once(
+                (job_id, decode(entry_id)),
+                "job %s: history entry %s left out, it is damaged (%s)",
+                job_id,
+                decode(entry_id),
+                type(exc).__name__,
+            )
+            return None
 
     def list_jobs(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """The most recently created live jobs, newest first."""
