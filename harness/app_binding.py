@@ -16,7 +16,7 @@ from typing import Any
 from celery import Celery
 
 from harness.loading import load_object
-from pipeline.consumer import CONSUMER
+from pipeline.consumer import CELERY_CONSUMER, CONSUMER
 from pipeline.settings import Settings
 from pipeline.tracking import Tracker
 from pipeline.workflow import Workflow
@@ -32,10 +32,6 @@ __all__ = [
     "target_workflow",
     "worker_conf",
 ]
-
-CELERY_CONSUMER = "celery.worker.consumer:Consumer"
-"""Celery's default ``worker_consumer``: the harness puts :data:`~pipeline.consumer.CONSUMER`
-in its place."""
 
 WORKER_POLL_SECONDS = 0.02
 """How long a worker's broker poll blocks: a queue added to a running worker is read

@@ -30,10 +30,14 @@ from celery.utils import threads
 from celery.worker.consumer import Consumer as CeleryConsumer
 from kombu.transport import virtual
 
-__all__ = ["CONSUMER", "Consumer", "close_task_channel"]
+__all__ = ["CELERY_CONSUMER", "CONSUMER", "Consumer", "close_task_channel"]
 
 CONSUMER = "pipeline.consumer:Consumer"
 """The ``worker_consumer`` setting that selects :class:`Consumer`."""
+
+CELERY_CONSUMER = "celery.worker.consumer:Consumer"
+"""Celery's default ``worker_consumer``: apps that keep it get :data:`CONSUMER` from the
+harness's workers and from ``jobstate worker``."""
 
 CLOSE_ATTEMPTS = 2
 """A first close can stop at the pending ``BRPOP`` read (which it then forgets); a second
