@@ -16,6 +16,7 @@ from typing import Any
 from celery import Celery
 
 from harness.loading import load_object
+from pipeline.consumer import CELERY_CONSUMER, CONSUMER
 from pipeline.settings import Settings
 from pipeline.tracking import Tracker
 from pipeline.workflow import Workflow
@@ -94,16 +95,25 @@ def settings_conf(settings: Settings) -> dict[str, Any]:
 
 
 def worker_conf(app: Celery, settings: Settings) -> dict[str, Any]:
-    """:func:`settings_conf` plus a short broker poll, for an app a test worker runs."""
+    """:func:`settings_conf` plus a short broker poll, for an app a test worker runs.
+
+    The worker's consumer is :class:`pipeline.consumer.Consumer` (it survives a Redis
+    restart while a stage runs) unless the app names a consumer class of its own. What a
+    lost connection does to running stages stays the app's own choice
+    (``worker_cancel_long_running_tasks_on_connection_loss``): tests see what its
+    production workers do.
+    """
     options = dict(app.conf.broker_transport_options or {})
     options["polling_interval"] = WORKER_POLL_SECONDS
-    return {
+    conf = {
         **settings_conf(settings),
         "broker_transport_options": options,
-        # Celery's coming defaults: left unset, each warns (at start, on a lost connection).
+        # Celery's coming default: left unset, it warns at start.
         "broker_connection_retry_on_startup": True,
-        "worker_cancel_long_running_tasks_on_connection_loss": True,
     }
+    if app.conf.worker_consumer in (None, CELERY_CONSUMER, CONSUMER):
+        conf["worker_consumer"] = CONSUMER
+    return conf
 
 
 def drop_connections(app: Celery) -> None:

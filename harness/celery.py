@@ -222,11 +222,6 @@ def prefork_worker_factory(
         yield start
 
 
-def _redis_pid(redis_backend: Any) -> int | None:
-    server = getattr(redis_backend, "server", None)
-    return server.pid if server is not None else None
-
-
 @pytest.fixture
 def celery_worker(
     request: pytest.FixtureRequest,
@@ -237,15 +232,17 @@ def celery_worker(
     jobstate_app_target: str,
     jobstate_workers: WorkerPool,
     jobstate_import_path: tuple[str, ...],
-    redis_backend: Any,
 ) -> Iterator[Any]:
     """Function: a running worker for the test's mode, consuming the test's own queue.
 
     Yields ``None`` in eager mode, a :class:`~harness.thread_worker.ThreadWorker` in
     thread mode, a :class:`WorkerProcess` (prefork pool) in prefork mode. Workers are
     borrowed from ``jobstate_workers`` and given back at teardown (the test's queue is
-    taken away); one that died, or that a failed test or a Redis restart left in doubt,
-    is killed instead. A failed test's report shows the prefork worker's log.
+    taken away); one that died, or that a failed test left in doubt, is killed instead.
+    A Redis restart or outage during the test is no reason: the workers' consumer
+    (:class:`pipeline.consumer.Consumer`) reconnects with running stages kept, and a kept
+    worker answers the next lease before it is lent again. A failed test's report shows
+    the prefork worker's log.
     """
     if celery_mode == "eager":
         yield None
@@ -270,14 +267,13 @@ def celery_worker(
     )
     worker = lease.worker
     mark = worker.log_size() if isinstance(worker, WorkerProcess) else 0
-    redis_pid = _redis_pid(redis_backend)
     try:
         yield worker
     finally:
         failed = request.node.stash.get(_FAILED, False)
         if failed and isinstance(worker, WorkerProcess):
             print(f"--- worker log ---\n{worker.log_since(mark)}")
-        lease.release(discard=failed or _redis_pid(redis_backend) != redis_pid)
+        lease.release(discard=failed)
 
 
 _FAILED = pytest.StashKey[bool]()

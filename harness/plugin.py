@@ -44,6 +44,10 @@ THIRD_PARTY_WARNINGS = (
     # pytest-playwright's base_url fallback is a session fixture on a plugin instance.
     "ignore:Session-scoped fixtures defined as instance methods are deprecated\\.\n"
     "Instance attributes set in the 'base_url' fixture:pytest.PytestRemovedIn10Warning",
+    # A thread worker's consumer warns at each lost broker connection unless the app sets
+    # worker_cancel_long_running_tasks_on_connection_loss: raised, it would stop the worker.
+    "ignore:\\s*In Celery 5\\.1 we introduced an optional breaking change:"
+    "celery.exceptions.CPendingDeprecationWarning",
 )
 """Warnings our fixtures would make other libraries raise in a user's run, one message each.
 

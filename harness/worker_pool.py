@@ -7,8 +7,8 @@ and lends it to the next test that needs the same: the lease adds the test's own
 to the worker (one remote-control round trip) and takes it away on release. Tasks carry
 their test's scope (:mod:`harness.scope`), so stores, files and faults stay per test.
 
-A worker that died, or that a test left in doubt (it failed, or Redis was restarted
-under it), is killed on release and replaced by the next lease.
+A worker that died, or that a test left in doubt (it failed), is killed on release and
+replaced by the next lease; so is a kept worker that does not take the next test's queue.
 """
 
 from __future__ import annotations

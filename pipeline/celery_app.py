@@ -14,14 +14,20 @@ from celery import Celery
 
 from pipeline.cleanup import sweep_all
 from pipeline.connection import check_celery_urls
+from pipeline.consumer import CELERY_CONSUMER, CONSUMER
 from pipeline.settings import Settings
 from pipeline.tracking import Tracker
 from pipeline.workflow import PRD_WORKFLOW, Workflow
 
-__all__ = ["app", "celery_config", "create_app", "enqueue", "tracker_of"]
+__all__ = ["add_sweep", "app", "bind_app", "celery_config", "create_app", "enqueue", "tracker_of"]
 
 SWEEP_TASK = "jobstate.sweep"
 SWEEP_EVERY_SECONDS = 30.0
+_SWEEP_ENTRY: dict[str, Any] = {
+    "task": SWEEP_TASK,
+    "schedule": SWEEP_EVERY_SECONDS,
+    "options": {"expires": SWEEP_EVERY_SECONDS},
+}
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -47,13 +53,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "result_expires": 3600,
         "worker_hijack_root_logger": False,
         "broker_connection_retry_on_startup": True,
-        "beat_schedule": {
-            "jobstate-sweep": {
-                "task": SWEEP_TASK,
-                "schedule": SWEEP_EVERY_SECONDS,
-                "options": {"expires": SWEEP_EVERY_SECONDS},
-            },
-        },
+        # Survives a broker restart while late-acknowledged stages run (pipeline.consumer).
+        "worker_consumer": CONSUMER,
+        "beat_schedule": {"jobstate-sweep": _SWEEP_ENTRY},
         "jobstate_settings": settings,
     }
 
@@ -74,13 +76,56 @@ def create_app(
 
         register = register_media_stages
     register(tracker)
+    add_sweep(celery, tracker)
+    return celery
 
-    @celery.task(name=SWEEP_TASK, ignore_result=True, shared=False)
-    def sweep() -> dict[str, list[str]]:
-        """Mark silent running jobs as errors (scheduled by beat)."""
-        report = sweep_all(tracker.store())
-        return {"stale": report.stale}
 
+def add_sweep(celery: Celery, tracker: Tracker) -> None:
+    """Register the stale sweep on ``celery`` and schedule it for beat every 30 s
+    (each once: an app that has them keeps its own)."""
+    if not celery.conf.get("jobstate_sweep"):
+        celery.conf.jobstate_sweep = True  # a flag: asking celery.tasks would finalize the app
+
+        @celery.task(name=SWEEP_TASK, ignore_result=True, shared=False)
+        def sweep() -> dict[str, list[str]]:
+            """Mark silent running jobs as errors (scheduled by beat)."""
+            report = sweep_all(tracker.store())
+            return {"stale": report.stale}
+
+    schedule = dict(celery.conf.beat_schedule or {})
+    if not any(entry.get("task") == SWEEP_TASK for entry in schedule.values()):
+        schedule["jobstate-sweep"] = dict(_SWEEP_ENTRY)
+        celery.conf.beat_schedule = schedule
+
+
+def bind_app(celery: Celery, settings: Settings) -> Celery:
+    """Make any tracked app runnable by the ``jobstate`` commands from ``JOBSTATE_*`` alone.
+
+    What the app leaves unset comes from ``settings``: the broker and result backend (an
+    app such as the README's ``Celery("mine")`` has none; Celery would try AMQP on
+    localhost), the settings its tracker reads. The app's own values win, and its queue is
+    its own (``task_default_queue``): ``jobstate worker`` reads it, as Celery's worker
+    does. A tracked app that keeps Celery's default consumer gets
+    :class:`pipeline.consumer.Consumer` (its workers ride through a Redis restart while a
+    stage runs). The stale sweep is added for ``jobstate beat``. Returns ``celery``.
+    """
+    conf = celery.conf
+    missing: dict[str, Any] = {}
+    if not conf.broker_url:
+        check_celery_urls(settings)
+        missing["broker_url"] = settings.broker
+    if not conf.result_backend:
+        missing["result_backend"] = settings.results
+    if not isinstance(conf.get("jobstate_settings"), Settings):
+        missing["jobstate_settings"] = settings
+    conf.update(missing)
+    try:
+        tracker = tracker_of(celery)
+    except LookupError:  # a plain Celery app: served as it is
+        return celery
+    if conf.worker_consumer in (None, CELERY_CONSUMER):
+        conf.worker_consumer = CONSUMER
+    add_sweep(celery, tracker)
     return celery
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from rich.console import Console
 
-from pipeline.errors import JobStateError
+from pipeline.cli_input import bad_input, read_job_input
+from pipeline.errors import JobStateError, ValidationError, printable
 from pipeline.settings import Settings
 
 __all__ = ["main"]
@@ -43,30 +43,8 @@ def _runtime(app_target: str | None = None) -> Any:
     return build_runtime(settings, workflow, app)
 
 
-def _job_input(url: str | None, input_json: str | None) -> str | dict[str, Any]:
-    """The job's input: a URL argument, or ``--input`` JSON (``@file`` reads a file)."""
-    if (url is None) == (input_json is None):
-        raise click.UsageError("give either a URL or --input JSON, not both or neither")
-    if input_json is None:
-        return str(url)
-    text = input_json
-    if text.startswith("@"):
-        try:
-            text = Path(text[1:]).read_text(encoding="utf-8")
-        except OSError as exc:
-            problem = f"cannot read {text[1:]}: {exc}"
-            raise click.BadParameter(problem, param_hint="--input") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"is not valid JSON ({exc})", param_hint="--input") from None
-    if not isinstance(data, dict):
-        raise click.BadParameter("must be a JSON object", param_hint="--input")
-    return data
-
-
-def _fail(exc: Exception) -> None:
-    raise click.ClickException(str(exc)) from exc
+def _fail(exc: Exception) -> NoReturn:
+    raise click.ClickException(printable(str(exc), 2000)) from exc
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -87,7 +65,7 @@ def cli() -> None:
 )
 @click.option("--pool", default="prefork", show_default=True)
 @click.option("--concurrency", "-c", default=2, show_default=True, type=int)
-@click.option("--queue", "-Q", default=None, help="Queue (default: JOBSTATE_QUEUE).")
+@click.option("--queue", "-Q", default=None, help="Queue (default: the app's task_default_queue).")
 @click.option("--hostname", "-n", default=None)
 @click.option("--loglevel", "-l", default="INFO", show_default=True)
 @click.option(
@@ -114,11 +92,12 @@ def worker(
         from pipeline.tracking import add_stage_hook
 
         add_stage_hook(fault_hook)
+    app = load_app(app_target, settings)
     run_worker(
-        load_app(app_target, settings),
+        app,
         pool=pool,
         concurrency=concurrency,
-        queue=queue or settings.queue,
+        queue=queue or app.conf.task_default_queue or settings.queue,
         hostname=hostname,
         loglevel=loglevel,
     )
@@ -168,10 +147,16 @@ def submit(
     """
     from pipeline.display import render_result, watch_job
 
-    job_input = _job_input(url, input_json)
+    if (url is None) == (input_json is None):
+        raise click.UsageError("give either a URL or --input JSON, not both or neither")
     rt = _runtime(app_target)
+    job_input = read_job_input(url, input_json, rt.store.workflow.input.max_bytes)
     try:
         record = rt.service.submit(job_input, space_id)
+    except ValidationError as exc:
+        if input_json is not None:  # JSON the workflow cannot take: a usage error too
+            bad_input(str(exc))
+        _fail(exc)
     except JobStateError as exc:
         _fail(exc)
     console = Console()

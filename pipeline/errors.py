@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pipeline.redaction import DEFAULT
+
 __all__ = [
+    "EnqueueFailed",
     "InvalidTransition",
     "JobExists",
     "JobNotFound",
@@ -10,6 +13,7 @@ __all__ = [
     "StaleAttempt",
     "StoreUnavailable",
     "ValidationError",
+    "printable",
 ]
 
 
@@ -18,12 +22,27 @@ class JobStateError(Exception):
 
 
 class ValidationError(JobStateError, ValueError):
-    """Input was rejected before anything was written; ``field`` names the culprit."""
+    """Input was rejected before anything was written; ``field`` names the culprit.
+
+    ``field`` and ``problem`` are kept printable and safe whatever the input held: a
+    lone surrogate or a control character is shown escaped (``\\ud800``), credentials
+    masked, each capped, so any writer (a JSON answer, a terminal, a log) can show them.
+    """
 
     def __init__(self, field: str, problem: str) -> None:
+        field, problem = printable(str(field), 200), printable(str(problem), 1000)
         super().__init__(f"{field}: {problem}")
         self.field = field
         self.problem = problem
+
+
+def printable(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, with credentials masked and anything no
+    UTF-8 terminal can show (lone surrogates, control characters) escaped."""
+    return "".join(
+        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+        for ch in DEFAULT.head(text, limit)
+    )
 
 
 class JobNotFound(JobStateError, KeyError):
@@ -64,6 +83,19 @@ class InvalidTransition(JobStateError):
         self.job_id = job_id
         self.current = current
         self.requested = requested
+
+
+class EnqueueFailed(JobStateError):
+    """The job was stored (and marked failed) but its first stage could not be sent.
+
+    The only error after which a job exists that its caller did not see started;
+    ``__cause__`` is the broker's error, ``detail`` its redacted one-line description.
+    """
+
+    def __init__(self, job_id: str, detail: str) -> None:
+        super().__init__(f"job {job_id} was stored but its work could not be queued ({detail})")
+        self.job_id = job_id
+        self.detail = detail
 
 
 class StoreUnavailable(JobStateError):

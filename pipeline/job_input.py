@@ -13,7 +13,6 @@ the record's PRD ``metadata``; every workflow that declares no input takes it to
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,6 +101,9 @@ class JobInput:
             raise ValidationError(
                 self.prefix.rstrip("."), f"must be a JSON object, not {_kind(data)}"
             )
+        # The write gate first: no check of ours or the workflow's sees a value that is
+        # not JSON, too deep, far too big or not UTF-8 (the exact size is checked last).
+        v.check_json_value(dict(data), self.prefix.rstrip("."), max_chars=4 * self.max_bytes)
         given = {k: val for k, val in data.items() if not (k in self.optional and val is None)}
         self._check_keys(given)
         out = {key: self._value(key, given[key]) for key in self._ordered(given)}
@@ -149,7 +151,14 @@ class JobInput:
             if not any(_is_a(value, kind) for kind in kinds):
                 raise ValidationError(name, f"must be {_type_name(spec)}, not {_kind(value)}")
             return value
-        return spec(value, name)
+        try:
+            return spec(value, name)
+        except ValidationError:
+            raise
+        except (ValueError, TypeError) as exc:  # the check's own words
+            raise ValidationError(name, _refusal(exc, plain=True)) from None
+        except Exception as exc:  # a check that fails refuses the value: nothing is stored
+            raise ValidationError(name, _refusal(exc)) from None
 
     def _whole(self, out: dict[str, Any]) -> dict[str, Any]:
         assert self.check is not None
@@ -157,31 +166,37 @@ class JobInput:
             checked = self.check(dict(out))
         except ValidationError:
             raise
-        except (ValueError, TypeError) as exc:
-            raise ValidationError(self.prefix.rstrip("."), str(exc) or type(exc).__name__) from None
+        except (ValueError, TypeError) as exc:  # the check's own words
+            raise ValidationError(self.prefix.rstrip("."), _refusal(exc, plain=True)) from None
+        except Exception as exc:  # KeyError too: the input was refused, nothing stored
+            raise ValidationError(self.prefix.rstrip("."), _refusal(exc)) from None
         if not isinstance(checked, dict):
             raise TypeError(f"the job input check returned {type(checked).__name__}, not a dict")
         return checked
 
     def _check_json(self, out: dict[str, Any]) -> None:
-        name = self.prefix.rstrip(".")
-        try:
-            size = len(encode_input(out))
-        except (TypeError, ValueError, RecursionError) as exc:
-            raise ValidationError(name, f"is not JSON ({type(exc).__name__}: {exc})") from None
-        if size > self.max_bytes:
-            raise ValidationError(
-                name, f"is {size} bytes of JSON, above the {self.max_bytes} limit"
-            )
+        v.encode_json(out, self.prefix.rstrip("."), self.max_bytes)
 
 
 def encode_input(data: Mapping[str, Any]) -> bytes:
-    """Compact UTF-8 JSON of a checked input (raises ValueError for a lone surrogate)."""
-    text = json.dumps(data, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+    """Compact UTF-8 JSON of a checked input (through the write gate: ValidationError
+    for anything a reader could not show again)."""
+    return v.encode_json(dict(data), "input", 2**62).encode("utf-8")
+
+
+def _refusal(exc: Exception, *, plain: bool = False) -> str:
+    """Why a check refused a value, in one line: ``plain`` its own words, else named by
+    its type (a ``KeyError`` says only ``'width'``)."""
     try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("it holds text that is not valid UTF-8 (a lone surrogate)") from None
+        lines = str(exc).strip().splitlines()
+    except Exception:  # an exception that cannot describe itself is named by its type
+        lines = []
+    name = type(exc).__name__
+    if plain and lines:
+        return lines[0]
+    return (
+        f"refused by the check ({name}: {lines[0]})" if lines else f"refused by the check ({name})"
+    )
 
 
 def _kind(value: object) -> str:

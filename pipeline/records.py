@@ -1,16 +1,52 @@
-"""Turn the raw Redis hash and stream entries into the public record dicts."""
+"""Turn the raw Redis hash and stream entries into the public record dicts.
+
+Readers take whatever bytes are stored, from this version, an older one or a hand edit:
+text is decoded with replacement, stored JSON that is unreadable (invalid, deeper than
+:data:`~pipeline.validation.MAX_JSON_DEPTH`, lone surrogates) is shown as ``None`` or
+repaired, and every walk is iterative. Every record is redacted
+(:mod:`pipeline.redaction`) unless its owner asks to reveal it.
+"""
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Mapping
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.settings import redact_credentials
+from pipeline.redaction import DEFAULT, Redactor
+from pipeline.validation import MAX_JSON_DEPTH
 
-__all__ = ["decode", "history_entry", "iso_ms", "record_from_hash", "redact_record"]
+__all__ = [
+    "decode",
+    "history_entry",
+    "iso_ms",
+    "load_json",
+    "record_from_hash",
+    "redact_record",
+    "report_once",
+]
+
+log = logging.getLogger(__name__)
+
+
+_REPORTED: OrderedDict[Hashable, None] = OrderedDict()
+_REPORTED_MAX = 1024
+_REPORTED_LOCK = threading.Lock()
+
+
+def report_once(key: Hashable, message: str, *args: Any) -> None:
+    """Log a damaged record once per ``key`` (a job and its version), not at every poll."""
+    with _REPORTED_LOCK:
+        if key in _REPORTED:
+            return
+        _REPORTED[key] = None
+        if len(_REPORTED) > _REPORTED_MAX:
+            _REPORTED.popitem(last=False)
+    log.warning(message, *args)
 
 
 def decode(value: Any) -> str:
@@ -26,40 +62,76 @@ def iso_ms(ms: int) -> str:
     return f"{stamp}.{ms % 1000:03d}Z"
 
 
-_LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+class Unreadable(ValueError):
+    """Stored JSON that no reader can show (invalid, or nested too deep)."""
 
 
-def _json_or_none(text: str) -> Any:
-    """Stored JSON, made safe to print: a damaged value never breaks a reader."""
+def load_json(text: str) -> Any:
+    """Stored JSON made safe to show: lone surrogates become U+FFFD, and a value that is
+    not JSON or is nested deeper than the write gate allows raises :class:`Unreadable`."""
     if not text:
         return None
     try:
         value = json.loads(text)
-    except (ValueError, RecursionError):
+    except (ValueError, RecursionError) as exc:
+        raise Unreadable(f"not readable JSON ({type(exc).__name__})") from None
+    return _repaired(value)
+
+
+def _repaired(value: Any) -> Any:
+    """``value`` with lone surrogates replaced, checked for depth, without recursion."""
+    root: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any, int]] = [(value, root, 0, 0)]
+    while stack:
+        item, parent, slot, depth = stack.pop()
+        if isinstance(item, str):
+            parent[slot] = _no_surrogates(item)
+        elif isinstance(item, dict | list):
+            if depth >= MAX_JSON_DEPTH:
+                raise Unreadable(f"nested deeper than {MAX_JSON_DEPTH} levels")
+            if isinstance(item, dict):
+                out: dict[str, Any] = {}
+                for key, child in item.items():
+                    shown = _no_surrogates(key)
+                    out[shown] = None
+                    stack.append((child, out, shown, depth + 1))
+                parent[slot] = out
+            else:
+                seq: list[Any] = [None] * len(item)
+                stack.extend((child, seq, i, depth + 1) for i, child in enumerate(item))
+                parent[slot] = seq
+        else:
+            parent[slot] = item
+    return root[0]
+
+
+def _no_surrogates(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
+    return text
+
+
+def _field_json(h: Mapping[str, str], name: str, damaged: list[str]) -> Any:
+    try:
+        return load_json(h.get(name, ""))
+    except Unreadable as exc:
+        damaged.append(f"{name}: {exc}")
         return None
-    if _LONE_SURROGATE_ESCAPE.search(text):
-        value = _replace_surrogates(value)
-    return value
 
 
-def _replace_surrogates(value: Any) -> Any:
-    """``value`` with every lone surrogate replaced by U+FFFD (pairs were joined by json)."""
-    if isinstance(value, str):
-        return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in value)
-    if isinstance(value, list):
-        return [_replace_surrogates(x) for x in value]
-    if isinstance(value, dict):
-        return {_replace_surrogates(k): _replace_surrogates(x) for k, x in value.items()}
-    return value
-
-
-def record_from_hash(raw: Mapping[Any, Any], *, reveal: bool = False) -> dict[str, Any]:
+def record_from_hash(
+    raw: Mapping[Any, Any], *, reveal: bool = False, redactor: Redactor = DEFAULT
+) -> dict[str, Any]:
     """The PRD record (plus version, attempt and times) from a job's hash.
 
-    A URL's user-info is shown as ``***@`` unless ``reveal`` (only the code that hands
-    the URL to a worker asks for it): every other reader gets a record safe to display.
+    Credentials are masked everywhere in it unless ``reveal`` (only the code that hands
+    the job to a worker asks for it): every other reader gets a record safe to display.
+    A stored JSON field no reader could show is ``None`` (and logged).
     """
     h = {decode(k): decode(v) for k, v in raw.items()}
+    damaged: list[str] = []
     record = {
         "job_id": h["job_id"],
         "workflow": h.get("workflow", ""),
@@ -74,38 +146,36 @@ def record_from_hash(raw: Mapping[Any, Any], *, reveal: bool = False) -> dict[st
             "space_id": h.get("space_id") or None,
             "task_id": h.get("task_id") or None,
         },
-        "input": _json_or_none(h.get("input", "")),
+        "input": _field_json(h, "input", damaged),
         "version": int(h["version"]),
         "attempt": int(h["attempt"]),
-        "progress": _json_or_none(h.get("progress", "")),
-        "result": _json_or_none(h.get("result", "")),
+        "progress": _field_json(h, "progress", damaged),
+        "result": _field_json(h, "result", damaged),
     }
-    return record if reveal else redact_record(record)
+    if damaged:
+        report_once(
+            (h["job_id"], h["version"]),
+            "job %s: stored values shown as null (%s)",
+            h["job_id"],
+            "; ".join(damaged),
+        )
+    return record if reveal else redact_record(record, redactor)
 
 
-def redact_record(record: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``record`` safe to display: URL user-info in its metadata and its input
-    (``None`` for jobs stored before inputs were kept) shown as ``***@``."""
+_SHOWN = ("message", "error", "input", "progress", "result")
+
+
+def redact_record(record: dict[str, Any], redactor: Redactor = DEFAULT) -> dict[str, Any]:
+    """A copy of ``record`` safe to display: credentials masked in its metadata URL,
+    messages, input, progress and result (:mod:`pipeline.redaction`)."""
     meta = record["metadata"]
-    return {
-        **record,
-        "metadata": {**meta, "url": redact_credentials(meta["url"])},
-        "input": _redacted(record["input"]),
-    }
+    shown = {k: redactor.value(record.get(k)) for k in _SHOWN}
+    return {**record, **shown, "metadata": {**meta, "url": redactor.text(meta["url"])}}
 
 
-def _redacted(value: Any) -> Any:
-    """``value`` with the user-info of every URL in its text shown as ``***@``."""
-    if isinstance(value, str):
-        return redact_credentials(value)
-    if isinstance(value, list):
-        return [_redacted(x) for x in value]
-    if isinstance(value, dict):
-        return {k: _redacted(x) for k, x in value.items()}
-    return value
-
-
-def history_entry(entry_id: Any, fields: Mapping[Any, Any]) -> dict[str, Any]:
+def history_entry(
+    entry_id: Any, fields: Mapping[Any, Any], redactor: Redactor = DEFAULT
+) -> dict[str, Any]:
     """One history stream entry as a dict (``from`` is ``None`` for the create)."""
     f = {decode(k): decode(v) for k, v in fields.items()}
     ms = int(f["ms"])
@@ -118,7 +188,7 @@ def history_entry(entry_id: Any, fields: Mapping[Any, Any]) -> dict[str, Any]:
         "status": f["to"],
         "at": iso_ms(ms),
         "ms": ms,
-        "message": f.get("message", ""),
-        "error": f.get("error") or None,
+        "message": redactor.text(f.get("message", "")),
+        "error": redactor.text(f.get("error", "")) or None,
         "task_id": f.get("task_id") or None,
     }

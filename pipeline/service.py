@@ -7,10 +7,10 @@ import contextlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pipeline import validation as v
-from pipeline.errors import JobNotFound, StoreUnavailable
+from pipeline.error_text import sanitise_error
+from pipeline.errors import EnqueueFailed, JobStateError, StoreUnavailable
 from pipeline.records import redact_record
-from pipeline.settings import redact_credentials
+from pipeline.redaction import install_log_redaction
 from pipeline.store import JobStore
 
 __all__ = ["Enqueue", "JobService", "job_context"]
@@ -43,6 +43,7 @@ class JobService:
     def __init__(self, store: JobStore, enqueue: Enqueue) -> None:
         self.store = store
         self.enqueue = enqueue
+        install_log_redaction(store.settings.secret_keys)
 
     def submit(
         self, job_input: str | Mapping[str, Any], space_id: str | None = None
@@ -93,9 +94,8 @@ class JobService:
             raise
         except Exception as exc:
             # The job exists but its work could not be sent: say so instead of idling.
-            detail = redact_credentials(str(exc))
-            text = v.clean_text(f"could not enqueue: {type(exc).__name__}: {detail}", "error", 300)
-            with contextlib.suppress(JobNotFound):
-                self.store.fail(job_id, text, attempt=record["attempt"])
-            raise
-        return redact_record(record)
+            detail = sanitise_error(exc)
+            with contextlib.suppress(JobStateError):
+                self.store.fail(job_id, f"could not enqueue: {detail}", attempt=record["attempt"])
+            raise EnqueueFailed(job_id, detail) from exc
+        return redact_record(record, self.store.redactor)

@@ -3,31 +3,18 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+
+from pipeline.redaction import DEFAULT_SECRET_KEYS, Redactor, redact_text, redact_url
 
 __all__ = ["Settings", "redact_credentials", "redact_url"]
 
-_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*@")
-
-
-def redact_url(url: str) -> str:
-    """Return ``url`` with any password replaced by ``***`` (safe to log)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    # The host part as written: a sentinel URL lists several host:port pairs.
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-
 
 def redact_credentials(text: str) -> str:
-    """Replace ``user:password@`` in every URL inside ``text`` with ``***@``."""
-    return _CREDENTIALS.sub(lambda m: f"{m.group('scheme')}***@", text)
+    """Credentials in ``text`` masked (:func:`pipeline.redaction.redact_text`)."""
+    return redact_text(text)
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -61,6 +48,9 @@ class Settings:
     work_dir: str = ""
     transcriber: str = "pocketsphinx"
     summariser: str = "extractive"
+    secret_keys: tuple[str, ...] = DEFAULT_SECRET_KEYS
+    ui_body_timeout_seconds: float = 10.0
+    ui_max_connections: int = 100
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -84,6 +74,11 @@ class Settings:
             values[f.name] = _convert(f.name, f.type, raw)
         values.update(overrides)
         return cls(**values)
+
+    @property
+    def redactor(self) -> Redactor:
+        """The redaction every reader of these settings applies (``secret_keys``)."""
+        return Redactor(self.secret_keys)
 
     @property
     def broker(self) -> str:

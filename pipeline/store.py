@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,13 +21,12 @@ from pipeline.errors import (
 from pipeline.job_input import encode_input
 from pipeline.keys import Keys
 from pipeline.lua import OPS, script_source
-from pipeline.records import decode, history_entry, record_from_hash
-from pipeline.settings import Settings, redact_credentials
+from pipeline.records import decode, history_entry, record_from_hash, report_once
+from pipeline.settings import Settings
 from pipeline.workflow import PRD_WORKFLOW, Workflow
 
 __all__ = ["JobStore", "StageRunId", "Write"]
 
-log = logging.getLogger(__name__)
 
 MAX_PROGRESS_JSON = 4096
 MAX_RESULT_JSON = 1024 * 1024
@@ -70,6 +67,7 @@ class JobStore:
         self.workflow = workflow
         self.settings = settings or Settings.from_env()
         self.keys = Keys(self.settings.key_prefix)
+        self.redactor = self.settings.redactor
         self._scripts = {op: client.register_script(script_source(workflow, op)) for op in OPS}
         self._indexes = [] if self.settings.cluster else self.keys.indexes()
         self._common: list[Any] = [
@@ -178,7 +176,7 @@ class JobStore:
             },
             require_url="url" in mirrored,
         )
-        msg = _text(message, "message", v.MAX_MESSAGE)
+        msg = self._text(message, "message", v.MAX_MESSAGE)
         stored = encode_input(data).decode("utf-8")
         args = [job_id, meta["url"], meta["space_id"], meta["task_id"], msg, stored]
         return self._run("create", job_id, args)
@@ -229,8 +227,8 @@ class JobStore:
         args = [
             v.check_attempt(attempt),
             v.check_status(self.workflow, status),
-            _text(message, "message", v.MAX_MESSAGE),
-            _text(error, "error", v.MAX_ERROR),
+            self._text(message, "message", v.MAX_MESSAGE),
+            self._text(error, "error", v.MAX_ERROR),
             v.check_task_id(task_id),
             self._json(progress, "progress", MAX_PROGRESS_JSON),
             self._json(result, "result", MAX_RESULT_JSON),
@@ -272,7 +270,7 @@ class JobStore:
             v.check_attempt(attempt),
             expected,
             self._json(progress, "progress", MAX_PROGRESS_JSON),
-            _text(message, "message", v.MAX_MESSAGE),
+            self._text(message, "message", v.MAX_MESSAGE),
             _check_run(run),
         ]
         return self._run("progress", job_id, args, attempt=attempt)
@@ -289,7 +287,7 @@ class JobStore:
     def retry(self, job_id: str, *, attempt: int = 0, message: str | None = None) -> Write:
         """Start a new attempt from the error status (only from there); atomic."""
         job_id = v.check_job_id(job_id)
-        args = [v.check_attempt(attempt), _text(message, "message", v.MAX_MESSAGE)]
+        args = [v.check_attempt(attempt), self._text(message, "message", v.MAX_MESSAGE)]
         return self._run("retry", job_id, args, attempt=attempt)
 
     def clear_state(self, job_id: str) -> bool:
@@ -302,14 +300,14 @@ class JobStore:
     def get_state(self, job_id: str, *, reveal_credentials: bool = False) -> dict[str, Any]:
         """The job's record (the PRD schema plus version, attempt, times, progress, result).
 
-        ``metadata.url`` shows user-info as ``***@``; ``reveal_credentials`` returns it as
-        stored, for the code that hands the URL to a worker (never for display).
+        Credentials are masked (:mod:`pipeline.redaction`); ``reveal_credentials`` returns
+        the record as stored, for the code that hands the job to a worker (never for display).
         """
         job_id = v.check_job_id(job_id)
         raw = self._call(self.client.hgetall, self.keys.state(job_id))
         if not raw:
             raise JobNotFound(job_id)
-        return record_from_hash(raw, reveal=reveal_credentials)
+        return record_from_hash(raw, reveal=reveal_credentials, redactor=self.redactor)
 
     def get_live_state(self, job_id: str, *, reveal_credentials: bool = False) -> dict[str, Any]:
         """:meth:`get_state` plus ``stale``: running yet silent for ``stale_after_seconds``.
@@ -329,7 +327,7 @@ class JobStore:
         if not raw:
             raise JobNotFound(job_id)
         fields = {decode(k): decode(val) for k, val in raw.items()}
-        record = record_from_hash(fields, reveal=reveal_credentials)
+        record = record_from_hash(fields, reveal=reveal_credentials, redactor=self.redactor)
         last = max(int(fields["updated_ms"]), int(fields["heartbeat_ms"]))
         now = int(sec) * 1000 + int(usec) // 1000
         record["stale"] = record["status"] not in self.workflow.terminal and (
@@ -350,7 +348,7 @@ class JobStore:
         raw = self._call(self.client.hgetall, self.keys.archived(job_id))
         if not raw:
             raise JobNotFound(job_id)
-        return record_from_hash(raw)
+        return record_from_hash(raw, redactor=self.redactor)
 
     def history(self, job_id: str, *, archived: bool = False) -> list[dict[str, Any]]:
         """Every recorded change of the job, oldest first (about the last ``history_maxlen``:
@@ -358,7 +356,21 @@ class JobStore:
         job_id = v.check_job_id(job_id)
         key = self.keys.archived_history(job_id) if archived else self.keys.history(job_id)
         entries = self._call(self.client.xrange, key)
-        return [history_entry(eid, fields) for eid, fields in entries]
+        return [e for e in (self._entry(job_id, *raw) for raw in entries) if e is not None]
+
+    def _entry(self, job_id: str, entry_id: Any, fields: Any) -> dict[str, Any] | None:
+        """One history entry; one too damaged to read is left out (reported once)."""
+        try:
+            return history_entry(entry_id, fields, self.redactor)
+        except Exception as exc:
+            report_once(
+                (job_id, decode(entry_id)),
+                "job %s: history entry %s left out, it is damaged (%s)",
+                job_id,
+                decode(entry_id),
+                type(exc).__name__,
+            )
+            return None
 
     def list_jobs(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """The most recently created live jobs, newest first."""
@@ -377,15 +389,20 @@ class JobStore:
             self.client.zrem(self.keys.jobs, *gone)
         return [r for r in map(self._listable, ids, records) if r is not None]
 
-    @staticmethod
-    def _listable(job_id: str, raw: Any) -> dict[str, Any] | None:
-        """One job of a listing; a record too damaged to read is left out, never fatal."""
+    def _listable(self, job_id: str, raw: Any) -> dict[str, Any] | None:
+        """One job of a listing; a record too damaged to read is left out, never fatal
+        whatever the damage raises (logged once per job)."""
         if not raw:
             return None
         try:
-            return record_from_hash(raw)
-        except (KeyError, ValueError) as exc:
-            log.warning("job %s left out of the list: its record is damaged (%r)", job_id, exc)
+            return record_from_hash(raw, redactor=self.redactor)
+        except Exception as exc:
+            report_once(
+                (job_id, "unlisted"),
+                "job %s left out of the list: its record is damaged (%s)",
+                job_id,
+                type(exc).__name__,
+            )
             return None
 
     def ping(self) -> bool:
@@ -404,17 +421,12 @@ class JobStore:
 
     @staticmethod
     def _json(value: Any, field: str, limit: int) -> str:
-        """Compact JSON of ``value`` ("" for None), refused when invalid or over ``limit``."""
-        if value is None:
-            return ""
-        v.check_json_value(value, field)
-        try:
-            text = json.dumps(value, allow_nan=False, separators=(",", ":"))
-        except (TypeError, ValueError) as exc:
-            raise ValidationError(field, f"is not JSON-serialisable ({exc})") from None
-        if len(text) > limit:
-            raise ValidationError(field, f"is {len(text)} bytes of JSON, above the {limit} limit")
-        return text
+        """Compact JSON of ``value`` ("" for None) through the write gate."""
+        return "" if value is None else v.encode_json(value, field, limit)
+
+    def _text(self, value: object, field: str, limit: int) -> str:
+        """A message or error as stored: cleaned, capped, and with no credentials."""
+        return v.shown_text(value, field, limit, self.redactor)
 
     def _by(self, by: StageRunId | None) -> list[Any]:
         if by is None:
@@ -428,11 +440,6 @@ class JobStore:
             return fn(*args)
         except redis.ConnectionError as exc:
             raise StoreUnavailable(f"Redis unreachable: {exc}") from exc
-
-
-def _text(value: object, field: str, limit: int) -> str:
-    """A message or error as stored: cleaned, capped, and with no URL credentials."""
-    return redact_credentials(v.clean_text(value, field, limit))
 
 
 def _check_run(run: object) -> int:

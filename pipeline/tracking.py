@@ -24,12 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery, Task, signals
-from celery.exceptions import Ignore, SoftTimeLimitExceeded
+from celery.exceptions import Ignore
+from celery.utils.saferepr import saferepr
 
+from pipeline.error_text import sanitise_error
 from pipeline.errors import InvalidTransition, JobNotFound, JobStateError, StaleAttempt
-from pipeline.settings import Settings, redact_credentials
+from pipeline.redaction import install_log_redaction
+from pipeline.settings import Settings
 from pipeline.store import JobStore
-from pipeline.validation import clean_text
 from pipeline.workflow import Workflow
 
 __all__ = [
@@ -54,7 +56,6 @@ A hook that raises fails the stage like the stage's own code would: this is how 
 harnesses inject faults without any test code on a production worker's stage path.
 """
 FENCED = (StaleAttempt, InvalidTransition, JobNotFound)
-MAX_ERROR_TEXT = 300
 
 SAFE_TASK_OPTIONS: dict[str, Any] = {"acks_late": True, "reject_on_worker_lost": True}
 """Stage task options that make a killed child's stage run again instead of vanishing.
@@ -67,6 +68,9 @@ the error status naming the stage.
 """
 
 _HOOKS: list[StageHook] = []
+
+ARGSREPR_MAX = 1024
+"""How much of a stage message's (redacted) arguments Celery shows, as its default."""
 
 HANDOFF = "handoff"
 """Job-context key naming the stage run that sent this stage: ``[status, delivery]``."""
@@ -92,44 +96,6 @@ def remove_stage_hook(hook: StageHook) -> None:
     """Stop calling ``hook`` (no error if it was not added)."""
     if hook in _HOOKS:
         _HOOKS.remove(hook)
-
-
-def sanitise_error(exc: BaseException) -> str:
-    """A short, single-line, control-free description of ``exc``; never raises.
-
-    The first non-empty line of ``str(exc)`` after the exception's type name, cut before it
-    is scanned, with URL credentials hidden. An exception that cannot describe itself
-    (its ``__str__`` raises or returns a non-string) is named by its type alone.
-    """
-    try:
-        if isinstance(exc, SoftTimeLimitExceeded):
-            return "timed out (soft time limit)"
-        name = _type_name(exc)
-        text = _first_line(_describe(exc))
-        return redact_credentials(
-            clean_text(f"{name}: {text}" if text else name, "error", MAX_ERROR_TEXT)
-        )
-    except Exception:  # describing an error must never stop it being recorded
-        return "error (its description could not be read)"
-
-
-def _type_name(exc: BaseException) -> str:
-    name = getattr(type(exc), "__name__", None)
-    return name if isinstance(name, str) and name else "Exception"
-
-
-def _describe(exc: BaseException) -> str:
-    try:
-        text = str(exc)
-    except Exception:
-        return "(its message could not be read)"
-    return text if isinstance(text, str) else ""
-
-
-def _first_line(text: str) -> str:
-    """The first non-empty line, looking only as far as the error text can reach."""
-    head = text[: MAX_ERROR_TEXT * 8]
-    return next((line.strip() for line in head.splitlines() if line.strip()), "")
 
 
 @dataclass
@@ -279,6 +245,8 @@ class Tracker:
         app.conf.jobstate_tracker = self  # how enqueue and the harness find it from the app
         _TRACKERS[app] = self  # Tracker.of(app)
         signals.task_failure.connect(self._on_task_failure, weak=False)
+        # Celery logs each stage's outcome and exception text: keep secrets out of it.
+        install_log_redaction(self.settings.secret_keys)
 
     @classmethod
     def of(cls, app: Celery) -> Tracker:
@@ -349,7 +317,13 @@ class Tracker:
         first = self.workflow.stages[0]
         if first not in self.tasks:
             raise RuntimeError(f"no task registered for first stage {first}")
-        self.tasks[first].apply_async(args=(ctx,))
+        self._send(first, ctx)
+
+    def _send(self, status: str, ctx: dict[str, Any]) -> None:
+        """Send ``status``'s task with ``ctx``; what Celery logs of it is redacted."""
+        shown = saferepr((self.settings.redactor.value(ctx),), ARGSREPR_MAX)
+        options: dict[str, Any] = {"argsrepr": shown}  # a Celery option celery-types omits
+        self.tasks[status].apply_async(args=(ctx,), **options)
 
     def next_stage(self, status: str) -> str | None:
         """The stage after ``status``, or None when it is the last one."""
@@ -362,7 +336,11 @@ class Tracker:
     def run_stage(
         self, task: Task[Any, Any], status: str, fn: StageFn, ctx: dict[str, Any]
     ) -> dict[str, Any]:
-        """Enter the stage, run ``fn`` with a heartbeat, then hand off or finish."""
+        """Enter the stage, run ``fn`` with a heartbeat, then hand off or finish.
+
+        Returns what Celery logs as the task's outcome: the job, the stage and where it
+        went next, never the context (it carries the job's input and its secrets).
+        """
         run = self._enter(task, status, ctx)
         with Heartbeat(run, self.settings.heartbeat_seconds):
             try:
@@ -408,9 +386,10 @@ class Tracker:
         # when a superseded run (a duplicate delivery) or a second hand-off sends it.
         ctx = {k: v for k, v in out.items() if k != "result"}
         ctx[HANDOFF] = list(run.by)
+        outcome = {"job_id": run.job_id, "attempt": run.attempt, "stage": run.status}
         if nxt is not None:
-            self.tasks[nxt].apply_async(args=(ctx,))
-            return ctx
+            self._send(nxt, ctx)
+            return {**outcome, "next": nxt}
         final = self.workflow.happy_path()[-1]
         try:
             run.store.set_state(
@@ -420,7 +399,7 @@ class Tracker:
             log.info("job %s finished but was fenced out: %s", run.job_id, exc)
             raise Ignore() from exc
         self._remove_attempt_dir(run.job_id, run.attempt)
-        return ctx
+        return {**outcome, "next": final}
 
     def _fail(self, run: StageRun, exc: BaseException) -> None:
         """Write the error status naming the stage; never raises over the stage's error."""
@@ -453,6 +432,8 @@ class Tracker:
         status = self.task_names.get(str(getattr(sender, "name", "")))
         if status is None or not args or not isinstance(args[0], dict):
             return
+        if getattr(sender, "app", self.app) is not self.app:
+            return  # another app's task of the same name (several apps in one process)
         ctx = args[0]
         text = sanitise_error(exception) if exception is not None else "failed"
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pipeline.errors import ValidationError
+from pipeline.redaction import DEFAULT, Redactor
 
 if TYPE_CHECKING:  # workflow.py imports job_input.py, which imports this module
     from pipeline.workflow import Workflow
@@ -27,7 +29,9 @@ __all__ = [
     "check_status",
     "check_timestamp",
     "clean_text",
+    "encode_json",
     "parse_timestamp",
+    "shown_text",
 ]
 
 MAX_MESSAGE = 500
@@ -82,6 +86,12 @@ def clean_text(value: object, field: str, limit: int) -> str:
     return text
 
 
+def shown_text(value: object, field: str, limit: int, redactor: Redactor = DEFAULT) -> str:
+    """A message or error as it may be stored and shown: :func:`clean_text`, then
+    credentials masked (a credential the length cap cuts in two is masked whole)."""
+    return redactor.head(clean_text(value, field, 2 * limit), limit)
+
+
 def check_url(url: object, field: str = "metadata.url") -> str:
     """An http(s) URL with a host, at most 2048 characters."""
     if not isinstance(url, str) or not url:
@@ -119,28 +129,56 @@ def _check_host(host: str, field: str) -> None:
         raise ValidationError(field, f"host {_show(host)} is not a valid host name")
 
 
-def check_json_value(value: Any, field: str) -> None:
-    """JSON-ready ``value`` must be at most :data:`MAX_JSON_DEPTH` deep and valid UTF-8.
+def check_json_value(value: Any, field: str, max_chars: int | None = None) -> None:
+    """The write gate: ``value`` must be JSON a reader can always show again.
 
-    A lone surrogate (``"\\ud800"``) survives ``json.dumps`` as an escape but no UTF-8
-    writer can ever print it again, so one such value would break every reader.
-    Walks iteratively: a hostile depth cannot exhaust the stack.
+    Only JSON types (objects with text keys, arrays, text, numbers, true/false/null),
+    floats finite, at most :data:`MAX_JSON_DEPTH` containers deep, every key and string
+    valid UTF-8 (a lone surrogate such as ``"\\ud800"`` survives ``json.dumps`` as an
+    escape but no UTF-8 writer can ever print it again). With ``max_chars``, refused as
+    soon as its text alone passes that many characters, before any more of it is read.
+    Walks iteratively: a hostile depth cannot exhaust the stack. Errors name ``field``
+    and where inside it, escaped.
     """
     stack: list[tuple[Any, int, str]] = [(value, 0, field)]
+    budget = max_chars if max_chars is not None else -1
     while stack:
         item, depth, where = stack.pop()
         if isinstance(item, str):
             _check_utf8(item, field, where)
-            continue
-        if isinstance(item, dict | list | tuple):
+            budget -= len(item)
+        elif isinstance(item, dict | list | tuple):
             if depth >= MAX_JSON_DEPTH:
                 raise ValidationError(field, f"is nested deeper than {MAX_JSON_DEPTH} levels")
-            pairs = item.items() if isinstance(item, dict) else enumerate(item)
-            for key, child in pairs:
-                name = f"{where}.{key}" if isinstance(key, str) else f"{where}[{key}]"
-                if isinstance(key, str):
-                    _check_utf8(key, field, f"a key in {where}")
-                stack.append((child, depth + 1, name if len(name) <= 80 else where))
+            stack.extend(_children(item, depth, where, field))
+            budget -= len(item)
+        else:
+            _check_scalar(item, field, where)
+        if max_chars is not None and budget < 0:
+            raise ValidationError(field, f"is larger than {max_chars} bytes of JSON")
+
+
+def _children(item: Any, depth: int, where: str, field: str) -> list[tuple[Any, int, str]]:
+    pairs = item.items() if isinstance(item, dict) else enumerate(item)
+    out = []
+    for key, child in pairs:
+        if isinstance(item, dict):
+            if not isinstance(key, str):
+                raise ValidationError(field, f"key {_show(key)} in {where} is not text")
+            _check_utf8(key, field, f"key {_show(key)} in {where}")
+        name = f"{where}.{key}" if isinstance(key, str) else f"{where}[{key}]"
+        out.append((child, depth + 1, name if len(name) <= 80 else where))
+    return out
+
+
+def _check_scalar(item: Any, field: str, where: str) -> None:
+    if item is None or isinstance(item, bool | int):
+        return
+    if isinstance(item, float):
+        if item != item or item in (float("inf"), float("-inf")):
+            raise ValidationError(field, f"{where} is {item}, which is not JSON")
+        return
+    raise ValidationError(field, f"{where} is a {type(item).__name__}, which is not JSON")
 
 
 def _check_utf8(text: str, field: str, where: str) -> None:
@@ -148,8 +186,22 @@ def _check_utf8(text: str, field: str, where: str) -> None:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise ValidationError(
-            field, f"{_show(where)} is not valid UTF-8 text (it holds a lone surrogate)"
+            field, f"{where} is not valid UTF-8 text (it holds a lone surrogate)"
         ) from None
+
+
+def encode_json(value: Any, field: str, limit: int) -> str:
+    """Compact JSON of ``value`` after the write gate (:func:`check_json_value`), refused
+    above ``limit`` bytes of UTF-8: the one way a stored value is encoded."""
+    check_json_value(value, field)
+    try:
+        text = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:  # e.g. an integer of more than 4300 digits
+        raise ValidationError(field, f"is not JSON-serialisable ({exc})") from None
+    size = len(text.encode("utf-8"))
+    if size > limit:
+        raise ValidationError(field, f"is {size} bytes of JSON, above the {limit} limit")
+    return text
 
 
 def check_space_id(space_id: object, field: str = "metadata.space_id") -> str:
@@ -208,21 +260,9 @@ def check_timestamp(value: object, field: str = "updated_at", now: datetime | No
     return str(value)
 
 
-def check_json_size(value: Any, field: str, limit: int) -> None:
-    """Guard against giant progress/result payloads."""
-    import json
-
-    try:
-        size = len(json.dumps(value, allow_nan=False))
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(field, f"is not JSON-serialisable ({exc})") from None
-    if size > limit:
-        raise ValidationError(field, f"is {size} bytes of JSON, above the {limit} limit")
-
-
 def _show(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    """A value as an error quotes it: its repr, at most 60 characters, credentials masked."""
+    return DEFAULT.head(repr(value), 60)
 
 
 def check_record(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 from celery import Celery
@@ -12,21 +14,34 @@ __all__ = ["load_app", "run_beat", "run_worker"]
 
 
 def load_app(target: str, settings: Settings | None = None) -> Celery:
-    """``module:attribute`` naming a Celery app or a factory ``f(settings) -> Celery``."""
+    """``module:attribute`` naming a Celery app or a factory ``f(settings) -> Celery``,
+    bound to ``settings`` where it sets nothing itself (:func:`bind_app`).
+
+    The current folder is searched first, as ``celery -A`` and ``python -m`` do, so
+    ``jobstate worker --app mine:app`` finds ``mine.py`` where it is run.
+    """
     import importlib
+
+    from pipeline.celery_app import bind_app
 
     module_name, _, attr = target.partition(":")
     if not attr:
         raise ValueError(f"app {target!r} must look like 'package.module:attribute'")
+    settings = settings or Settings.from_env()
+    _search_current_folder()
     obj: Any = importlib.import_module(module_name)
     for part in attr.split("."):
         obj = getattr(obj, part)
-    if isinstance(obj, Celery):
-        return obj
-    app = obj(settings or Settings.from_env())
+    app = obj if isinstance(obj, Celery) else obj(settings)
     if not isinstance(app, Celery):
         raise TypeError(f"{target} returned {type(app).__name__}, not a Celery app")
-    return app
+    return bind_app(app, settings)
+
+
+def _search_current_folder() -> None:
+    here = os.getcwd()
+    if here not in sys.path and "" not in sys.path:
+        sys.path.insert(0, here)
 
 
 def run_worker(

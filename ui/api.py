@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated, Any
 
-import redis
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
 from pipeline import validation as v
-from pipeline.errors import JobNotFound, JobStateError
-from ui.calls import StoreTimeout
+from pipeline.errors import JobNotFound
 from ui.context import AppContext, context
-from ui.errors import problem
 from ui.listing import recent_jobs
 from ui.schemas import HistoryEntry, JobRecord, Problem, SubmitRequest, WorkflowInfo
 
 __all__ = ["router"]
 
-log = logging.getLogger(__name__)
 
 # Bad parameters get the same Problem body as every other error (ui.errors), so say so.
 BAD_INPUT: dict[int | str, dict[str, Any]] = {
@@ -32,6 +27,9 @@ Ctx = Annotated[AppContext, Depends(context)]
 Answers = dict[int | str, dict[str, Any]]
 BAD_ID: Answers = {400: {"model": Problem, "description": "Malformed job id"}}
 UNKNOWN: Answers = {404: {"model": Problem, "description": "No such job"}}
+NOT_QUEUED: Answers = {
+    502: {"model": Problem, "description": "Stored and marked failed; its work could not be queued"}
+}
 DOWN: Answers = {503: {"model": Problem, "description": "Redis is unreachable"}}
 _PONG = {"status": "ok"}
 
@@ -43,20 +41,17 @@ _PONG = {"status": "ok"}
     responses={
         400: {"model": Problem, "description": "The body is not JSON"},
         422: {"model": Problem},
-        502: {"model": Problem},
+        **NOT_QUEUED,
         **DOWN,
     },
 )
 async def submit_job(body: SubmitRequest, ctx: Ctx) -> Response:
-    """Create a job from its input and queue its first stage; answers with its state."""
-    try:
-        record = await ctx.write(ctx.service.submit, body.root)
-    except (JobStateError, redis.RedisError, StoreTimeout):
-        raise
-    except Exception as exc:
-        # The service already stored the job as failed; its text may name the broker.
-        log.warning("job stored but its work could not be queued (%s)", type(exc).__name__)
-        return problem(502, "the job was stored but its work could not be queued")
+    """Create a job from its input and queue its first stage; answers with its state.
+
+    A refusal (422) stores nothing; 502 says the job was stored, marked failed, and its
+    work could not be queued, and only then; any other failure is the server's own (500).
+    """
+    record = await ctx.write(ctx.service.submit, body.root)
     headers = {"Location": f"/api/jobs/{record['job_id']}"}
     return JSONResponse(ctx.view(record), status_code=202, headers=headers)
 
@@ -93,7 +88,7 @@ async def job_history(job_id: str, ctx: Ctx) -> Response:
     "/jobs/{job_id}/retry",
     status_code=202,
     response_model=JobRecord,
-    responses={**BAD_ID, **UNKNOWN, 409: {"model": Problem}, **DOWN},
+    responses={**BAD_ID, **UNKNOWN, 409: {"model": Problem}, **NOT_QUEUED, **DOWN},
 )
 async def retry_job(job_id: str, ctx: Ctx) -> Response:
     """Start a new attempt of a job in ERROR (409 from any other status)."""

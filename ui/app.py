@@ -10,6 +10,7 @@ from starlette.staticfiles import StaticFiles
 from pipeline.service import JobService
 from ui import api, health
 from ui.body_limit import BodyLimit
+from ui.body_timeout import BodyTimeout
 from ui.context import AppContext
 from ui.errors import install_error_handlers
 from ui.pages import STATIC_DIR, pages_router
@@ -32,12 +33,18 @@ def _version() -> str:
 
 
 def create_app(
-    service: JobService, *, read_deadline: float = 2.0, write_deadline: float = 10.0
+    service: JobService,
+    *,
+    read_deadline: float = 2.0,
+    write_deadline: float = 10.0,
+    body_timeout: float | None = None,
 ) -> FastAPI:
     """Build the app around ``service``.
 
     ``read_deadline``/``write_deadline`` bound how long a request waits for Redis before
-    answering 503 (a write may also enqueue work, so it gets longer).
+    answering 503 (a write may also enqueue work, so it gets longer); ``body_timeout``
+    how long a request body may take to arrive before a 408 (default: the service's
+    ``ui_body_timeout_seconds``).
     """
     app = FastAPI(
         title="jobstate",
@@ -54,5 +61,9 @@ def create_app(
     app.include_router(pages_router())
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BodyLimit)  # inside SecurityHeaders: a 413 carries the policy too
+    timeout = (
+        service.store.settings.ui_body_timeout_seconds if body_timeout is None else body_timeout
+    )
+    app.add_middleware(BodyTimeout, seconds=timeout)  # a 408 too
     app.add_middleware(SecurityHeaders, no_store_prefixes=NO_STORE)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
 import redis
@@ -12,17 +13,21 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from pipeline.errors import (
+    EnqueueFailed,
     InvalidTransition,
     JobExists,
     JobNotFound,
     StaleAttempt,
     StoreUnavailable,
     ValidationError,
+    printable,
 )
 from ui.allow import http_error
 from ui.calls import StoreTimeout
 
 __all__ = ["install_error_handlers", "problem"]
+
+log = logging.getLogger(__name__)
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 
@@ -30,10 +35,11 @@ UNAVAILABLE = "state store unavailable: Redis is not answering, try again shortl
 
 
 def problem(status: int, detail: str, field: str | None = None, **headers: str) -> JSONResponse:
-    """A JSON error answer: ``{"detail": ..., "field": ...}``."""
-    body: dict[str, str] = {"detail": detail}
+    """A JSON error answer: ``{"detail": ..., "field": ...}``, each printable and redacted
+    whatever the request held (a raw key may name the field)."""
+    body: dict[str, str] = {"detail": printable(detail, 2000)}
     if field:
-        body["field"] = field
+        body["field"] = printable(field, 200)
     return JSONResponse(body, status_code=status, headers=headers or None)
 
 
@@ -67,6 +73,13 @@ async def _conflict(_: Request, exc: Exception) -> Response:
     return problem(409, str(exc))
 
 
+async def _not_queued(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, EnqueueFailed)
+    # The broker's own text may name its hosts: it is in the job's error, redacted.
+    log.warning("job %s stored but its work could not be queued", exc.job_id)
+    return problem(502, f"job {exc.job_id} was stored but its work could not be queued")
+
+
 async def _unavailable(_: Request, exc: Exception) -> Response:
     # The exception text may name hosts; the answer says only what the user can act on.
     return problem(503, UNAVAILABLE, None, **{"Retry-After": "1"})
@@ -79,6 +92,7 @@ HANDLERS: dict[type[Exception], Handler] = {
     InvalidTransition: _conflict,
     StaleAttempt: _conflict,
     JobExists: _conflict,
+    EnqueueFailed: _not_queued,
     StoreUnavailable: _unavailable,
     StoreTimeout: _unavailable,
     redis.ConnectionError: _unavailable,

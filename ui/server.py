@@ -13,7 +13,7 @@ import uvicorn
 from pipeline.service import JobService
 from ui.app import create_app
 
-__all__ = ["AppFactory", "RunningServer", "serve", "start_in_thread"]
+__all__ = ["AppFactory", "RunningServer", "connection_cap", "serve", "start_in_thread"]
 
 AppFactory = Callable[[JobService], Any]
 """Builds an ASGI app from a service (``ui.app.create_app`` or a project's own)."""
@@ -27,11 +27,32 @@ def serve(
     app_factory: AppFactory = create_app,
     log_level: str = "info",
 ) -> None:
-    """Serve the app on ``host:port`` until interrupted (blocks)."""
+    """Serve the app on ``host:port`` until interrupted (blocks).
+
+    At most ``JOBSTATE_UI_MAX_CONNECTIONS`` connections are served at once
+    (:func:`connection_cap`).
+    """
     config = uvicorn.Config(
-        app_factory(service), host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5
+        app_factory(service),
+        host=host,
+        port=port,
+        log_level=log_level,
+        timeout_graceful_shutdown=5,
+        limit_concurrency=connection_cap(service),
     )
     uvicorn.Server(config).run()
+
+
+def connection_cap(service: JobService, max_connections: int | None = None) -> int:
+    """uvicorn's ``limit_concurrency`` that serves ``max_connections`` connections at once
+    (default ``JOBSTATE_UI_MAX_CONNECTIONS``).
+
+    uvicorn counts the connection asking among the open ones, so a request on the
+    ``max_connections + 1``-th open connection is answered 503 with ``Connection: close``
+    and dropped, at once, while the others keep being served.
+    """
+    cap = service.store.settings.ui_max_connections if max_connections is None else max_connections
+    return cap + 1
 
 
 class RunningServer:
@@ -92,12 +113,14 @@ def start_in_thread(
     app_factory: AppFactory = create_app,
     startup_timeout: float = 10.0,
     log_level: str = "warning",
+    max_connections: int | None = None,
 ) -> RunningServer:
     """Start the app in a daemon thread and return once it accepts requests.
 
     ``port=0`` picks a free port (the socket is bound here, so the port is known and
-    cannot be taken in between). Raises :class:`RuntimeError` if the server has not
-    started within ``startup_timeout`` seconds.
+    cannot be taken in between). Connections are capped as by :func:`serve`
+    (``max_connections``, default from the settings). Raises :class:`RuntimeError` if the
+    server has not started within ``startup_timeout`` seconds.
     """
     config = uvicorn.Config(
         app_factory(service),
@@ -105,6 +128,7 @@ def start_in_thread(
         access_log=False,
         lifespan="off",
         timeout_graceful_shutdown=2,
+        limit_concurrency=connection_cap(service, max_connections),
     )
     sock = _listen(host, port)
     bound = sock.getsockname()[1]

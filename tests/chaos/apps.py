@@ -29,9 +29,20 @@ from pipeline.celery_app import create_app
 from pipeline.settings import Settings
 from pipeline.tracking import StageRun, Tracker
 
-__all__ = ["HOLD_LIMIT_SECONDS", "TARGET", "URL", "chaos_app", "hold_file", "hold_url", "work_url"]
+__all__ = [
+    "CANCELLING_TARGET",
+    "HOLD_LIMIT_SECONDS",
+    "TARGET",
+    "URL",
+    "cancelling_chaos_app",
+    "chaos_app",
+    "hold_file",
+    "hold_url",
+    "work_url",
+]
 
 TARGET = "tests.chaos.apps:chaos_app"
+CANCELLING_TARGET = "tests.chaos.apps:cancelling_chaos_app"
 URL = "http://127.0.0.1:9/ok"
 HOLD_LIMIT_SECONDS = 60.0
 
@@ -75,3 +86,12 @@ def _register(tracker: Tracker) -> None:
 def chaos_app(settings: Settings) -> Celery:
     """``create_app`` with the stages above."""
     return create_app(settings, register=_register)
+
+
+def cancelling_chaos_app(settings: Settings) -> Celery:
+    """:func:`chaos_app` with Celery 6's default for a lost broker connection: the worker
+    cancels the late-acknowledged stages it is running
+    (``worker_cancel_long_running_tasks_on_connection_loss``)."""
+    app = chaos_app(settings)
+    app.conf.worker_cancel_long_running_tasks_on_connection_loss = True
+    return app

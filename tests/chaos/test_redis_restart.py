@@ -118,3 +118,33 @@ def test_redis_restarted_mid_stage_keeps_every_state_and_everyone_reconnects(
         timeout=30,
         what="the worker running the sweep sent after the restart",
     )
+
+
+def test_a_worker_with_a_free_child_rides_through_a_restart_mid_stage(
+    job_runner: JobRunner,
+    fault_injector: FaultInjector,
+    chaos_scenario: StartScenario,
+    celery_app: Celery,
+    celery_worker: WorkerProcess,
+) -> None:
+    # One child holds an unacknowledged stage, the other waits on the queue: the case a
+    # lost connection used to end the worker in (see pipeline.consumer).
+    chaos_scenario("Redis restarted mid-stage, a child free", "redis-server restart")
+    fault_injector.hang_at(STAGE)
+    job_id = job_runner.submit(URL)
+    job_runner.wait_for(job_id, STAGE, timeout=60)
+
+    fault_injector.restart_redis()
+    wait_until(
+        lambda: celery_app.control.ping(destination=[celery_worker.node], timeout=0.5),
+        timeout=60,
+        what="the worker answering after the restart",
+    )
+    fault_injector.release()
+
+    record = job_runner.wait_for(job_id, "COMPLETE", timeout=60)
+    trail = record["result"]["trail"]
+    assert {step["worker"] for step in trail.values()} == {celery_worker.pid}
+    after = job_runner.run(URL, timeout=60)
+    assert after["result"]["trail"][STAGE]["worker"] == celery_worker.pid
+    assert celery_worker.running

@@ -9,16 +9,19 @@ one app serves every scenario: ``/ok``, ``/raise-badstr``, ``/raise-nonstr``,
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
 from celery import Celery
 
-from pipeline import Workflow
+from pipeline import ValidationError, Workflow
 from pipeline.celery_app import create_app
+from pipeline.job_input import JobInput
 from pipeline.settings import Settings
 from pipeline.tracking import StageRun, Tracker
+from tests.guarantees.hostile import nest
 
 FLOW = Workflow(
     name="mine",
@@ -150,3 +153,86 @@ def prd_app(settings: Settings) -> Celery:
 def prd_app_no_redelivery(settings: Settings) -> Celery:
     """``create_app`` whose stages opt out of late acks."""
     return create_app(settings, register=_register(acks_late=False, reject_on_worker_lost=False))
+
+
+def _any_object(data: dict[str, Any]) -> dict[str, Any]:
+    """Any JSON object (the write gate alone decides)."""
+    return data
+
+
+DOORS = Workflow(
+    name="doors",
+    statuses={"NEW": "Queued", "WORK": "Working", "DONE": "Done", "FAILED": "Failed"},
+    initial="NEW",
+    terminal=frozenset({"DONE", "FAILED"}),
+    error="FAILED",
+    transitions={"NEW": {"WORK"}, "WORK": {"DONE"}},
+    stages=("WORK",),
+    input=JobInput(check=_any_object),
+)
+"""A workflow whose jobs take any JSON object, so hostile inputs reach every door."""
+
+
+POISONS: dict[str, Any] = {
+    "surrogate": "a\ud800b",
+    "nan": float("nan"),
+    "huge-int": 10**5000,
+    "not-json": {1, 2},
+    "big": "A" * 100_000,
+}
+
+
+def echo(ctx: dict[str, Any], run: StageRun) -> dict[str, Any]:
+    """Write the job's input back, ``depth`` containers deeper, as progress (plain, then
+    with each of its ``poison`` names added) with its ``say`` as the message, and as the
+    result; raise with its ``raise`` text if it has one."""
+    spec = ctx["input"]
+    depth = spec.get("depth") if isinstance(spec.get("depth"), int) else 0
+    value = nest(spec, min(max(depth, 0), 5000))
+    say = spec.get("say") if isinstance(spec.get("say"), str) else None
+    for poison in [None, *spec.get("poison", [])]:
+        with contextlib.suppress(ValidationError):  # the gate refused it: go on
+            run.progress(_poisoned(value, poison), message=say)
+    if isinstance(spec.get("raise"), str):
+        raise RuntimeError(spec["raise"])
+    ctx["result"] = value
+    return ctx
+
+
+def _poisoned(value: Any, poison: Any) -> Any:
+    if poison == "surrogate-key":
+        return {"\udfff": 1, "v": value}
+    return value if poison not in POISONS else {"v": value, "x": POISONS[poison]}
+
+
+def doors_app(settings: Settings) -> Celery:
+    """A README-style app on :data:`DOORS` whose one stage is :func:`echo`."""
+    app = Celery("doors", set_as_current=False)
+    Tracker(app, DOORS).stage("WORK", name="g.doors.work")(echo)
+    return _bind(app, settings)
+
+
+def _needs_need(data: dict[str, Any]) -> dict[str, Any]:
+    """Any JSON object with a ``need`` key, checked the careless way (a KeyError)."""
+    data["need"]  # the KeyError is the point: a check written carelessly
+    return data
+
+
+PICKY = Workflow(
+    name="picky",
+    statuses=dict(DOORS.statuses),
+    initial="NEW",
+    terminal=frozenset({"DONE", "FAILED"}),
+    error="FAILED",
+    transitions={"NEW": {"WORK"}, "WORK": {"DONE"}},
+    stages=("WORK",),
+    input=JobInput(check=_needs_need),
+)
+"""A workflow whose input check raises ``KeyError`` for an input without ``need``."""
+
+
+def picky_app(settings: Settings) -> Celery:
+    """A README-style app on :data:`PICKY`."""
+    app = Celery("picky", set_as_current=False)
+    Tracker(app, PICKY).stage("WORK", name="g.picky.work")(echo)
+    return _bind(app, settings)

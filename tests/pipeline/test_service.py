@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.errors import InvalidTransition, ValidationError
+from pipeline.errors import EnqueueFailed, InvalidTransition, ValidationError
 from pipeline.service import JobService
 from pipeline.settings import Settings, redact_url
 from pipeline.store import JobStore
@@ -48,9 +48,12 @@ def test_broker_down_marks_the_job_error_without_leaking_credentials(
         raise ConnectionError("cannot reach amqp://admin:s3cret@broker:5672//")
 
     service = JobService(state_store, down)
-    with pytest.raises(ConnectionError):
+    with pytest.raises(EnqueueFailed) as caught:
         service.submit("https://example.com/a.mp3")
+    assert isinstance(caught.value.__cause__, ConnectionError)
+    assert "s3cret" not in str(caught.value)
     [record] = state_store.list_jobs()
+    assert caught.value.job_id == record["job_id"]
     assert record["status"] == "ERROR"
     assert "s3cret" not in record["error"]
     assert record["error"] == (
