@@ -45,6 +45,7 @@ from harness.strategies import (
     task_ids,
 )
 from pipeline.errors import InvalidTransition, JobExists, JobNotFound, StaleAttempt
+from pipeline.records import redact_record
 from pipeline.store import JobStore, Write
 from pipeline.validation import MAX_ERROR, MAX_MESSAGE, clean_text
 from pipeline.workflow import PRD_WORKFLOW, Workflow
@@ -375,7 +376,9 @@ class JobStateMachine(RuleBasedStateMachine):
     def record_matches_model(self) -> None:
         """The stored record is what the model predicts, field by field."""
         for job_id, job in self.model.items():
-            record = self.store.get_state(job_id)
+            # The stored truth, as written: the model knows nothing of the redaction that
+            # every read applies (checked on its own by ``reads_are_redacted``).
+            record = self.store.get_state(job_id, reveal_credentials=True)
             expected = {
                 "status": job.status,
                 "attempt": job.attempt,
@@ -390,6 +393,14 @@ class JobStateMachine(RuleBasedStateMachine):
             actual = {k: record[k] for k in expected if k != "task_id"}
             actual["task_id"] = record["metadata"]["task_id"]
             assert actual == expected, f"{job_id}: stored {actual} != model {expected}"
+
+    @invariant()
+    def reads_are_redacted(self) -> None:
+        """What a read shows is the stored record through the one redaction."""
+        for job_id in self.model:
+            stored = self.store.get_state(job_id, reveal_credentials=True)
+            shown = self.store.get_state(job_id)
+            assert shown == redact_record(stored, self.store.redactor), f"{job_id}: {shown}"
 
     @invariant()
     def versions_only_grow(self) -> None:
