@@ -23,6 +23,7 @@ from typing import Any, Literal
 import pytest
 import redis
 
+from harness.faults import forget_pooled_connections
 from harness.plugin import get_config, marker_value
 from harness.redis_proc import FakeTcpRedis, RedisServer
 from harness.workflow_option import configured_workflow
@@ -170,10 +171,26 @@ def _fake_tcp(settings: Settings, fake_tcp: FakeTcpRedis | None) -> RedisBackend
     return backend
 
 
+_SERVER_PIDS: dict[tuple[str, int], int | None] = {}
+"""The process last seen behind each server address by a test of this process."""
+
+
+def _forget_dead_connections(server: RedisServer) -> None:
+    """kombu pools broker connections per URL for the whole process, and Celery's apps take
+    theirs from there. When the process behind the URL changed since the last test (a test
+    stopped, killed or restarted it, with the fault injector or not), the pooled sockets
+    are dead: close them before this test meets one."""
+    address = (server.host, server.port)
+    if _SERVER_PIDS.get(address, server.pid) != server.pid:
+        forget_pooled_connections(*address)
+    _SERVER_PIDS[address] = server.pid
+
+
 def _server(settings: Settings, server: RedisServer | None, redis_exec: str) -> RedisBackend:
     owned = server is None
     real = server or RedisServer(redis_exec)
     real.start()  # also revives a shared server that an earlier test stopped or killed
+    _forget_dead_connections(real)
     backend = _flushed(SERVER, real.url, settings.with_(redis_url=real.url), real)
     if owned:
         backend.on_close(real.close)

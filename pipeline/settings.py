@@ -50,7 +50,7 @@ class Settings:
     summariser: str = "extractive"
     secret_keys: tuple[str, ...] = DEFAULT_SECRET_KEYS
     ui_body_timeout_seconds: float = 10.0
-    ui_max_connections: int = 100
+    ui_max_connections: int = 2000
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -86,13 +86,18 @@ def test_a_trickling_body_is_cut_off_at_the_same_deadline(quick: RunningServer) 
     sender.start()
     started = time.monotonic()
     try:
-        answer = _answer(sock)
+        try:
+            answer = _answer(sock)
+        except ConnectionResetError:
+            # The server closed while bytes were still arriving: the kernel resets the
+            # connection, and may drop the 408 it had sent before the client read it.
+            answer = b"(reset)"
     finally:
         stop.set()
         sender.join(5)
         sock.close()
-    assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
-    assert time.monotonic() - started < 5
+    assert answer.startswith(b"HTTP/1.1 408 ") or answer == b"(reset)", answer[:200]
+    assert time.monotonic() - started < 5  # cut off at the deadline, not after 10 s of bytes
 
 
 def test_a_whole_body_in_time_is_served(quick: RunningServer) -> None:
