@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.plugin.user_project import clear_jobstate_env, run
+from tests.plugin.user_project import REVERSED_ORDER, clear_jobstate_env, run
 
 TESTS = """
 import anyio
@@ -33,11 +33,6 @@ async def test_async(ticks):
     assert ticks == 1
 """
 
-REVERSED = """
-def pytest_collection_modifyitems(items):
-    items.reverse()
-"""
-
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -52,6 +47,6 @@ def test_an_async_test_passes_on_either_side_of_a_browser_test(
 ) -> None:
     pytester.makepyfile(TESTS)
     if order == "async first":
-        pytester.makeconftest(REVERSED)
+        pytester.makeconftest(REVERSED_ORDER)
     result = run(pytester, "-p", "no:randomly")
     result.assert_outcomes(passed=2)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.plugin.user_project import run_here
+from tests.plugin.user_project import REVERSED_ORDER, run_here
 
 pytest_plugins = ["pytester"]
 
@@ -41,11 +41,6 @@ def test_twice(chaos_scenario):
     chaos_scenario("second", "y")
 """
 
-REVERSED = """
-def pytest_collection_modifyitems(items):
-    items.reverse()
-"""
-
 
 @pytest.fixture
 def probe_ini(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -62,7 +57,7 @@ def test_scenarios_are_judged_tabled_and_written(
 ) -> None:
     pytester.makepyfile(SCENARIOS)
     # The tests run last to first: the table still follows the order they are written in.
-    pytester.makeconftest(REVERSED)
+    pytester.makeconftest(REVERSED_ORDER)
     result = run_here(pytester, *RUN, "-p", "no:randomly")
     result.assert_outcomes(passed=2, failed=3)
     # Stuck or lost jobs fail the test that left them, naming each job and why.

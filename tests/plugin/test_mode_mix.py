@@ -11,7 +11,7 @@ import pytest
 from celery import Celery
 
 from harness.app_binding import AppBinding
-from tests.plugin.user_project import clear_jobstate_env, run, write_project
+from tests.plugin.user_project import REVERSED_ORDER, clear_jobstate_env, run, write_project
 
 MIXED_TESTS = """
 import pytest
@@ -55,11 +55,6 @@ def test_eager_on_server(job_runner):
     run_one(job_runner)
 """
 
-REVERSED = """
-def pytest_collection_modifyitems(items):
-    items.reverse()
-"""
-
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -73,7 +68,7 @@ def test_every_mode_passes_after_every_other(pytester: pytest.Pytester, order: s
     write_project(pytester)
     pytester.makepyfile(MIXED_TESTS)
     if order == "reversed":
-        pytester.makeconftest(REVERSED)
+        pytester.makeconftest(REVERSED_ORDER)
     result = run(pytester, "-p", "no:randomly")
     result.assert_outcomes(passed=6)
 

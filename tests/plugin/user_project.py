@@ -53,6 +53,13 @@ def add(a, b):
     return a + b
 """
 
+REVERSED_ORDER = """
+def pytest_collection_modifyitems(items):
+    items.reverse()
+"""
+"""A ``conftest.py`` that runs the project's tests last to first: a verdict must not hang
+on the order the tests are written in."""
+
 PRODUCTION_BROKER = "redis://127.0.0.1:9/0"
 PRODUCTION_QUEUE = "mine-production"
 
