@@ -151,25 +151,11 @@ class JobInput:
             if not any(_is_a(value, kind) for kind in kinds):
                 raise ValidationError(name, f"must be {_type_name(spec)}, not {_kind(value)}")
             return value
-        try:
-            return spec(value, name)
-        except ValidationError:
-            raise
-        except (ValueError, TypeError) as exc:  # the check's own words
-            raise ValidationError(name, _refusal(exc, plain=True)) from None
-        except Exception as exc:  # a check that fails refuses the value: nothing is stored
-            raise ValidationError(name, _refusal(exc)) from None
+        return _checked(name, spec, value, name)
 
     def _whole(self, out: dict[str, Any]) -> dict[str, Any]:
         assert self.check is not None
-        try:
-            checked = self.check(dict(out))
-        except ValidationError:
-            raise
-        except (ValueError, TypeError) as exc:  # the check's own words
-            raise ValidationError(self.prefix.rstrip("."), _refusal(exc, plain=True)) from None
-        except Exception as exc:  # KeyError too: the input was refused, nothing stored
-            raise ValidationError(self.prefix.rstrip("."), _refusal(exc)) from None
+        checked = _checked(self.prefix.rstrip("."), self.check, dict(out))
         if not isinstance(checked, dict):
             raise TypeError(f"the job input check returned {type(checked).__name__}, not a dict")
         return checked
@@ -182,6 +168,19 @@ def encode_input(data: Mapping[str, Any]) -> bytes:
     """Compact UTF-8 JSON of a checked input (through the write gate: ValidationError
     for anything a reader could not show again)."""
     return v.encode_json(dict(data), "input", 2**62).encode("utf-8")
+
+
+def _checked(field: str, check: Callable[..., Any], *args: Any) -> Any:
+    """``check(*args)``; whatever it raises refuses the input as a :class:`ValidationError`
+    on ``field`` (``KeyError`` too), so nothing is stored."""
+    try:
+        return check(*args)
+    except ValidationError:
+        raise
+    except (ValueError, TypeError) as exc:  # the check's own words
+        raise ValidationError(field, _refusal(exc, plain=True)) from None
+    except Exception as exc:
+        raise ValidationError(field, _refusal(exc)) from None
 
 
 def _refusal(exc: Exception, *, plain: bool = False) -> str:

@@ -17,6 +17,7 @@ what their size does.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -33,6 +34,7 @@ __all__ = [
     "redact",
     "redact_text",
     "redact_url",
+    "redactor_for",
 ]
 
 MASK = "***"
@@ -195,6 +197,13 @@ class Redactor:
 
 
 DEFAULT = Redactor()
+
+
+@functools.lru_cache(maxsize=32)
+def redactor_for(secret_keys: tuple[str, ...]) -> Redactor:
+    """The :class:`Redactor` of one list of names, built once (stores and every stage
+    hand-off ask for theirs)."""
+    return DEFAULT if secret_keys == DEFAULT.secret_keys else Redactor(secret_keys)
 
 
 def redact(value: Any, redactor: Redactor = DEFAULT) -> Any:

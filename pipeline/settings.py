@@ -7,7 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from pipeline.redaction import DEFAULT_SECRET_KEYS, Redactor, redact_text, redact_url
+from pipeline.redaction import (
+    DEFAULT_SECRET_KEYS,
+    Redactor,
+    redact_text,
+    redact_url,
+    redactor_for,
+)
 
 __all__ = ["Settings", "redact_credentials", "redact_url"]
 
@@ -78,7 +84,7 @@ class Settings:
     @property
     def redactor(self) -> Redactor:
         """The redaction every reader of these settings applies (``secret_keys``)."""
-        return Redactor(self.secret_keys)
+        return redactor_for(self.secret_keys)
 
     @property
     def broker(self) -> str:
