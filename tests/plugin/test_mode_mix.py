@@ -16,43 +16,24 @@ from tests.plugin.user_project import REVERSED_ORDER, clear_jobstate_env, run, w
 MIXED_TESTS = """
 import pytest
 
+server, fake_tcp = pytest.mark.jobstate_redis("server"), pytest.mark.jobstate_redis("fake-tcp")
+thread, prefork = pytest.mark.jobstate_celery("thread"), pytest.mark.jobstate_celery("prefork")
 
-def run_one(job_runner):
+
+@pytest.mark.parametrize(
+    "mode",
+    [
+        pytest.param("thread on fake-tcp", marks=[fake_tcp, thread]),
+        pytest.param("prefork on server", marks=[server, prefork]),
+        pytest.param("thread on server", marks=[server, thread]),
+        pytest.param("prefork on fake-tcp", marks=[fake_tcp, prefork]),
+        pytest.param("eager on fake"),
+        pytest.param("eager on server", marks=[server]),
+    ],
+)
+def test_a_job_completes(mode, job_runner, celery_worker):
     job_id = job_runner.submit("https://example.com/in.mp3")
     assert job_runner.wait_for(job_id, "DONE", timeout=60)["result"]["answer"] == 42
-
-
-@pytest.mark.jobstate_redis("fake-tcp")
-@pytest.mark.jobstate_celery("thread")
-def test_thread_on_fake_tcp(job_runner, celery_worker):
-    run_one(job_runner)
-
-
-@pytest.mark.jobstate_redis("server")
-@pytest.mark.jobstate_celery("prefork")
-def test_prefork_on_server(job_runner, celery_worker):
-    run_one(job_runner)
-
-
-@pytest.mark.jobstate_redis("server")
-@pytest.mark.jobstate_celery("thread")
-def test_thread_on_server(job_runner, celery_worker):
-    run_one(job_runner)
-
-
-@pytest.mark.jobstate_redis("fake-tcp")
-@pytest.mark.jobstate_celery("prefork")
-def test_prefork_on_fake_tcp(job_runner, celery_worker):
-    run_one(job_runner)
-
-
-def test_eager_on_fake(job_runner):
-    run_one(job_runner)
-
-
-@pytest.mark.jobstate_redis("server")
-def test_eager_on_server(job_runner):
-    run_one(job_runner)
 """
 
 
