@@ -122,6 +122,22 @@ def test_a_big_sparse_file_is_read_only_to_the_cap(
     assert sum(reads) == MAX_INPUT_BYTES + 1
 
 
+@pytest.mark.parametrize(("size", "taken"), [(MAX_INPUT_BYTES, True), (MAX_INPUT_BYTES + 1, False)])
+def test_a_file_is_taken_up_to_exactly_the_cap(
+    submit: tuple[JobStore, dict[str, str]], tmp_path: Path, size: int, taken: bool
+) -> None:
+    store, env = submit
+    text = '{"k": 1}'
+    path = tmp_path / "input.json"
+    path.write_text(text + " " * (size - len(text)), encoding="utf-8")  # JSON allows the pad
+    before = _count(store)
+    result = CliRunner(env=env).invoke(cli, ["submit", "--input", f"@{path}"])
+    _judge(result, store, before)
+    assert (result.exit_code == 0) is taken, result.output
+    if not taken:
+        assert f"larger than {MAX_INPUT_BYTES} bytes" in result.output
+
+
 def test_a_folder_is_refused(submit: tuple[JobStore, dict[str, str]], tmp_path: Path) -> None:
     _, env = submit
     result = CliRunner(env=env).invoke(cli, ["submit", "--input", f"@{tmp_path}"])
