@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from pipeline.history import HistoryKind
 from pipeline.job_input import URL_INPUT, JobInput
 
 __all__ = ["PRD_WORKFLOW", "Workflow"]
@@ -81,10 +82,10 @@ class Workflow:
     def is_legal_path(self, path: Iterable[tuple[str, str]]) -> bool:
         """Whether a history of ``(kind, status)`` steps tells a legal story.
 
-        ``kind`` is ``create``, ``transition``, ``progress``, ``redelivered`` (a stage
-        message delivered again: same status), ``duplicate`` (a delivery refused: same
-        status), ``redelivery`` (gave up: error),
-        ``retry`` or ``stale``.
+        ``kind`` is a :class:`~pipeline.history.HistoryKind` (or its stored string):
+        entries that keep the status (progress, redelivered, duplicate) must stay in a
+        running status, a retry goes from the error status to the initial one, and the
+        moves (transition, stale, gave up) must be allowed by the transition table.
         """
         current: str | None = None
         for kind, status in path:
@@ -94,15 +95,17 @@ class Workflow:
         return True
 
     def _legal_step(self, current: str | None, kind: str, status: str) -> bool:
+        try:
+            known = HistoryKind(kind)
+        except ValueError:
+            return False
         if current is None:
-            return kind == "create" and status == self.initial
-        if kind in {"progress", "redelivered", "duplicate"}:
+            return known is HistoryKind.CREATE and status == self.initial
+        if known.keeps_status:
             return status == current and current not in self.terminal
-        if kind == "retry":
+        if known is HistoryKind.RETRY:
             return current == self.error and status == self.initial
-        if kind in {"transition", "stale", "redelivery"}:
-            return self.allowed(current, status)
-        return False
+        return known.moves_by_table and self.allowed(current, status)
 
     def happy_path(self) -> list[str]:
         """The statuses a job passes through when every stage succeeds."""
