@@ -43,7 +43,7 @@ from pathlib import Path
 # shadow the ``pipeline`` package: import the project's packages, not the neighbours.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
 
-from harness.redis_proc import RedisServer
+from pipeline.procs.redis_server import RedisServer
 
 TIMING_CONFTEST = """
 import json

@@ -26,9 +26,9 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 import redis
 
-from harness.redis_proc import RedisServer
 from harness.seeding import BatchStore
 from pipeline.cleanup import mark_stale
+from pipeline.procs.redis_server import RedisServer
 from pipeline.settings import Settings
 from pipeline.store import JobStore
 from pipeline.workflow import PRD_WORKFLOW

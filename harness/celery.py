@@ -38,10 +38,10 @@ from harness.real_workers import WORKER_ENTRY, start_process_worker, start_threa
 from harness.recorder import StateRecorder
 from harness.runner import JobRunner
 from harness.worker_pool import PoolWorker, WorkerPool
-from harness.worker_proc import WorkerProcess
 from harness.workflow_option import check_workflow
 from pipeline.assets import sample_path
 from pipeline.faults import fault_hook
+from pipeline.procs.worker_process import WorkerProcess
 from pipeline.sample_server import SampleServer
 from pipeline.service import JobService
 from pipeline.settings import Settings
@@ -216,7 +216,7 @@ def prefork_worker_factory(
                 entry=WORKER_ENTRY,
                 pythonpath=jobstate_import_path,
             )
-            stack.callback(worker.close)
+            stack.callback(worker.kill)
             return worker.start(celery_app)
 
         yield start

@@ -25,8 +25,8 @@ import redis
 
 from harness.faults import forget_pooled_connections
 from harness.plugin import get_config, marker_value
-from harness.redis_proc import FakeTcpRedis, RedisServer
 from harness.workflow_option import configured_workflow
+from pipeline.procs.redis_server import FakeTcpRedis, RedisServer
 from pipeline.settings import Settings
 from pipeline.store import JobStore
 from pipeline.workflow import Workflow

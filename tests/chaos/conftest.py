@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from harness.waiting import wait_until
+from pipeline.waiting import wait_until
 from pipeline.cleanup import mark_stale
 from pipeline.settings import Settings
 from pipeline.store import JobStore

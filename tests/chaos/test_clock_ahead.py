@@ -18,9 +18,9 @@ import pytest
 from harness.chaos import StartScenario
 from harness.faults import FaultInjector
 from harness.runner import JobRunner
-from harness.waiting import wait_until
-from harness.worker_proc import DEFAULT_ENTRY, WorkerProcess
+from pipeline.waiting import wait_until
 from pipeline.cleanup import mark_stale
+from pipeline.procs.worker_process import DEFAULT_ENTRY, WorkerProcess
 from pipeline.settings import Settings
 from pipeline.store import JobStore
 from tests.chaos.apps import URL, hold_file, hold_url

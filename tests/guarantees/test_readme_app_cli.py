@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.waiting import wait_until
+from pipeline.waiting import wait_until
 from pipeline.procs.redis_server import start_redis_server
 from tests.test_readme import TRACKING
 

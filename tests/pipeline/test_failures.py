@@ -9,7 +9,7 @@ import pytest
 from harness.faults import FaultInjector
 from harness.recorder import StateRecorder
 from harness.runner import JobRunner
-from harness.waiting import wait_until
+from pipeline.waiting import wait_until
 from pipeline.errors import InvalidTransition, StaleAttempt
 from pipeline.sample_server import SampleServer
 from pipeline.settings import Settings

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 import pytest
 import redis
 
-from harness.redis_proc import RedisServer
 from harness.relay import TcpRelay
-from harness.waiting import wait_until
+from pipeline.waiting import wait_until
+from pipeline.procs.redis_server import RedisServer
 from pipeline.settings import Settings
 from pipeline.store import JobStore
 from pipeline.validation import check_record

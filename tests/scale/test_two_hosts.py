@@ -16,8 +16,8 @@ from celery import Celery
 
 from harness.recorder import StateRecorder
 from harness.runner import JobRunner
-from harness.waiting import wait_until
-from harness.worker_proc import WorkerProcess
+from pipeline.waiting import wait_until
+from pipeline.procs.worker_process import WorkerProcess
 from pipeline.service import JobService
 from pipeline.settings import Settings
 from pipeline.store import JobStore

@@ -15,7 +15,7 @@ from celery import Celery
 from harness.faults import FaultInjector
 from harness.live_ui import LiveUi
 from harness.redis import RedisBackend
-from harness.waiting import wait_until
+from pipeline.waiting import wait_until
 from pipeline.celery_app import SWEEP_TASK
 from pipeline.cleanup import archive_completed, mark_stale, purge_errors
 from pipeline.errors import StoreUnavailable

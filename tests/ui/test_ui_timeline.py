@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from harness.ui_view import UiView
-from harness.waiting import wait_until
+from pipeline.waiting import wait_until
 from pipeline.cleanup import mark_stale
 from pipeline.service import JobService
 from pipeline.store import JobStore

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from harness.redis import RedisBackend
-from harness.waiting import wait_until
+from pipeline.waiting import wait_until
 from pipeline.settings import Settings
 from pipeline.store import JobStore
 

@@ -12,7 +12,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from harness.redis_proc import free_port
+from pipeline.procs.redis_server import free_port
 from pipeline.service import JobService
 from pipeline.store import JobStore
 from tests.web.conftest import open_client
