@@ -68,14 +68,12 @@ from pipeline import Workflow
 from pipeline.tracking import Tracker
 
 app = Celery("mine")
-flow = Workflow(
-    name="mine",
-    statuses={"NEW": "Queued", "WORK": "Working", "DONE": "Done", "FAILED": "Failed"},
-    initial="NEW",
-    terminal=frozenset({"DONE", "FAILED"}),
-    error="FAILED",
-    transitions={"NEW": {"WORK"}, "WORK": {"DONE"}},
-    stages=("WORK",),
+flow = Workflow.linear(
+    "mine",
+    initial=("NEW", "Queued"),
+    stages={"WORK": "Working"},
+    done=("DONE", "Done"),
+    error=("FAILED", "Failed"),
 )
 tracker = Tracker(app, flow)
 

@@ -8,5 +8,6 @@ alias_modules(
         "harness.redis_proc": "pipeline.procs.redis_server",
         "harness.worker_proc": "pipeline.procs.worker_process",
         "harness.waiting": "pipeline.waiting",
+        "harness.loading": "pipeline.loading",
     }
 )

@@ -441,7 +441,7 @@ return reply('OK', cur.version, cur.status, cur.attempt, cur.updated_ms)
 
 _CLEAR = _Op(
     r"""
--- clear: delete the job and its history. Replies ``OK <existed>`` (1 when it existed).
+-- clear: delete the job and its history. Replies ``OK ... absent 1`` when there was none.
 -- ARGV[4] job id.
 local JOB_ID = ARGV[4]
 """,
@@ -452,8 +452,9 @@ if INDEXED then
     redis.call('ZREM', index, JOB_ID)
   end
 end
-if existed > 0 then redis.call('PUBLISH', CHANNEL, JOB_ID .. ' 0 CLEARED') end
-return reply('OK', existed, '', 0, 0)
+if existed == 0 then return reply('OK', 0, '', 0, 0, 'absent', 1) end
+redis.call('PUBLISH', CHANNEL, JOB_ID .. ' 0 CLEARED')
+return reply('OK', 0, '', 0, 0)
 """,
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -66,6 +67,38 @@ class Workflow:
         if self.initial in self.terminal:
             raise ValueError(f"workflow {self.name!r}: initial status cannot be terminal")
 
+    @classmethod
+    def linear(
+        cls,
+        name: str,
+        *,
+        stages: Mapping[str, str],
+        initial: tuple[str, str] = ("INIT", "Starting..."),
+        done: tuple[str, str] = ("COMPLETE", "Complete"),
+        error: tuple[str, str] = ("ERROR", "Error occurred"),
+        input: JobInput = URL_INPUT,
+    ) -> Workflow:
+        """A workflow that runs its ``stages`` in order: initial -> each stage -> done.
+
+        ``stages`` maps each running status to its default message, in order;
+        ``initial``, ``done`` and ``error`` are ``(status, message)`` pairs. Every stage may
+        also move to ``error`` (as in any workflow), and a retry leads from ``error`` back
+        to ``initial``::
+
+            Workflow.linear("resize", stages={"RESIZING": "Resizing"}, done=("DONE", "Resized"))
+        """
+        order = [initial[0], *stages, done[0]]
+        return cls(
+            name=name,
+            statuses={**dict([initial]), **stages, error[0]: error[1], done[0]: done[1]},
+            initial=initial[0],
+            terminal=frozenset({done[0], error[0]}),
+            error=error[0],
+            transitions={src: frozenset({dst}) for src, dst in itertools.pairwise(order)},
+            stages=tuple(stages),
+            input=input,
+        )
+
     @property
     def running(self) -> frozenset[str]:
         """Statuses in which a job is still in progress (not terminal)."""
@@ -119,27 +152,16 @@ class Workflow:
         return self.transitions.get(status, frozenset())
 
 
-PRD_WORKFLOW = Workflow(
-    name="media",
-    statuses={
-        "INIT": "Starting process...",
+PRD_WORKFLOW = Workflow.linear(
+    "media",
+    initial=("INIT", "Starting process..."),
+    stages={
         "DOWNLOADING": "Downloading media...",
         "TRANSCRIBING": "Transcribing audio...",
         "GENERATING_QUOTES": "Generating quotes...",
         "GENERATING_SUMMARY": "Creating summary...",
-        "ERROR": "Error occurred",
-        "COMPLETE": "Process complete",
     },
-    initial="INIT",
-    terminal=frozenset({"COMPLETE", "ERROR"}),
-    error="ERROR",
-    transitions={
-        "INIT": frozenset({"DOWNLOADING"}),
-        "DOWNLOADING": frozenset({"TRANSCRIBING"}),
-        "TRANSCRIBING": frozenset({"GENERATING_QUOTES"}),
-        "GENERATING_QUOTES": frozenset({"GENERATING_SUMMARY"}),
-        "GENERATING_SUMMARY": frozenset({"COMPLETE"}),
-    },
-    stages=("DOWNLOADING", "TRANSCRIBING", "GENERATING_QUOTES", "GENERATING_SUMMARY"),
+    done=("COMPLETE", "Process complete"),
+    error=("ERROR", "Error occurred"),
 )
 """The PRD's workflow: INIT -> DOWNLOADING -> ... -> COMPLETE, any running status -> ERROR."""

@@ -27,10 +27,10 @@ import pytest
 
 from harness.chaos import StartScenario
 from harness.runner import JobRunner
-from pipeline.waiting import wait_until
 from pipeline.procs.redis_server import free_port
 from pipeline.procs.worker_process import DEFAULT_ENTRY, WorkerProcess
 from pipeline.settings import Settings
+from pipeline.waiting import wait_until
 from tests.chaos.apps import TARGET, work_url
 
 pytestmark = [

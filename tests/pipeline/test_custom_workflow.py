@@ -11,7 +11,6 @@ from celery import Celery
 
 from harness.recorder import StateRecorder
 from pipeline.celery_app import create_app
-from pipeline.tracking import Tracker
 from pipeline.settings import Settings
 from pipeline.store import JobStore
 from pipeline.tracking import StageRun, Tracker

@@ -7,10 +7,9 @@ from celery import Celery
 
 from harness.recorder import StateRecorder
 from pipeline.celery_app import SWEEP_TASK
-from pipeline.tracking import Tracker
 from pipeline.service import job_context
 from pipeline.store import JobStore
-from pipeline.tracking import sanitise_error
+from pipeline.tracking import Tracker, sanitise_error
 from tests.pipeline.conftest import HAPPY
 
 
