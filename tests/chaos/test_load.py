@@ -25,8 +25,8 @@ from typing import Any
 import httpx
 import pytest
 
-from harness.chaos import StartScenario
-from harness.runner import JobRunner
+from harness.fixtures.chaos import StartScenario
+from harness.testing.runner import JobRunner
 from pipeline.procs.redis_server import free_port
 from pipeline.procs.worker_process import DEFAULT_ENTRY, WorkerProcess
 from pipeline.settings import Settings

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
-from harness.live_ui import LiveUi
-from harness.ui import StartUi
-from harness.ui_view import UiView
+from harness.fixtures.browser import StartUi
+from harness.testing.browser.live_ui import LiveUi
+from harness.testing.browser.ui_view import UiView
 from pipeline.service import JobService
 from pipeline.store import JobStore
 

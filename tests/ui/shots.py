@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from harness.ui_view import UiView
+from harness.testing.browser.ui_view import UiView
 
 __all__ = ["PNG_MAGIC", "keep", "shoot"]
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from harness.redis import RedisBackend
-from harness.ui_view import UiView
+from harness.testing.browser.ui_view import UiView
+from harness.testing.redis.backend import RedisBackend
 from pipeline.service import JobService
 from pipeline.settings import Settings
 from pipeline.store import JobStore

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from harness.ui_view import UiView
+from harness.testing.browser.ui_view import UiView
 from tests.ui.polls import PollLog
 
 pytestmark = pytest.mark.ui

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from harness.ui_view import UiView
+from harness.testing.browser.ui_view import UiView
 from pipeline.procs.redis_server import RedisServer
 from pipeline.store import JobStore
 from pipeline.workflow import PRD_WORKFLOW

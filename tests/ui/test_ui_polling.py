@@ -8,7 +8,7 @@ from statistics import mean
 import pytest
 from playwright.sync_api import Route, expect
 
-from harness.ui_view import UiView
+from harness.testing.browser.ui_view import UiView
 from pipeline.service import JobService
 from pipeline.store import JobStore
 from tests.ui.polls import PollLog

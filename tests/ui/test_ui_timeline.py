@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from harness.ui_view import UiView
+from harness.testing.browser.ui_view import UiView
 from pipeline.cleanup import mark_stale
 from pipeline.service import JobService
 from pipeline.store import JobStore

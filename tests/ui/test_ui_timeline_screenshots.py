@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from harness.redis import RedisBackend
-from harness.ui_view import UiView
+from harness.testing.browser.ui_view import UiView
+from harness.testing.redis.backend import RedisBackend
 from pipeline.cleanup import mark_stale
 from pipeline.service import JobService
 from pipeline.settings import Settings

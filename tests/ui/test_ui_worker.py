@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from harness.faults import FaultInjector
-from harness.ui_view import UiView
+from harness.testing.browser.ui_view import UiView
+from harness.testing.chaos.injector import FaultInjector
 from pipeline.sample_server import SampleServer
 from pipeline.workflow import PRD_WORKFLOW
 from tests.ui.story import is_forward_subpath

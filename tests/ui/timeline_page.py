@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.sync_api import Locator
 
-from harness.ui_view import UiView
+from harness.testing.browser.ui_view import UiView
 
 __all__ = ["Attempt", "ListItem", "Row", "TimelinePage", "duration_ms"]
 

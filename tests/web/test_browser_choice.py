@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.browser import (
+from harness.testing.browser.choice import (
     LAUNCH_FLAGS,
     BrowserChoice,
     BrowserNotFound,

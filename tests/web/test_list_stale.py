@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from harness.redis import RedisBackend
+from harness.testing.redis.backend import RedisBackend
 from pipeline.settings import Settings
 from pipeline.store import JobStore
 from pipeline.waiting import wait_until

@@ -7,7 +7,7 @@ import socket
 import httpx
 import pytest
 
-from harness.live_ui import start_live_ui
+from harness.testing.browser.live_ui import start_live_ui
 from pipeline.service import JobService
 from pipeline.store import JobStore
 from ui.app import create_app

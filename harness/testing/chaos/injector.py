@@ -4,7 +4,7 @@
   ``SystemExit``, outlast the hard time limit, exhaust the child's memory limit.
 - Of a worker: SIGKILL it or one child, SIGTERM (warm shutdown), SIGQUIT (cold
   shutdown), a remote ``shutdown`` through Celery's control; cut it off from Redis
-  (a :class:`~harness.relay.TcpRelay` between them stops passing bytes) and let it
+  (a :class:`~harness.testing.chaos.relay.TcpRelay` between them stops passing bytes) and let it
   reconnect; start it with its clock ahead (:func:`clock_ahead_env` and
   :func:`clock_ahead_entry`, libfaketime; ``chaos_worker_factory(clock_ahead=...)``).
 - Of Redis: stop, start, restart (AOF keeps the data), an outage of some seconds.
@@ -23,7 +23,7 @@ from pathlib import Path
 from celery import Celery
 from kombu import pools
 
-from harness.relay import TcpRelay
+from harness.testing.chaos.relay import TcpRelay
 from pipeline.faults import FaultPlan
 from pipeline.procs.redis_server import RedisServer
 from pipeline.procs.worker_process import WorkerProcess
@@ -47,7 +47,7 @@ LIBFAKETIME_PATHS = (
 )
 """Where Debian, Ubuntu and a source build put libfaketime (``JOBSTATE_LIBFAKETIME`` wins)."""
 
-FAKETIME_ENTRY = ("harness.faketime_main",)
+FAKETIME_ENTRY = ("harness.testing.workers.faketime_main",)
 """``python -m`` prefix that keeps ``time.sleep`` working under libfaketime."""
 
 
@@ -85,7 +85,7 @@ def clock_ahead_env(seconds: float) -> dict[str, str]:
 
 def clock_ahead_entry(entry: Sequence[str]) -> tuple[str, ...]:
     """The ``python -m`` arguments that run ``entry`` under :func:`clock_ahead_env`
-    (see :mod:`harness.faketime_main`)."""
+    (see :mod:`harness.testing.workers.faketime_main`)."""
     return (*FAKETIME_ENTRY, *entry)
 
 

@@ -5,7 +5,8 @@ warm shutdown as much again. The pool keeps each worker it started, keyed by wha
 workers interchangeable (mode, app, pool size, settings apart from the test's scope),
 and lends it to the next test that needs the same: the lease adds the test's own queue
 to the worker (one remote-control round trip) and takes it away on release. Tasks carry
-their test's scope (:mod:`harness.scope`), so stores, files and faults stay per test.
+their test's scope (:mod:`harness.testing.workers.scoping`), so stores, files and faults stay per
+test.
 
 A worker that died, or that a test left in doubt (it failed), is killed on release and
 replaced by the next lease; so is a kept worker that does not take the next test's queue.

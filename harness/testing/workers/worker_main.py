@@ -1,9 +1,10 @@
-"""``python -m harness.worker_main``: the prefork worker subprocess the harness starts.
+"""``python -m harness.testing.workers.worker_main``: the prefork worker subprocess the harness
+starts.
 
 Takes the options of ``jobstate worker`` and settings from ``JOBSTATE_*`` variables.
 Unlike a production worker it binds any app, a Celery instance included, to those
 settings (broker, result backend, queue), serves the scope each test's tasks carry
-(:mod:`harness.scope`) and honours fault plans.
+(:mod:`harness.testing.workers.scoping`) and honours fault plans.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from harness import scope
-from harness.app_binding import AppBinding, build_app, load_target, worker_conf
+from harness.testing.workers import scoping as scope
+from harness.testing.workers.app_binding import AppBinding, build_app, load_target, worker_conf
 from pipeline.faults import fault_hook
 from pipeline.settings import Settings
 from pipeline.tracking import add_stage_hook
@@ -22,7 +23,7 @@ __all__ = ["main"]
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m harness.worker_main")
+    parser = argparse.ArgumentParser(prog="python -m harness.testing.workers.worker_main")
     parser.add_argument("--app", required=True, help="module:attribute (app or factory)")
     parser.add_argument("--pool", default="prefork")
     parser.add_argument("--concurrency", type=int, default=2)

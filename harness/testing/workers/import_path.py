@@ -14,8 +14,6 @@ import sys
 import sysconfig
 from collections.abc import Iterable
 
-import pytest
-
 __all__ = ["project_entries", "session_import_path"]
 
 
@@ -39,8 +37,8 @@ def project_entries(entries: Iterable[str]) -> list[str]:
     return out
 
 
-def session_import_path(config: pytest.Config) -> tuple[str, ...]:
-    """rootdir, the ``pythonpath`` ini entries, then this process's project folders."""
-    paths = [str(config.rootpath), *(str(p) for p in config.getini("pythonpath"))]
+def session_import_path(rootpath: str, pythonpath: Iterable[str] = ()) -> tuple[str, ...]:
+    """``rootpath``, the ``pythonpath`` ini entries, then this process's project folders."""
+    paths = [str(rootpath), *(str(p) for p in pythonpath)]
     paths += project_entries(sys.path)
     return tuple(dict.fromkeys(os.path.abspath(p) for p in paths))

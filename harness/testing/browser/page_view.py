@@ -27,7 +27,7 @@ from playwright.sync_api import Locator, Page, expect
 from pipeline.waiting import wait_until
 
 if TYPE_CHECKING:  # the web stack loads only when a test serves the UI
-    from harness.live_ui import LiveUi
+    from harness.testing.browser.live_ui import LiveUi
 
 __all__ = ["PAGE_RECORDER", "PageView", "recorder_script"]
 

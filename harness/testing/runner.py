@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from harness.recorder import StateRecorder
+from harness.testing.recorder import StateRecorder
 from pipeline.errors import StoreUnavailable
 from pipeline.service import JobService
 from pipeline.waiting import wait_until

@@ -1,7 +1,7 @@
 """Start the real workers the pool lends to tests: a thread or a prefork subprocess.
 
 Each consumes only a queue of its own until a lease adds a test's queue, and serves the
-scope each task carries (:mod:`harness.scope`). No pytest here.
+scope each task carries (:mod:`harness.testing.workers.scoping`). No pytest here.
 """
 
 from __future__ import annotations
@@ -12,16 +12,22 @@ from pathlib import Path
 
 from celery import Celery
 
-from harness import scope
-from harness.app_binding import AppBinding, build_app, load_target, settings_conf, worker_conf
-from harness.thread_worker import ThreadWorker
+from harness.testing.workers import scoping as scope
+from harness.testing.workers.app_binding import (
+    AppBinding,
+    build_app,
+    load_target,
+    settings_conf,
+    worker_conf,
+)
+from harness.testing.workers.thread_worker import ThreadWorker
 from pipeline.procs.worker_process import WorkerProcess
 from pipeline.settings import Settings
 from pipeline.tracking import Tracker
 
 __all__ = ["WORKER_ENTRY", "home_queue", "start_process_worker", "start_thread_worker"]
 
-WORKER_ENTRY = ("harness.worker_main",)
+WORKER_ENTRY = ("harness.testing.workers.worker_main",)
 """``python -m`` entry of the harness's worker subprocess."""
 
 
@@ -62,7 +68,8 @@ def start_process_worker(
     log_dir: Path,
     pythonpath: Sequence[str],
 ) -> WorkerProcess:
-    """A prefork worker subprocess (``harness.worker_main``), pinged through ``control``."""
+    """A prefork worker subprocess (``harness.testing.workers.worker_main``), pinged through
+    ``control``."""
     worker = WorkerProcess(
         target,
         settings.with_(queue=home_queue()),

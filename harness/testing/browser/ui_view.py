@@ -1,16 +1,18 @@
 """The reference job page, read and driven through Playwright (no pytest in here).
 
-:class:`UiView` is :class:`~harness.page_view.PageView` for the page ``ui/`` serves. The
+:class:`UiView` is :class:`~harness.testing.browser.page_view.PageView` for the page ``ui/``
+serves. The
 ``data-testid`` attributes in :data:`UiView.CONTRACT` are a contract between that page
 and its tests: the page keeps them, and a test checks every one is on the page. For
-your own page, subclass :class:`~harness.page_view.PageView` instead and name your ids.
+your own page, subclass :class:`~harness.testing.browser.page_view.PageView` instead and name your
+ids.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from harness.page_view import PAGE_RECORDER, PageView
+from harness.testing.browser.page_view import PAGE_RECORDER, PageView
 
 __all__ = ["CONTRACT", "PAGE_RECORDER", "TEXT_IDS", "VISIBILITY_IDS", "UiView"]
 

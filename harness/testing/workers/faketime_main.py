@@ -1,6 +1,8 @@
-"""``python -m harness.faketime_main <module> [args...]``: run a module under libfaketime.
+"""``python -m harness.testing.workers.faketime_main <module> [args...]``: run a module under
+libfaketime.
 
-:func:`harness.faults.clock_ahead_env` preloads libfaketime with the monotonic clocks left
+:func:`harness.testing.chaos.injector.clock_ahead_env` preloads libfaketime with the monotonic
+clocks left
 true. libfaketime 0.9.10 then fails Python's ``time.sleep`` (an absolute
 ``clock_nanosleep`` on the monotonic clock) with ``EINVAL``; this entry replaces
 ``time.sleep`` with a relative wait that it leaves alone, then runs ``<module>`` as
@@ -32,7 +34,9 @@ def relative_sleep(seconds: float | SupportsIndex) -> None:
 def main() -> None:
     """Patch ``time.sleep``, then run the module named by the first argument."""
     if len(sys.argv) < 2:
-        raise SystemExit("usage: python -m harness.faketime_main <module> [args...]")
+        raise SystemExit(
+            "usage: python -m harness.testing.workers.faketime_main <module> [args...]"
+        )
     module = sys.argv[1]
     sys.argv = [module, *sys.argv[2:]]
     time.sleep = relative_sleep
