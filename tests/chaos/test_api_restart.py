@@ -20,7 +20,7 @@ from harness.testing.chaos.injector import FaultInjector
 from harness.testing.runner import JobRunner
 from pipeline.workflow import PRD_WORKFLOW
 from tests.chaos.apps import URL
-from tests.ui.story import is_forward_subpath
+from tests.ui.page.story import is_forward_subpath
 from ui.app import create_app
 
 pytestmark = [

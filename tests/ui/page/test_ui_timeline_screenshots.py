@@ -14,9 +14,9 @@ from pipeline.service import JobService
 from pipeline.settings import Settings
 from pipeline.store import JobStore
 from pipeline.workflow import PRD_WORKFLOW
-from tests.ui.shots import keep, shoot
-from tests.ui.story import RESULT, advance
-from tests.ui.timeline_page import TimelinePage
+from tests.ui.page.shots import keep, shoot
+from tests.ui.page.story import RESULT, advance
+from tests.ui.page.timeline_page import TimelinePage
 
 pytestmark = pytest.mark.ui
 

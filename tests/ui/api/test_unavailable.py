@@ -15,7 +15,7 @@ from redis.retry import Retry
 from pipeline.procs.redis_server import free_port
 from pipeline.service import JobService
 from pipeline.store import JobStore
-from tests.web.conftest import open_client
+from tests.ui.api.conftest import open_client
 from ui.app import create_app
 from ui.errors import UNAVAILABLE
 

@@ -17,9 +17,9 @@ from harness.testing.redis.backend import RedisBackend
 from pipeline.service import JobService
 from pipeline.settings import Settings
 from pipeline.store import JobStore
-from tests.ui.polls import PollLog
-from tests.ui.story import advance
-from tests.ui.timeline_page import TimelinePage
+from tests.ui.page.polls import PollLog
+from tests.ui.page.story import advance
+from tests.ui.page.timeline_page import TimelinePage
 
 pytestmark = pytest.mark.ui
 

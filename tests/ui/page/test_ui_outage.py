@@ -9,8 +9,8 @@ from harness.testing.browser.ui_view import UiView
 from pipeline.procs.redis_server import RedisServer
 from pipeline.store import JobStore
 from pipeline.workflow import PRD_WORKFLOW
-from tests.ui.polls import PollLog
-from tests.ui.story import RESULT, advance, is_forward_subpath
+from tests.ui.page.polls import PollLog
+from tests.ui.page.story import RESULT, advance, is_forward_subpath
 
 pytestmark = [pytest.mark.ui, pytest.mark.jobstate_redis("server")]
 

@@ -10,7 +10,7 @@ from playwright.sync_api import Dialog, expect
 from harness.testing.browser.ui_view import UiView
 from pipeline.service import JobService
 from pipeline.store import JobStore
-from tests.ui.story import advance
+from tests.ui.page.story import advance
 
 pytestmark = pytest.mark.ui
 

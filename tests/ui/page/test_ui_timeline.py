@@ -14,9 +14,9 @@ from pipeline.service import JobService
 from pipeline.store import JobStore
 from pipeline.waiting import wait_until
 from pipeline.workflow import PRD_WORKFLOW
-from tests.ui.polls import PollLog
-from tests.ui.story import RESULT, advance
-from tests.ui.timeline_page import Attempt, TimelinePage, duration_ms
+from tests.ui.page.polls import PollLog
+from tests.ui.page.story import RESULT, advance
+from tests.ui.page.timeline_page import Attempt, TimelinePage, duration_ms
 
 pytestmark = pytest.mark.ui
 

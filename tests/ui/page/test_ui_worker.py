@@ -11,8 +11,8 @@ from harness.testing.browser.ui_view import UiView
 from harness.testing.chaos.injector import FaultInjector
 from pipeline.sample_server import SampleServer
 from pipeline.workflow import PRD_WORKFLOW
-from tests.ui.story import is_forward_subpath
-from tests.ui.timeline_page import TimelinePage
+from tests.ui.page.story import is_forward_subpath
+from tests.ui.page.timeline_page import TimelinePage
 
 MODES = [
     pytest.param("thread", id="thread", marks=[pytest.mark.jobstate_celery("thread")]),

@@ -10,8 +10,8 @@ from playwright.sync_api import expect
 from harness.testing.browser.ui_view import UiView
 from pipeline.service import JobService
 from pipeline.store import JobStore
-from tests.ui.shots import keep, shoot
-from tests.ui.story import RESULT, advance
+from tests.ui.page.shots import keep, shoot
+from tests.ui.page.story import RESULT, advance
 
 pytestmark = pytest.mark.ui
 

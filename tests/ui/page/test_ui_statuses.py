@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from harness.testing.browser.ui_view import UiView
 from pipeline.store import JobStore
 from pipeline.workflow import PRD_WORKFLOW
-from tests.ui.story import RESULT, advance, is_forward_subpath
+from tests.ui.page.story import RESULT, advance, is_forward_subpath
 
 pytestmark = pytest.mark.ui
 

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from harness.testing.browser.ui_view import UiView
-from tests.ui.polls import PollLog
+from tests.ui.page.polls import PollLog
 
 pytestmark = pytest.mark.ui
 

@@ -11,7 +11,7 @@ from harness.testing.browser.ui_view import UiView
 from pipeline.service import JobService
 from pipeline.store import JobStore
 from pipeline.workflow import PRD_WORKFLOW
-from tests.ui.story import RESULT, advance
+from tests.ui.page.story import RESULT, advance
 
 pytestmark = pytest.mark.ui
 

@@ -11,8 +11,8 @@ from playwright.sync_api import Route, expect
 from harness.testing.browser.ui_view import UiView
 from pipeline.service import JobService
 from pipeline.store import JobStore
-from tests.ui.polls import PollLog
-from tests.ui.story import RESULT, advance
+from tests.ui.page.polls import PollLog
+from tests.ui.page.story import RESULT, advance
 
 pytestmark = pytest.mark.ui
 
