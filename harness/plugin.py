@@ -97,11 +97,20 @@ def pytest_configure(config: pytest.Config) -> None:
     for line in THIRD_PARTY_WARNINGS:
         config.addinivalue_line("filterwarnings", line)
     config.pluginmanager.register(_ChaosSummaryHooks(config), "jobstate-chaos-summary")
+    if not _celery_plugin_active(config):
+        from harness.fixtures import deprecated
+
+        config.pluginmanager.register(deprecated, "jobstate-deprecated-fixtures")
     if config.pluginmanager.hasplugin("playwright"):
         # Registered last so it wins over pytest-playwright's own fixture of that name.
         from harness.fixtures import browser_launch
 
         config.pluginmanager.register(browser_launch, "jobstate-browser-launch")
+
+
+def _celery_plugin_active(config: pytest.Config) -> bool:
+    """Whether Celery's own pytest fixtures (``celery_app``, ``celery_worker``) are loaded."""
+    return any(config.pluginmanager.hasplugin(n) for n in ("celery", "celery.contrib.pytest"))
 
 
 def pytest_report_header(config: pytest.Config) -> str:
