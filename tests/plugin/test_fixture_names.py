@@ -40,3 +40,23 @@ def test_celerys_own_fixtures_win_their_names(pytester: pytest.Pytester) -> None
     result = run_here(pytester, "-p", "no:randomly")
     result.assert_outcomes(passed=1)
     assert "deprecated" not in result.stdout.str()
+
+
+def test_a_typo_in_jobstate_app_is_one_start_up_error(pytester: pytest.Pytester) -> None:
+    pytester.makeini("""
+        [pytest]
+        jobstate_app = pipeline.celery_ap:create_app
+    """)
+    pytester.makepyfile("""
+        def test_one(job_runner): pass
+        def test_two(job_runner): pass
+    """)
+    result = run_here(pytester)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    text = result.stdout.str() + result.stderr.str()
+    assert (
+        "jobstate_app='pipeline.celery_ap:create_app': cannot import 'pipeline.celery_ap'" in text
+    )
+    assert "[set by ini; fix --jobstate-app / jobstate_app]" in text
+    assert text.count("cannot import") == 1
+    assert "Traceback" not in text
