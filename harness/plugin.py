@@ -12,11 +12,18 @@ from typing import Any
 
 import pytest
 
-from harness.config import CONFIG_KEY, JobstateConfig, add_options, get_config, read_config
+from harness.config import (
+    CONFIG_KEY,
+    JobstateConfig,
+    add_options,
+    get_config,
+    marker_value,
+    read_config,
+)
 from harness.fixtures.browser import page_story
 from harness.fixtures.chaos import ChaosSummary, judge_after_call
 from harness.fixtures.workers import FAILED
-from harness.modes import celery_mode_help, redis_mode_help
+from harness.modes import CeleryMode, celery_mode_help, redis_mode_help
 from harness.testing.browser.page_view import PageView
 from harness.testing.browser.parked_loop import loop_set_aside
 from harness.testing.workers.app_binding import load_target
@@ -34,6 +41,8 @@ pytest_plugins = [
 MARKERS = (
     f"jobstate_redis(mode): force the Redis backend for one test ({redis_mode_help()})",
     f"jobstate_celery(mode): force the Celery mode for one test ({celery_mode_help()})",
+    "jobstate_real: set by the plugin on tests that run on a real worker (their "
+    "jobstate_celery marker, else --jobstate-celery): -m 'not jobstate_real' runs the rest",
 )
 
 
@@ -130,6 +139,18 @@ def _check_targets(cfg: JobstateConfig) -> None:
             raise pytest.UsageError(
                 f"{exc} [set by {cfg.source(name)}; fix {flag} / jobstate_{name}]"
             ) from None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests that will run on a real worker ``jobstate_real``, so that
+    ``-m "not jobstate_real"`` selects the eager ones whatever markers pinned."""
+    default = get_config(config)["celery"]
+    for item in items:
+        if "jobstate_celery_app" not in getattr(item, "fixturenames", ()):
+            continue
+        mode = marker_value(item, "jobstate_celery") or default
+        if mode != CeleryMode.EAGER:
+            item.add_marker(pytest.mark.jobstate_real)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
