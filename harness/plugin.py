@@ -35,7 +35,10 @@ MARKERS = (
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Register ``--jobstate-*`` flags and ``jobstate_*`` ini keys."""
+    from harness.audit.selection import add_audit_options  # imports this module
+
     add_options(parser)
+    add_audit_options(parser)
 
 
 THIRD_PARTY_WARNINGS = (
@@ -63,6 +66,10 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", marker)
     for line in THIRD_PARTY_WARNINGS:
         config.addinivalue_line("filterwarnings", line)
+    if config.getoption("jobstate_audit", False):
+        from harness.audit.session import start_audit
+
+        start_audit(config)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
