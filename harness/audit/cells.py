@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from celery import Celery
 
 from harness.audit.card import Cell
 from harness.audit.machine import MachineWorld, run_audit_machine
@@ -36,6 +37,7 @@ from harness.worker_proc import WorkerProcess
 from pipeline.job_input import URL_INPUT
 from pipeline.settings import Settings
 from pipeline.store import JobStore
+from pipeline.tracking import Tracker
 
 pytestmark = [
     pytest.mark.jobstate_celery("prefork"),
@@ -154,7 +156,7 @@ def _judged(run: CellRun, fault_id: str, job_id: str) -> Cell:
         run.stage,
         fault_id,
         job_id,
-        fired=run.injector.fired(run.stage),
+        fired=run.fired(),
         hint=run.ended_by,
         retry=retry,
     )
@@ -204,6 +206,23 @@ class TestTimeLimit:
         soft, hard = TIME_LIMIT
         return pipeline_settings.with_(stage_soft_time_limit=soft, stage_time_limit=hard)
 
+    @pytest.fixture
+    def celery_app(self, celery_app: Celery) -> Iterator[Celery]:
+        """Function: the app under test whose stage tasks carry the short limits too.
+
+        Celery puts a task's time limits in the message it sends, from the sender's own
+        configuration: the first stage, sent from here, would carry the app's long limit
+        and the worker would obey it. Put back at teardown.
+        """
+        soft, hard = TIME_LIMIT
+        tasks = list(Tracker.of(celery_app).tasks.values())
+        before = [(task.soft_time_limit, task.time_limit) for task in tasks]
+        for task in tasks:
+            task.soft_time_limit, task.time_limit = soft, hard
+        yield celery_app
+        for task, (old_soft, old_hard) in zip(tasks, before, strict=True):
+            task.soft_time_limit, task.time_limit = old_soft, old_hard
+
     @_faults("time-limit")
     def test_fault_at_stage(
         self,
@@ -218,7 +237,11 @@ class TestTimeLimit:
         chaos_scenario: StartScenario,
         audit_input: Callable[[], Any],
     ) -> None:
-        """One stage outlasting its hard time limit."""
+        """One stage outlasting its hard time limit.
+
+        The app's stages take a 1 s soft and 2 s hard limit from the audit's settings in
+        its workers and (see ``celery_app``) in the messages sent from here.
+        """
         chaos_scenario(f"audit {stage}/{fault_id}", fault(fault_id).label, expect_result=False)
         run = _cell_run(
             stage, job_runner, fault_injector, state_store, celery_worker,

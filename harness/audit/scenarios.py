@@ -63,6 +63,16 @@ class CellRun:
     notes: list[str] = field(default_factory=list)
     ended_by: str = ""
     """Set by a fault when it, not the job's history, knows who ended the job."""
+    fired_before: int = -1
+    """How often a fault at the stage had fired before this cell (counts outlive a cell)."""
+
+    def __post_init__(self) -> None:
+        if self.fired_before < 0:
+            self.fired_before = self.injector.fired(self.stage)
+
+    def fired(self) -> int:
+        """How often the fault planted at the cell's stage has fired in this cell."""
+        return self.injector.fired(self.stage) - self.fired_before
 
     def submit(self) -> str:
         """Submit one job with a fresh input."""
@@ -75,7 +85,7 @@ class CellRun:
         job_id = self.submit()
         self.runner.wait_for(job_id, self.stage, timeout=JOB_TIMEOUT)
         wait_until(
-            lambda: self.injector.fired(self.stage) > 0,
+            lambda: self.fired() > 0,
             timeout=JOB_TIMEOUT,
             what=f"{self.stage} hanging",
         )

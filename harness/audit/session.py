@@ -53,8 +53,9 @@ class AuditRun:
         empty = []
         for item in items:
             params = getattr(getattr(item, "callspec", None), "params", {})
-            if "stage" in params and "fault_id" in params:
-                self._params[item.nodeid] = (params["stage"], params["fault_id"])
+            stage, fault_id = params.get("stage"), params.get("fault_id")
+            if isinstance(stage, str) and isinstance(fault_id, str):
+                self._params[item.nodeid] = (stage, fault_id)
             elif "fault_id" in getattr(item, "fixturenames", ()):
                 empty.append(item)
         if empty:

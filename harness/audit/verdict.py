@@ -98,6 +98,11 @@ def judge_cell(
         if retry is not None and not (verdict.stuck or verdict.illegal):
             problem = retry_problem(store, job_id, retry)
             cell.reasons += [problem] if problem else []
+    if fault == "time-limit" and record is not None and record["status"] == done:
+        cell.reasons.append(
+            f"{stage} outlasted its hard time limit and went on to {done}: the limit never "
+            "stopped it (is the stage's time_limit set, and short enough?)"
+        )
     swallowed = fault in SWALLOWABLE and fired and record and record["status"] == done
     if swallowed and _swallowed(history, stage):
         cell.reasons.append(
