@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.audit import apps
+from tests.audit import user_apps as apps
 from tests.plugin.user_project import clear_jobstate_env, run, write_module
 
 pytestmark = [pytest.mark.prefork, pytest.mark.usefixtures("clear_environment")]
