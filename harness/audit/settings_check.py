@@ -19,7 +19,7 @@ from celery import Celery
 from harness.audit import celery_facts as facts
 from harness.audit.card import Finding
 from harness.audit.findings import finding
-from harness.audit.stage_checks import AppView, Stage, stage_findings
+from harness.audit.stage_checks import AppView, Stage, option_line, stage_findings
 from pipeline.settings import Settings
 from pipeline.workflow import Workflow
 
@@ -67,7 +67,7 @@ def check_settings(
     retention = _retention(app) if retention_seconds is None else float(retention_seconds)
     found = [
         _broker(view),
-        _json_only(app, [s for s in stages if s.task is not None]),
+        _json_only(view, [s for s in stages if s.task is not None]),
         _prefetch(app, view),
         _result_expires(app, [s for s in stages if s.task is not None], retention),
         _connection_loss(app),
@@ -149,8 +149,8 @@ def _is_json(name: str) -> bool:
     return name.lower() in {_JSON, "application/json"}
 
 
-def _json_only(app: Celery, stages: list[Stage]) -> Finding:
-    conf = app.conf
+def _json_only(view: AppView, stages: list[Stage]) -> Finding:
+    conf = view.app.conf
     accept = _names(conf.accept_content)
     result_accept = _names(conf.result_accept_content) if conf.result_accept_content else []
     wrong: dict[str, tuple[list[str], str]] = {}
@@ -166,8 +166,10 @@ def _json_only(app: Celery, stages: list[Stage]) -> Finding:
     for stage in stages:
         assert stage.task is not None
         serializer = str(stage.task.serializer or "")
-        if serializer and not _is_json(serializer):
-            wrong[f"the serializer of {stage.name}"] = ([serializer], _serializer_line(stage))
+        own = serializer != str(conf.task_serializer)  # else task_serializer names it
+        if own and serializer and not _is_json(serializer):
+            line = option_line(view, stage, 'serializer="json"')
+            wrong[f"the serializer of {stage.name}"] = ([serializer], line)
     if not wrong:
         return finding(
             "json-only",
@@ -197,10 +199,6 @@ def _json_only(app: Celery, stages: list[Stage]) -> Finding:
         f"Not JSON only: {listed}. {danger[0].upper()}{danger[1:]}.",
         "\n".join(line for _, line in wrong.values()),
     )
-
-
-def _serializer_line(stage: Stage) -> str:
-    return f'@app.task(name="{stage.name}", serializer="json")'
 
 
 # -- prefetch -----------------------------------------------------------------------------
@@ -239,6 +237,7 @@ def _prefetch(app: Celery, view: AppView) -> Finding:
 def _result_expires(app: Celery, stages: list[Stage], retention: float) -> Finding:
     expires = facts.result_expires(app)
     keeping = [s.name for s in stages if s.task is not None and facts.stores_results(app, s.task)]
+    tasks = f"The stage task{'s' if len(keeping) > 1 else ''} {', '.join(keeping)}"
     shown = "never" if expires is None else f"{expires:g} s"
     if not keeping:
         return finding(
@@ -256,7 +255,7 @@ def _result_expires(app: Celery, stages: list[Stage], retention: float) -> Findi
             True,
             "warning",
             "Celery results kept as long as jobs",
-            f"{', '.join(keeping)} keep their Celery results for {shown} (result_expires), "
+            f"{tasks} keep Celery results for {shown} (result_expires), "
             f"no shorter than finished jobs are kept ({retention:g} s, retention_seconds): "
             "a finished job's task id never points at a result that is gone.",
         )
@@ -265,7 +264,7 @@ def _result_expires(app: Celery, stages: list[Stage], retention: float) -> Findi
         False,
         "warning",
         "Celery results expire before the jobs",
-        f"{', '.join(keeping)} keep their Celery results for {shown} (result_expires), "
+        f"{tasks} keep Celery results for {shown} (result_expires), "
         f"but a finished job, with the task ids it records, is kept {retention:g} s "
         f"(retention_seconds). After {shown} Celery answers PENDING for the task of a job "
         "that finished: anything that reads the task's state shows a status that is no "

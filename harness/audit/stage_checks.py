@@ -19,7 +19,7 @@ from harness.audit.card import Finding
 from harness.audit.findings import finding
 from pipeline.tracking import Tracker
 
-__all__ = ["AppView", "Stage", "redelivered_while_running", "stage_findings"]
+__all__ = ["AppView", "Stage", "option_line", "redelivered_while_running", "stage_findings"]
 
 DEFAULT_HARD_LIMIT = 660
 """The hard limit a fix suggests when the stage has no soft one to go by (our default)."""
@@ -87,7 +87,7 @@ def _task(stage: Stage) -> Task[Any, Any]:
     return stage.task
 
 
-def _option_line(view: AppView, stage: Stage, option: str) -> str:
+def option_line(view: AppView, stage: Stage, option: str) -> str:
     """The decorator line that sets ``option`` on the stage's own task."""
     if view.tracker is not None and stage.name in view.tracker.task_names:
         return f'@tracker.stage("{stage.status}", name="{stage.name}", {option})'
@@ -133,7 +133,7 @@ def _acks_late(view: AppView, stage: Stage) -> Finding:
             task=name,
         )
     fix = (
-        _option_line(view, stage, "acks_late=True")
+        option_line(view, stage, "acks_late=True")
         if view.app.conf.task_acks_late
         else "app.conf.task_acks_late = True"
     )
@@ -177,7 +177,7 @@ def _reject_on_worker_lost(view: AppView, stage: Stage) -> Finding:
             task=name,
         )
     fix = (
-        _option_line(view, stage, "reject_on_worker_lost=True")
+        option_line(view, stage, "reject_on_worker_lost=True")
         if view.app.conf.task_reject_on_worker_lost
         else "app.conf.task_reject_on_worker_lost = True"
     )
@@ -210,7 +210,7 @@ def _time_limits(view: AppView, stage: Stage) -> Finding:
     if hard is None:
         line = f"time_limit={_suggested_hard(soft)}"
         fix = (
-            _option_line(view, stage, line)
+            option_line(view, stage, line)
             if conf.task_time_limit
             else f"app.conf.task_time_limit = {_suggested_hard(soft)}"
         )
@@ -230,7 +230,7 @@ def _time_limits(view: AppView, stage: Stage) -> Finding:
         why = "no soft time limit" if soft is None else f"a soft limit ({soft:g} s) not below it"
         line = f"soft_time_limit={max(int(hard) - 60, 1)}"
         fix = (
-            _option_line(view, stage, line)
+            option_line(view, stage, line)
             if conf.task_soft_time_limit and conf.task_soft_time_limit < hard
             else f"app.conf.task_soft_time_limit = {max(int(hard) - 60, 1)}"
         )
@@ -300,11 +300,11 @@ def _visibility(view: AppView, stage: Stage) -> Finding:
             task=name,
         )
     trap = (
-        "kombu's Redis transport puts a message that stayed unacknowledged longer than "
-        "that back on the queue, and another worker runs the stage again while the first "
-        "run is still going: the classic Celery + Redis duplicate-execution trap. The "
-        "stage's work and its side effects (an upload, an e-mail, a charge) happen twice; "
-        "our store lets only the newest run hand off. kombu looks for such messages about "
+        "kombu's Redis transport puts a message left unacknowledged for longer than that "
+        "back on the queue, so another worker runs the stage again while the first run is "
+        "still going: the classic Celery + Redis duplicate-execution trap. The stage's "
+        "work and its side effects (an upload, an e-mail, a charge) happen twice; our "
+        "store lets only the newest run hand off. kombu looks for such messages about "
         f"every {facts.KOMBU_RESTORE_EVERY:g} s by default, so a short run that shows no "
         "duplicate proves nothing."
     )
@@ -327,9 +327,7 @@ def _visibility(view: AppView, stage: Stage) -> Finding:
         False,
         "error",
         "Redelivered while running",
-        f"The broker's {vt} is not longer than {name}'s hard time limit ({hard:g} s), "
-        f"so a run that lasts {view.visibility:g} s is still going when its message may "
-        f"be delivered again: {trap}",
+        f"The broker's {vt} is not longer than {name}'s hard time limit ({hard:g} s): " + trap,
         _visibility_line(hard),
         task=name,
     )

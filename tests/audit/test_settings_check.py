@@ -253,6 +253,15 @@ def test_the_fix_for_a_stage_option_names_the_stage(make_app: MakeApp) -> None:
     assert _one(apps_own, "prefetch-multiplier").fix == "app.conf.worker_prefetch_multiplier = 1"
 
 
+def test_a_stage_task_sending_pickle_fails_the_audit(make_app: MakeApp) -> None:
+    findings = _check(make_app(stage={"serializer": "pickle"}))
+    assert _red(findings) == {("json-only", "")}
+    found = _one(findings, "json-only")
+    assert found.failing
+    assert f"the serializer of {TASKS[STAGE]} = ['pickle']" in found.reason
+    assert found.fix == f'@tracker.stage("{STAGE}", name="{TASKS[STAGE]}", serializer="json")'
+
+
 @pytest.mark.parametrize(
     ("visibility", "redelivered"),
     [(HARD_LIMIT - 1, True), (HARD_LIMIT, True), (HARD_LIMIT + 1, False)],
