@@ -60,7 +60,8 @@ def check_settings(
     Tracker: :func:`stage_tasks_of`). ``worker_queues`` are the queues its workers read
     (their ``-Q``); by default what ``celery worker`` without ``-Q`` reads.
     ``retention_seconds`` is how long finished jobs are kept; by default the app's
-    ``jobstate_settings``' (else ``JOBSTATE_RETENTION_SECONDS``).
+    ``jobstate_settings``' (else ``JOBSTATE_RETENTION_SECONDS``). Reading the tasks
+    finalizes the app, as starting a worker does; nothing else in it changes.
     """
     view = _view(app, worker_queues)
     stages = [_stage(app, status, stage_tasks.get(status, "")) for status in workflow.stages]
