@@ -92,4 +92,7 @@ def md_fence(text: str, language: str = "") -> list[str]:
     backticks inside, so the text cannot close it."""
     runs = [len(run) for run in re.findall("`+", text)]
     fence = "`" * max(3, max(runs, default=0) + 1)
-    return [fence + language, *code_lines(text), fence]
+    lines = code_lines(text)
+    if len(lines) > 1 and lines[-1] == "":
+        lines.pop()  # the text's final line break ends its last line; it adds no line
+    return [fence + language, *lines, fence]

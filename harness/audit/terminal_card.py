@@ -49,7 +49,8 @@ def _failing(card: AuditCard) -> list[str]:
     for _, cell in view.matrix(card).with_verdict("fail"):
         ended, took = view.cell_note(cell)
         name = _short(view.cell_name(cell), 2 * NAME_WIDTH)
-        lines.append(f"FAIL {name} (ended by {_short(ended, NAME_WIDTH)}, {took})")
+        who = f"ended by {_short(ended, NAME_WIDTH)}" if cell.ended_by else ended
+        lines.append(f"FAIL {name} ({who}, {took})")
         reasons = cell.reasons or ["no reason recorded"]
         lines += [f"{INDENT}{_short(reason)}" for reason in reasons]
     return lines
