@@ -118,14 +118,13 @@ def audit_selection(config: pytest.Config) -> AuditSelection:
 
 def settings_findings(target: str) -> list[Finding]:
     """Check the Celery settings of the app ``target`` names, as its workers load it."""
-    from harness.audit.settings_check import check_settings
+    from harness.audit.settings_check import check_settings, stage_tasks_of
 
     obj = load_target(target)
     app, owned = build_app(target, obj, Settings.from_env())
     tracker = target_tracker(target, app)
     try:
-        stage_tasks = {status: task.name for status, task in tracker.tasks.items()}
-        return check_settings(app, tracker.workflow, stage_tasks)
+        return check_settings(app, tracker.workflow, stage_tasks_of(app))
     finally:
         if owned:
             tracker.close()

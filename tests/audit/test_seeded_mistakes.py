@@ -72,3 +72,30 @@ def test_the_honest_app_passes_the_same_cells(pytester: pytest.Pytester, fault: 
         assert honest["verdict"] == "pass", honest
         assert honest["final_status"] == "FAILED"
         assert honest["ended_by"] == "stage"
+
+
+@pytest.mark.parametrize(
+    ("source", "check", "tasks"),
+    [
+        (apps.NO_LATE_ACKS, "acks-late", {"mine.count"}),
+        (apps.SHORT_VISIBILITY, "visibility-timeout", {"mine.prepare", "mine.count"}),
+        (apps.OTHER_QUEUE, "queue", {"mine.count"}),
+    ],
+    ids=["no-late-acks", "short-visibility-timeout", "another-queue"],
+)
+def test_a_settings_mistake_turns_its_finding_red(
+    pytester: pytest.Pytester, source: str, check: str, tasks: set[str]
+) -> None:
+    code, card = audit(pytester, source, "-k", "test_celery_settings")
+    assert code == 1
+    red = [f for f in card["findings"] if not f["ok"]]
+    assert {f["check"] for f in red} == {check}, red
+    assert {f["task"] for f in red} == tasks, red
+    assert all(f["severity"] == "error" and f["fix"] for f in red)
+
+
+def test_the_honest_apps_settings_are_green(pytester: pytest.Pytester) -> None:
+    code, card = audit(pytester, apps.HONEST, "-k", "test_celery_settings")
+    assert code == 0, card
+    assert card["findings"]
+    assert all(f["ok"] for f in card["findings"]), card["findings"]
