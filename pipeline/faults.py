@@ -255,7 +255,7 @@ def _send_again() -> None:
         routing = request.delivery_info.get("routing_key")
         if routing:
             options["queue"] = routing
-    task.apply_async(args=request.args, kwargs=request.kwargs, **options)
+    task.apply_async(args=tuple(request.args or ()), kwargs=dict(request.kwargs or {}), **options)
 
 
 def _address_space() -> int:

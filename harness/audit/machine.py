@@ -74,11 +74,11 @@ class MachineWorld:
 class AuditMachine(RuleBasedStateMachine):
     """Submits, faults, retries and clears jobs; checks store, API and recorder agree."""
 
-    world: ClassVar[MachineWorld | None] = None
+    bound_world: ClassVar[MachineWorld | None] = None
 
     def __init__(self) -> None:
         super().__init__()
-        world = type(self).world
+        world = type(self).bound_world
         if world is None:
             raise TypeError("AuditMachine needs a world: use run_audit_machine(world)")
         self.world = world
@@ -202,7 +202,7 @@ def _notes(exc: BaseException) -> list[str]:
 
 def run_audit_machine(world: MachineWorld, config: settings = MACHINE_SETTINGS) -> MachineResult:
     """Run the machine; the result carries Hypothesis's replayable counterexample, if any."""
-    machine = type("AppAuditMachine", (AuditMachine,), {"world": world})
+    machine = type("AppAuditMachine", (AuditMachine,), {"bound_world": world})
     lines: list[str] = []
 
     def report(text: Any) -> None:

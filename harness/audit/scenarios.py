@@ -104,7 +104,9 @@ class CellRun:
             record = self.store.get_state(job_id)
             return record if record["status"] in terminal else None
 
-        return wait_until(ended, timeout=JOB_TIMEOUT, interval=0.2, what=f"{job_id} ending")
+        record = wait_until(ended, timeout=JOB_TIMEOUT, interval=0.2, what=f"{job_id} ending")
+        assert record is not None  # wait_until returns only a truthy answer
+        return record
 
     def replace_worker(self, job_id: str) -> WorkerProcess:
         """Start a new worker once the cell's worker is gone: for what is left of the job

@@ -6,7 +6,7 @@ takes the production settings our ``celery_config`` gives; each mistake changes 
 
 from __future__ import annotations
 
-HONEST = '''
+HONEST = """
 import logging
 
 from celery import Celery
@@ -52,19 +52,19 @@ def prepare(ctx, run):
 def count(ctx, run):
     ctx["result"] = {"words": len(words(" ".join(ctx["words"])))}
     return ctx
-'''
+"""
 """Two stages that let every error reach the tracker."""
 
 SWALLOWING = HONEST.replace(
-    '''def count(ctx, run):
+    """def count(ctx, run):
     ctx["result"] = {"words": len(words(" ".join(ctx["words"])))}
-    return ctx''',
-    '''def count(ctx, run):
+    return ctx""",
+    """def count(ctx, run):
     try:
         ctx["result"] = {"words": len(words(" ".join(ctx["words"])))}
     except Exception:
         log.exception("counting failed")  # the mistake: logged, never raised
-    return ctx''',
+    return ctx""",
 )
 """COUNTING catches every exception and returns: its errors never reach the job's state."""
 
@@ -74,12 +74,18 @@ NO_LATE_ACKS = HONEST.replace(
 )
 """COUNTING opts out of late acks: a worker lost mid-stage loses its message."""
 
-SHORT_VISIBILITY = HONEST + '''
+SHORT_VISIBILITY = (
+    HONEST
+    + """
 app.conf.broker_transport_options = {"visibility_timeout": 60}
-'''
+"""
+)
 """The broker redelivers a message after 60 s while a stage may run for 660 s (its limit)."""
 
-OTHER_QUEUE = HONEST + '''
+OTHER_QUEUE = (
+    HONEST
+    + """
 app.conf.task_routes = {"mine.count": {"queue": "counting"}}
-'''
+"""
+)
 """COUNTING is sent to a queue its workers (which read the default queue) never read."""
