@@ -52,6 +52,7 @@ class Cell:
     jobs: list[str] = field(default_factory=list)
     evidence: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     test: str = ""
+    """The command that replays this cell alone."""
 
     @property
     def key(self) -> str:

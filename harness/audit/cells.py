@@ -138,7 +138,10 @@ def _play(request: pytest.FixtureRequest, run: CellRun, fault_id: str) -> None:
     else:
         cell = _judged(run, fault_id, job_id)
     cell.seconds = round(time.monotonic() - started, 3)
-    cell.test = request.node.nodeid
+    cell.test = (
+        f"pytest --jobstate-audit --jobstate-audit-stages={run.stage} "
+        f"--jobstate-audit-faults={fault_id}"
+    )
     request.node.user_properties.append((CELL_PROPERTY, json.dumps(cell.__dict__)))
     if cell.verdict == "fail":
         pytest.fail(f"{cell.key}: " + "; ".join(cell.reasons), pytrace=False)

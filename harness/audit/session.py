@@ -9,6 +9,7 @@ red cell, a settings error or a counterexample fails the run.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,14 @@ __all__ = ["AuditRun", "start_audit"]
 
 
 def start_audit(config: pytest.Config) -> None:
-    """Make this run the audit: its tests are the cells, its end the report card."""
+    """Make this run the audit: its tests are the cells, its end the report card.
+
+    The user's tests are not collected, so nothing else puts the rootdir on ``sys.path``:
+    the audit does, as ``python -m pytest`` would, to import the app its workers import.
+    """
+    root = str(config.rootpath)
+    if root not in sys.path:
+        sys.path.insert(0, root)
     audit_selection(config)  # a bad app or name stops the run before anything starts
     config.args[:] = [str(Path(cells.__file__))]
     config.pluginmanager.register(AuditRun(config), "jobstate-audit")
