@@ -138,8 +138,10 @@ def test_screenshot_of_a_realistic_card(
     box = page.locator(detail).bounding_box()
     assert box is not None
     shot = tmp_path / "audit-card.png"
-    clip = {"x": 0, "y": 0, "width": 1280, "height": box["y"] + box["height"] + 12}
-    page.screenshot(path=str(shot), clip=clip, full_page=True)
+    bottom = box["y"] + box["height"] + 12  # the header, the matrix and the red cell's section
+    page.screenshot(
+        path=str(shot), clip={"x": 0, "y": 0, "width": 1280, "height": bottom}, full_page=True
+    )
     picture = shot.read_bytes()
     assert picture.startswith(PNG_MAGIC)
     assert len(picture) > 50_000, "the card looks empty"
