@@ -5,7 +5,7 @@ literal tag name, literal attribute names and children; every child or attribute
 that is not already :class:`Markup` goes through :func:`text`, the single place where a
 value becomes HTML. So no value can open a tag, add an attribute or end the page, and the
 tag and attribute names are checked against the page's rules (no inline handlers, no
-``style=``, no script).
+``style=``, no script, links only to anchors on the page).
 
 :func:`page` wraps a body in a document whose Content-Security-Policy allows nothing but
 its own ``<style>``, named by the sha256 of its text computed when the page is built.
@@ -73,9 +73,11 @@ def concat(*children: Child | Iterable[Child]) -> Markup:
 
 
 def _attributes(attrs: Mapping[str, str]) -> str:
-    for name in attrs:
+    for name, value in attrs.items():
         if not _ATTRIBUTE.match(name) or _REFUSED_ATTRIBUTES.match(name):
             raise ValueError(f"attribute {name!r} is not allowed on the audit page")
+        if name == "href" and not value.startswith("#"):
+            raise ValueError(f"link to {value!r}: the audit page links only within itself")
     return "".join(f' {name}="{text(value)}"' for name, value in attrs.items())
 
 

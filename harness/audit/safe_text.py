@@ -11,7 +11,6 @@ would read as syntax, so user text is shown as text and never as structure.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 __all__ = [
     "LINE_BREAK_MARK",
@@ -27,12 +26,14 @@ LINE_BREAK_MARK = " \u21b5 "
 """What a line break inside one-line text is shown as (a return arrow between spaces)."""
 
 # Bidi controls reorder the text around them: an error text could make "exe.live"
-# read as "evil.exe", so they are shown, not obeyed.
-_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# read as "evil.exe", so they are shown, not obeyed. With the C0 and C1 controls and the
+# lone surrogates they are what :func:`visible` escapes.
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_HIDDEN = re.compile(f"[\x00-\x1f\x7f-\x9f\ud800-\udfff{_BIDI}]")
 _LINE_BREAKS = re.compile("\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 # Characters Markdown reads as inline syntax (code, emphasis, links, HTML, entities,
 # tables, strikethrough, heading closers) and the backslash that escapes them.
-_MD_INLINE = re.compile(r"([\\`*_\[\]<>|&~#])")
+_MD_INLINE = str.maketrans({char: "\\" + char for char in "\\`*_[]<>|&~#"})
 # A list item's text that starts like a block (a nested list, a quote, a rule, a
 # numbered item) would become that block.
 _MD_BLOCK_START = re.compile(r"^(?:([-+=])|(\d+)([.)]))")
@@ -47,15 +48,10 @@ def _escape_char(char: str) -> str:
     return f"\\U{code:08x}"
 
 
-def _hidden(char: str) -> bool:
-    return char in _BIDI or unicodedata.category(char) in ("Cc", "Cs")
-
-
 def visible(text: str) -> str:
     """``text`` with control characters, bidi controls and lone surrogates shown as
     escapes (``\\x1b``, ``\\u202e``, ``\\udc80``); a tab becomes a space."""
-    text = text.replace("\t", " ")
-    return "".join(_escape_char(c) if _hidden(c) else c for c in text)
+    return _HIDDEN.sub(lambda m: _escape_char(m.group()), text.replace("\t", " "))
 
 
 def one_line(text: str) -> str:
@@ -77,7 +73,7 @@ def md_inline(text: str) -> str:
     """One-line text for a Markdown table cell, heading or list item: shown as written,
     never read as Markdown (its syntax characters backslash-escaped, ``|`` included, so
     a table keeps its columns)."""
-    escaped = _MD_INLINE.sub(r"\\\1", one_line(text).strip())
+    escaped = one_line(text).strip().translate(_MD_INLINE)
     return _MD_BLOCK_START.sub(_block_escape, escaped)
 
 

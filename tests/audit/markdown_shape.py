@@ -10,18 +10,21 @@ __all__ = ["code_blocks", "skeleton", "split_row", "tables"]
 _FENCE = re.compile(r"(`{3,})(\w*)\Z")
 
 
+# A row's pieces: an escaped character, a run of plain text, or a separator.
+_PIECE = re.compile(r"\\.|[^\\|]+|\\\Z|\|", re.S)
+
+
 def split_row(line: str) -> list[str]:
     """A table row's cells: split at each ``|`` that no backslash escapes."""
-    cells, cell, chars = [], "", iter(line.strip()[1:-1])
-    for char in chars:
-        if char == "\\":
-            cell += char + next(chars, "")
-        elif char == "|":
-            cells.append(cell.strip())
-            cell = ""
+    cells: list[str] = []
+    cell: list[str] = []
+    for piece in _PIECE.findall(line.strip()[1:-1]):
+        if piece == "|":
+            cells.append("".join(cell).strip())
+            cell = []
         else:
-            cell += char
-    return [*cells, cell.strip()]
+            cell.append(piece)
+    return [*cells, "".join(cell).strip()]
 
 
 def _fenced(markdown: str) -> list[tuple[str, str]]:
@@ -76,8 +79,10 @@ def tables(markdown: str) -> list[list[list[str]]]:
 
 
 def skeleton(markdown: str) -> list[str]:
-    """The kind of each line: ``table:<cells>``, ``h<level>``, ``item``, ``code``,
-    ``blank`` or ``text``; user text can change none of them."""
+    """The kind of each line: ``table:<cells>``, ``h<level>``, ``item``, ``code`` or
+    ``text`` (a paragraph line, or a blank one: a blank text only adds a paragraph break,
+    while a line the renderer leaves blank after a table stays blank whatever the text).
+    User text can change none of them."""
     kinds = []
     for line in _lines_outside_code(markdown):
         if line is None:
@@ -89,5 +94,5 @@ def skeleton(markdown: str) -> list[str]:
         elif line.startswith("- "):
             kinds.append("item")
         else:
-            kinds.append("blank" if not line else "text")
+            kinds.append("text")
     return kinds

@@ -162,6 +162,8 @@ def test_the_gate_escapes_every_value_once() -> None:
         ("p", {"onclick": "x"}, "attribute 'onclick' is not allowed"),
         ("p", {"style": "x"}, "attribute 'style' is not allowed"),
         ("p", {"Class": "x"}, "attribute 'Class' is not allowed"),
+        ("a", {"href": "javascript:alert(1)"}, "links only within itself"),
+        ("a", {"href": "https://example.com/"}, "links only within itself"),
     ],
 )
 def test_the_gate_refuses_what_the_page_must_never_hold(

@@ -7,7 +7,7 @@ from harness.audit.card import AuditCard, Cell, Finding, MachineResult
 from harness.audit.card_view import TIMES
 from harness.audit.render import render_markdown
 from tests.audit.cards import mixed_card, realistic_card
-from tests.audit.markdown_shape import code_blocks, split_row, tables
+from tests.audit.markdown_shape import code_blocks, skeleton, split_row, tables
 
 
 def _section(markdown: str, title: str) -> str:
@@ -140,4 +140,13 @@ def test_pipes_backticks_and_newlines_in_user_text_stay_inside_their_cell() -> N
     history = tables(markdown)[1]
     assert history[1] == ["1", "a \\| b \\`code\\` c ↵ d ↵ e", "x\\\\\\|y"]
     assert split_row("| a \\| b | c |") == ["a \\| b", "c"]
+    assert skeleton("| a | b \\| c |\n\n- x\n## y\n```\nz\n```") == [
+        "table:2",
+        "text",
+        "item",
+        "h2",
+        "code",
+        "code",
+        "code",
+    ]
     assert "- r\\|1 ↵ r2" in markdown
