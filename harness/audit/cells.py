@@ -214,17 +214,20 @@ class TestTimeLimit:
         """Function: the app under test whose stage tasks carry the short limits too.
 
         Celery puts a task's time limits in the message it sends, from the sender's own
-        configuration: the first stage, sent from here, would carry the app's long limit
-        and the worker would obey it. Put back at teardown.
+        configuration (cached at the task's first send): the first stage, sent from here,
+        would carry the app's long limit and the worker would obey it. Put back, cache and
+        all, at teardown.
         """
         soft, hard = TIME_LIMIT
-        tasks = list(Tracker.of(celery_app).tasks.values())
+        tasks: list[Any] = list(Tracker.of(celery_app).tasks.values())
         before = [(task.soft_time_limit, task.time_limit) for task in tasks]
         for task in tasks:
             task.soft_time_limit, task.time_limit = soft, hard
+            task._exec_options = None  # Celery caches a task's send options at its first send
         yield celery_app
         for task, (old_soft, old_hard) in zip(tasks, before, strict=True):
             task.soft_time_limit, task.time_limit = old_soft, old_hard
+            task._exec_options = None
 
     @_faults("time-limit")
     def test_fault_at_stage(
