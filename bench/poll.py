@@ -34,11 +34,11 @@ if __package__ in (None, ""):  # run as a script: keep bench/ from shadowing `pi
 import httpx
 import redis
 
-from harness.redis_proc import RedisServer, free_port
-from harness.waiting import wait_until
+from pipeline.procs.redis_server import RedisServer, free_port
 from pipeline.service import JobService
 from pipeline.settings import Settings
 from pipeline.store import JobStore
+from pipeline.waiting import wait_until
 
 PREFIX = "jobstate-bench-poll"
 

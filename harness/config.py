@@ -8,7 +8,19 @@ from typing import Any
 
 import pytest
 
-__all__ = ["OPTIONS", "JobstateConfig", "Option", "Setting", "add_options", "read_config"]
+from harness.modes import CeleryMode, RedisMode, backend_kind, celery_mode_help, redis_mode_help
+
+__all__ = [
+    "CONFIG_KEY",
+    "OPTIONS",
+    "JobstateConfig",
+    "Option",
+    "Setting",
+    "add_options",
+    "get_config",
+    "marker_value",
+    "read_config",
+]
 
 
 @dataclass(frozen=True)
@@ -37,10 +49,8 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("redis", "fake", "Redis for tests: fake | fake-tcp | server | cluster | sentinel | URL"),
-    Option(
-        "celery", "eager", "Celery mode: eager | thread | prefork", ("eager", "thread", "prefork")
-    ),
+    Option("redis", RedisMode.FAKE, f"Redis for tests: {redis_mode_help()}"),
+    Option("celery", CeleryMode.EAGER, f"Celery mode: {celery_mode_help()}", tuple(CeleryMode)),
     Option("redis_exec", "redis-server", "redis-server binary used by the server mode"),
     Option("browser", "auto", "Browser for UI tests: auto (Playwright's, else system) or a path"),
     Option(
@@ -141,11 +151,29 @@ def _resolve(config: pytest.Config, env: dict[str, str], opt: Option) -> Setting
 
 def _check_redis(setting: Setting) -> None:
     value = setting.value
-    if value in {"fake", "fake-tcp", "server", "cluster", "sentinel"}:
-        return
-    if value.startswith(("redis://", "rediss://", "unix://")):
-        return
-    raise pytest.UsageError(
-        f"--jobstate-redis={value!r} (from {setting.source}) must be fake, fake-tcp, server, "
-        "cluster, sentinel or a redis://, rediss:// or unix:// URL"
-    )
+    try:
+        backend_kind(value)
+    except ValueError:
+        raise pytest.UsageError(
+            f"--jobstate-redis={value!r} (from {setting.source}) must be {redis_mode_help()}"
+        ) from None
+
+
+CONFIG_KEY = pytest.StashKey[JobstateConfig]()
+"""Where :func:`harness.plugin.pytest_configure` keeps the run's resolved settings."""
+
+
+def get_config(config: pytest.Config) -> JobstateConfig:
+    """The resolved :class:`JobstateConfig` of this run."""
+    return config.stash[CONFIG_KEY]
+
+
+def marker_value(node: pytest.Item | pytest.FixtureRequest, name: str) -> str | None:
+    """The argument of marker ``name`` on the requesting test, if any."""
+    item = node.node if isinstance(node, pytest.FixtureRequest) else node
+    mark = item.get_closest_marker(name)
+    if mark is None:
+        return None
+    if not mark.args or not isinstance(mark.args[0], str):
+        raise pytest.UsageError(f"@pytest.mark.{name} needs one string argument")
+    return mark.args[0]

@@ -12,11 +12,9 @@ from rich.console import Console
 from pipeline.cli_input import bad_input, read_job_input
 from pipeline.errors import JobStateError, ValidationError, printable
 from pipeline.settings import Settings
+from pipeline.workflow import PRD_WORKFLOW
 
 __all__ = ["main"]
-
-STAGES = ("DOWNLOADING", "TRANSCRIBING", "GENERATING_QUOTES", "GENERATING_SUMMARY")
-
 
 APP_HELP = (
     "Celery app (or factory f(settings)) whose workflow the job follows, as "
@@ -32,12 +30,12 @@ def _runtime(app_target: str | None = None) -> Any:
     settings = Settings.from_env()
     if app_target is None:
         return build_runtime(settings)
-    from pipeline.celery_app import tracker_of
+    from pipeline.tracking import Tracker
     from pipeline.worker import load_app
 
     try:
         app = load_app(app_target, settings)
-        workflow = tracker_of(app).workflow
+        workflow = Tracker.of(app).workflow
     except (ImportError, AttributeError, TypeError, ValueError) as exc:
         raise click.ClickException(f"--app {app_target}: {exc}") from exc
     return build_runtime(settings, workflow, app)
@@ -268,7 +266,7 @@ def serve(host: str, port: int, app_target: str | None) -> None:
 @cli.command()
 @click.option(
     "--fail-at",
-    type=click.Choice(STAGES),
+    type=click.Choice(PRD_WORKFLOW.stages),
     default=None,
     help="Inject a failure at this stage, show ERROR, then retry to COMPLETE.",
 )
@@ -280,7 +278,7 @@ def demo(fail_at: str | None, port: int, keep_open: bool) -> None:
     Needs the media extra (pip install 'pytest-jobstate[media]').
     """
     from pipeline.demo import run_demo
-    from pipeline.stages.errors import TranscriptionError
+    from pipeline.stages.stage_errors import TranscriptionError
     from pipeline.stages.transcribe import media_module
 
     try:

@@ -41,24 +41,12 @@ RESIZE_INPUT = JobInput(
 """``{"image": "cat.png", "width": 64, "height": 48}``: which inbox file, and its new size;
 its example (what ``pytest --jobstate-audit`` submits) puts a small PNG in the inbox."""
 
-RESIZE = Workflow(
-    name="resize",
-    statuses={
-        "QUEUED": "Waiting for a worker",
-        "RESIZING": "Resizing the image",
-        "UPLOADING": "Uploading the result",
-        "DONE": "Resized",
-        "FAILED": "Could not resize",
-    },
-    initial="QUEUED",
-    terminal=frozenset({"DONE", "FAILED"}),
-    error="FAILED",
-    transitions={
-        "QUEUED": frozenset({"RESIZING"}),
-        "RESIZING": frozenset({"UPLOADING"}),
-        "UPLOADING": frozenset({"DONE"}),
-    },
-    stages=("RESIZING", "UPLOADING"),
+RESIZE = Workflow.linear(
+    "resize",
+    initial=("QUEUED", "Waiting for a worker"),
+    stages={"RESIZING": "Resizing the image", "UPLOADING": "Uploading the result"},
+    done=("DONE", "Resized"),
+    error=("FAILED", "Could not resize"),
     input=RESIZE_INPUT,
 )
 """QUEUED -> RESIZING -> UPLOADING -> DONE; any running status -> FAILED; FAILED -> QUEUED

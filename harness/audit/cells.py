@@ -1,7 +1,7 @@
 """The audit's tests: every stage of the app under every fault, its settings, its machine.
 
 ``pytest --jobstate-audit`` collects this module instead of the user's tests. Each cell
-is a chaos scenario (:mod:`harness.chaos`) on a real redis-server and a kept prefork
+is a chaos scenario (:mod:`harness.fixtures.chaos`) on a real redis-server and a kept prefork
 worker: the fault is planted (:mod:`harness.audit.scenarios`), the job judged
 (:mod:`harness.audit.verdict`) and the cell travels with the test's report to the card.
 """
@@ -26,14 +26,14 @@ from harness.audit.selection import (
     audit_selection,
     settings_findings,
 )
-from harness.chaos import StartScenario
-from harness.chaos_workers import relayed_url
-from harness.faults import FaultInjector
-from harness.live_ui import LiveUi
-from harness.recorder import StateRecorder
-from harness.relay import TcpRelay
-from harness.runner import JobRunner
-from harness.worker_proc import WorkerProcess
+from harness.fixtures.chaos import StartScenario
+from harness.fixtures.chaos_workers import relayed_url
+from harness.testing.chaos.injector import FaultInjector
+from harness.testing.browser.live_ui import LiveUi
+from harness.testing.recorder import StateRecorder
+from harness.testing.chaos.relay import TcpRelay
+from harness.testing.runner import JobRunner
+from pipeline.procs.worker_process import WorkerProcess
 from pipeline.job_input import URL_INPUT
 from pipeline.settings import Settings
 from pipeline.store import JobStore
@@ -186,16 +186,16 @@ def test_fault_at_stage(
     job_runner: JobRunner,
     fault_injector: FaultInjector,
     state_store: JobStore,
-    celery_worker: Any,
-    prefork_worker_factory: Callable[..., WorkerProcess],
+    jobstate_worker: Any,
+    jobstate_worker_factory: Callable[..., WorkerProcess],
     chaos_scenario: StartScenario,
     audit_input: Callable[[], Any],
 ) -> None:
     """One stage under one fault, on a kept prefork worker."""
     chaos_scenario(f"audit {stage}/{fault_id}", fault(fault_id).label, expect_result=False)
     run = _cell_run(
-        stage, job_runner, fault_injector, state_store, celery_worker,
-        prefork_worker_factory, audit_input,
+        stage, job_runner, fault_injector, state_store, jobstate_worker,
+        jobstate_worker_factory, audit_input,
     )  # fmt: skip
     _play(request, run, fault_id)
 
@@ -210,7 +210,7 @@ class TestTimeLimit:
         return pipeline_settings.with_(stage_soft_time_limit=soft, stage_time_limit=hard)
 
     @pytest.fixture
-    def celery_app(self, celery_app: Celery) -> Iterator[Celery]:
+    def jobstate_celery_app(self, jobstate_celery_app: Celery) -> Iterator[Celery]:
         """Function: the app under test whose stage tasks carry the short limits too.
 
         Celery puts a task's time limits in the message it sends, from the sender's own
@@ -219,12 +219,12 @@ class TestTimeLimit:
         all, at teardown.
         """
         soft, hard = TIME_LIMIT
-        tasks: list[Any] = list(Tracker.of(celery_app).tasks.values())
+        tasks: list[Any] = list(Tracker.of(jobstate_celery_app).tasks.values())
         before = [(task.soft_time_limit, task.time_limit) for task in tasks]
         for task in tasks:
             task.soft_time_limit, task.time_limit = soft, hard
             task._exec_options = None  # Celery caches a task's send options at its first send
-        yield celery_app
+        yield jobstate_celery_app
         for task, (old_soft, old_hard) in zip(tasks, before, strict=True):
             task.soft_time_limit, task.time_limit = old_soft, old_hard
             task._exec_options = None
@@ -238,20 +238,20 @@ class TestTimeLimit:
         job_runner: JobRunner,
         fault_injector: FaultInjector,
         state_store: JobStore,
-        celery_worker: Any,
-        prefork_worker_factory: Callable[..., WorkerProcess],
+        jobstate_worker: Any,
+        jobstate_worker_factory: Callable[..., WorkerProcess],
         chaos_scenario: StartScenario,
         audit_input: Callable[[], Any],
     ) -> None:
         """One stage outlasting its hard time limit.
 
         The app's stages take a 1 s soft and 2 s hard limit from the audit's settings in
-        its workers and (see ``celery_app``) in the messages sent from here.
+        its workers and (see ``jobstate_celery_app``) in the messages sent from here.
         """
         chaos_scenario(f"audit {stage}/{fault_id}", fault(fault_id).label, expect_result=False)
         run = _cell_run(
-            stage, job_runner, fault_injector, state_store, celery_worker,
-            prefork_worker_factory, audit_input,
+            stage, job_runner, fault_injector, state_store, jobstate_worker,
+            jobstate_worker_factory, audit_input,
         )  # fmt: skip
         _play(request, run, fault_id)
 
@@ -260,14 +260,14 @@ class TestCutOff:
     """The cut-off cells run on a worker whose only way to Redis is a relay."""
 
     @pytest.fixture
-    def celery_worker(
+    def jobstate_worker(
         self,
         pipeline_settings: Settings,
         redis_relay: TcpRelay,
-        chaos_worker_factory: Callable[..., WorkerProcess],
+        jobstate_worker_factory: Callable[..., WorkerProcess],
     ) -> WorkerProcess:
         """Function: a prefork worker reaching Redis only through ``redis_relay``."""
-        return chaos_worker_factory(
+        return jobstate_worker_factory(
             concurrency=2, redis_url=relayed_url(pipeline_settings.redis_url, redis_relay)
         )
 
@@ -280,17 +280,17 @@ class TestCutOff:
         job_runner: JobRunner,
         fault_injector: FaultInjector,
         state_store: JobStore,
-        celery_worker: WorkerProcess,
+        jobstate_worker: WorkerProcess,
         redis_relay: TcpRelay,
-        prefork_worker_factory: Callable[..., WorkerProcess],
+        jobstate_worker_factory: Callable[..., WorkerProcess],
         chaos_scenario: StartScenario,
         audit_input: Callable[[], Any],
     ) -> None:
         """One stage whose worker is cut off from Redis."""
         chaos_scenario(f"audit {stage}/{fault_id}", fault(fault_id).label, expect_result=False)
         run = _cell_run(
-            stage, job_runner, fault_injector, state_store, celery_worker,
-            prefork_worker_factory, audit_input, relay=redis_relay,
+            stage, job_runner, fault_injector, state_store, jobstate_worker,
+            jobstate_worker_factory, audit_input, relay=redis_relay,
         )  # fmt: skip
         _play(request, run, fault_id)
 
@@ -317,7 +317,7 @@ def test_state_machine(
     state_store: JobStore,
     state_recorder: StateRecorder,
     live_ui: LiveUi,
-    celery_worker: Any,
+    jobstate_worker: Any,
     audit_input: Callable[[], Any],
 ) -> None:
     """Hypothesis drives submits, faults, retries and clears on the app's real workers;

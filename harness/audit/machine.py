@@ -27,11 +27,11 @@ from hypothesis.stateful import (
 )
 
 from harness.audit.card import MachineResult
-from harness.chaos_tally import judge_job
-from harness.faults import FaultInjector
-from harness.recorder import StateRecorder
-from harness.runner import JobRunner
-from harness.waiting import wait_until
+from harness.testing.chaos.tally import judge_job
+from harness.testing.chaos.injector import FaultInjector
+from harness.testing.recorder import StateRecorder
+from harness.testing.runner import JobRunner
+from pipeline.waiting import wait_until
 from pipeline.errors import InvalidTransition
 from pipeline.store import JobStore
 

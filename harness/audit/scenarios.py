@@ -13,11 +13,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.faults import FaultInjector
-from harness.relay import TcpRelay
-from harness.runner import JobRunner
-from harness.waiting import wait_until
-from harness.worker_proc import WorkerProcess
+from harness.testing.chaos.injector import FaultInjector
+from harness.testing.chaos.relay import TcpRelay
+from harness.testing.runner import JobRunner
+from pipeline.waiting import wait_until
+from pipeline.procs.worker_process import WorkerProcess
 from pipeline.cleanup import mark_stale
 from pipeline.store import JobStore
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from harness.app_binding import build_app, load_target, target_tracker
+from harness.testing.workers.app_binding import build_app, load_target, target_tracker
 from harness.audit.card import Finding
 from harness.audit.scenarios import fault_ids
-from harness.plugin import get_config
+from harness.config import get_config
 from pipeline.settings import Settings
 from pipeline.workflow import Workflow
 

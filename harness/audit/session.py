@@ -25,7 +25,7 @@ from harness.audit.selection import (
     MACHINE_PROPERTY,
     audit_selection,
 )
-from harness.chaos import RESULTS_DIR
+from harness.fixtures.chaos import RESULTS_DIR
 
 __all__ = ["AuditRun", "start_audit"]
 

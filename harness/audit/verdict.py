@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.audit.card import Cell
-from harness.chaos_tally import judge_job
+from harness.testing.chaos.tally import judge_job
 from pipeline.store import JobStore
 
 __all__ = ["PARENT_ERRORS", "SWALLOWABLE", "ended_by", "judge_cell", "retry_problem"]

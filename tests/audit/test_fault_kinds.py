@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 from harness.audit.verdict import judge_cell
-from harness.faults import FaultInjector
-from harness.runner import JobRunner
+from harness.testing.chaos.injector import FaultInjector
+from harness.testing.runner import JobRunner
 from pipeline.store import JobStore
 from pipeline.workflow import Workflow
 from tests.audit.kinds_app import KINDS, TARGET

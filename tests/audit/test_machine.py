@@ -19,9 +19,9 @@ import pytest
 from hypothesis import settings
 
 from harness.audit.machine import MachineWorld, run_audit_machine
-from harness.faults import FaultInjector
-from harness.recorder import StateRecorder
-from harness.runner import JobRunner
+from harness.testing.chaos.injector import FaultInjector
+from harness.testing.recorder import StateRecorder
+from harness.testing.runner import JobRunner
 from pipeline.store import JobStore
 
 QUICK = settings(max_examples=3, stateful_step_count=4, deadline=None, database=None)

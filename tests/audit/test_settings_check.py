@@ -18,7 +18,7 @@ from celery import Celery
 from harness.audit.card import Finding
 from harness.audit.settings_check import CHECKS, check_settings, stage_tasks_of
 from harness.audit.stage_checks import redelivered_while_running
-from harness.waiting import wait_until
+from pipeline.waiting import wait_until
 from pipeline.celery_app import celery_config
 from pipeline.service import JobService
 from pipeline.settings import Settings
@@ -377,20 +377,20 @@ def jobstate_app_target() -> str:
 @pytest.mark.jobstate_celery("prefork")
 @pytest.mark.jobstate_redis("server")
 def test_a_stage_outliving_the_visibility_timeout_is_delivered_again_while_it_runs(
-    celery_app: Celery,
-    prefork_worker_factory: Callable[..., Any],
+    jobstate_celery_app: Celery,
+    jobstate_worker_factory: Callable[..., Any],
     job_service: JobService,
     state_store: JobStore,
     pipeline_settings: Settings,
 ) -> None:
     first = PRD_WORKFLOW.stages[0]
-    flagged = _red(_check(celery_app))
-    assert flagged == {("visibility-timeout", name) for name in stage_tasks_of(celery_app).values()}
+    flagged = _red(_check(jobstate_celery_app))
+    assert flagged == {("visibility-timeout", name) for name in stage_tasks_of(jobstate_celery_app).values()}
     folder = pipeline_settings.work_dir
     hold = hold_file(folder, first, 1)
     hold.parent.mkdir(parents=True, exist_ok=True)
     hold.touch()  # the first run of the first stage runs until the test lets it end
-    prefork_worker_factory(concurrency=2)
+    jobstate_worker_factory(concurrency=2)
     job_id = str(job_service.submit("http://127.0.0.1:9/audit")["job_id"])
 
     def marked(delivery: int, event: str) -> bool:

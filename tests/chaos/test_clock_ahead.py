@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from harness.chaos import StartScenario
-from harness.faults import FaultInjector
-from harness.runner import JobRunner
-from harness.waiting import wait_until
-from harness.worker_proc import DEFAULT_ENTRY, WorkerProcess
+from harness.fixtures.chaos import StartScenario
+from harness.testing.chaos.injector import FaultInjector
+from harness.testing.runner import JobRunner
 from pipeline.cleanup import mark_stale
+from pipeline.procs.worker_process import DEFAULT_ENTRY, WorkerProcess
 from pipeline.settings import Settings
 from pipeline.store import JobStore
+from pipeline.waiting import wait_until
 from tests.chaos.apps import URL, hold_file, hold_url
 from tests.chaos.conftest import STALE_SECONDS
 
@@ -38,9 +38,9 @@ STAGE = "TRANSCRIBING"
 
 
 @pytest.fixture
-def celery_worker(chaos_worker_factory: Callable[..., WorkerProcess]) -> WorkerProcess:
+def jobstate_worker(jobstate_worker_factory: Callable[..., WorkerProcess]) -> WorkerProcess:
     """Function: ``jobstate worker`` (one child) with its wall clock ten minutes ahead."""
-    return chaos_worker_factory(concurrency=1, clock_ahead=AHEAD, entry=DEFAULT_ENTRY)
+    return jobstate_worker_factory(concurrency=1, clock_ahead=AHEAD, entry=DEFAULT_ENTRY)
 
 
 def _hash_ms(store: JobStore, job_id: str, field: str) -> int:

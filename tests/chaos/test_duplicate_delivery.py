@@ -13,9 +13,9 @@ from collections import Counter
 
 import pytest
 
-from harness.chaos import StartScenario
-from harness.recorder import StateRecorder
-from harness.runner import JobRunner
+from harness.fixtures.chaos import StartScenario
+from harness.testing.recorder import StateRecorder
+from harness.testing.runner import JobRunner
 from pipeline.workflow import PRD_WORKFLOW
 from tests.guarantees.test_error_propagation import BASE
 
@@ -24,7 +24,7 @@ pytestmark = [
     pytest.mark.prefork,
     pytest.mark.jobstate_celery("prefork"),
     pytest.mark.jobstate_redis("server"),
-    pytest.mark.usefixtures("celery_worker"),
+    pytest.mark.usefixtures("jobstate_worker"),
 ]
 
 

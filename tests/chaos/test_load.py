@@ -25,12 +25,12 @@ from typing import Any
 import httpx
 import pytest
 
-from harness.chaos import StartScenario
-from harness.redis_proc import free_port
-from harness.runner import JobRunner
-from harness.waiting import wait_until
-from harness.worker_proc import DEFAULT_ENTRY, WorkerProcess
+from harness.fixtures.chaos import StartScenario
+from harness.testing.runner import JobRunner
+from pipeline.procs.redis_server import free_port
+from pipeline.procs.worker_process import DEFAULT_ENTRY, WorkerProcess
 from pipeline.settings import Settings
+from pipeline.waiting import wait_until
 from tests.chaos.apps import TARGET, work_url
 
 pytestmark = [
@@ -47,9 +47,9 @@ GOAL_P99_MS = 25.0
 
 
 @pytest.fixture
-def celery_worker(chaos_worker_factory: Callable[..., WorkerProcess]) -> WorkerProcess:
+def jobstate_worker(jobstate_worker_factory: Callable[..., WorkerProcess]) -> WorkerProcess:
     """Function: ``jobstate worker`` with four prefork children."""
-    return chaos_worker_factory(concurrency=CHILDREN, entry=DEFAULT_ENTRY)
+    return jobstate_worker_factory(concurrency=CHILDREN, entry=DEFAULT_ENTRY)
 
 
 @pytest.fixture
@@ -108,7 +108,7 @@ def test_200_jobs_on_4_children_while_200_pollers_read_the_api(
     job_runner: JobRunner,
     chaos_scenario: StartScenario,
     api_url: str,
-    celery_worker: WorkerProcess,
+    jobstate_worker: WorkerProcess,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
     jobstate_import_path: tuple[str, ...],

@@ -17,13 +17,13 @@ from datetime import datetime
 import httpx
 import pytest
 
-from harness.recorder import StateRecorder
-from harness.runner import JobRunner
-from harness.waiting import wait_until
+from harness.testing.recorder import StateRecorder
+from harness.testing.runner import JobRunner
 from pipeline.cleanup import mark_stale
 from pipeline.service import JobService
 from pipeline.settings import Settings
 from pipeline.store import JobStore
+from pipeline.waiting import wait_until
 from pipeline.workflow import PRD_WORKFLOW, Workflow
 from tests.guarantees.apps import FLOW
 from tests.guarantees.test_error_propagation import BASE
@@ -32,7 +32,7 @@ PREFORK = [
     pytest.mark.prefork,
     pytest.mark.jobstate_celery("prefork"),
     pytest.mark.jobstate_redis("server"),
-    pytest.mark.usefixtures("celery_worker"),
+    pytest.mark.usefixtures("jobstate_worker"),
 ]
 
 
@@ -111,7 +111,7 @@ class TestHandOff:
 async def test_the_api_flags_follow_the_jobs_workflow_not_the_reference_names(
     redis_backend: object, anyio_backend: str
 ) -> None:
-    from harness.redis import RedisBackend
+    from harness.testing.redis.backend import RedisBackend
     from ui.app import create_app
 
     assert isinstance(redis_backend, RedisBackend)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.faults import FaultInjector
-from harness.recorder import StateRecorder
-from harness.runner import JobRunner
+from harness.testing.chaos.injector import FaultInjector
+from harness.testing.recorder import StateRecorder
+from harness.testing.runner import JobRunner
 from pipeline.workflow import PRD_WORKFLOW, Workflow
 from tests.guarantees.apps import FLOW
 from tests.guarantees.test_error_propagation import BASE, PRD, README, App
@@ -22,7 +22,7 @@ pytestmark = [
     pytest.mark.prefork,
     pytest.mark.jobstate_celery("prefork"),
     pytest.mark.jobstate_redis("server"),
-    pytest.mark.usefixtures("celery_worker"),
+    pytest.mark.usefixtures("jobstate_worker"),
 ]
 
 README_NO_REDELIVERY = App("tests.guarantees.apps:readme_app_no_redelivery", FLOW)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from celery import Celery
 
-from harness.app_binding import AppBinding
+from harness.testing.workers.app_binding import AppBinding
 from tests.plugin.user_project import REVERSED_ORDER, clear_jobstate_env, run, write_project
 
 MIXED_TESTS = """
@@ -31,7 +31,7 @@ thread, prefork = pytest.mark.jobstate_celery("thread"), pytest.mark.jobstate_ce
         pytest.param("eager on server", marks=[server]),
     ],
 )
-def test_a_job_completes(mode, job_runner, celery_worker):
+def test_a_job_completes(mode, job_runner, jobstate_worker):
     job_id = job_runner.submit("https://example.com/in.mp3")
     assert job_runner.wait_for(job_id, "DONE", timeout=60)["result"]["answer"] == 42
 """

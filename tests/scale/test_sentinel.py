@@ -12,14 +12,14 @@ from collections.abc import Callable
 
 import pytest
 
-from harness.faults import FaultInjector
-from harness.recorder import StateRecorder
-from harness.redis import RedisBackend
-from harness.redis_sentinel import RedisSentinelGroup
-from harness.runner import JobRunner
-from harness.waiting import wait_until
+from harness.testing.chaos.injector import FaultInjector
+from harness.testing.recorder import StateRecorder
+from harness.testing.redis.backend import RedisBackend
+from harness.testing.redis.sentinel import RedisSentinelGroup
+from harness.testing.runner import JobRunner
 from pipeline.errors import StoreUnavailable
 from pipeline.store import JobStore
+from pipeline.waiting import wait_until
 from tests.pipeline.conftest import HAPPY
 from tests.scale.conftest import URL, Stopwatch
 
@@ -52,7 +52,7 @@ def test_jobs_finish_when_the_primary_dies_mid_pipeline(
     state_recorder: StateRecorder,
     fault_injector: FaultInjector,
     redis_backend: RedisBackend,
-    celery_worker: object,
+    jobstate_worker: object,
     report: Callable[[str], None],
 ) -> None:
     group, store = _group(redis_backend), job_runner.service.store

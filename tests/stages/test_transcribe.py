@@ -9,7 +9,7 @@ import pytest
 from numpy.typing import NDArray
 
 from pipeline.assets import SAMPLE_WORDS, sample_path
-from pipeline.stages.errors import TranscriptionError
+from pipeline.stages.stage_errors import TranscriptionError
 from pipeline.stages.transcribe import (
     SAMPLE_RATE,
     decode_audio,
@@ -153,7 +153,7 @@ def test_dotted_path_backend() -> None:
     [
         ("no_such_module_for_jobstate:run", "cannot import"),
         ("os:sep", "not a callable"),
-        ("os.path:no_such_function", "not a callable"),
+        ("os.path:no_such_function", "os.path has no .no_such_function."),
         ("bad name!", "unknown transcriber"),
     ],
 )

@@ -1,0 +1,25 @@
+"""The one loader of ``module:attribute`` names (ini options, ``--app``, backends), no pytest."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = ["load_object"]
+
+
+def load_object(target: str, option: str = "target") -> Any:
+    """Import ``module:attribute`` (dots allowed in the attribute) with a clear error."""
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"{option}={target!r} must look like 'package.module:attribute'")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"{option}={target!r}: cannot import {module_name!r} ({exc})") from exc
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise ValueError(f"{option}={target!r}: {module_name} has no {attr!r}") from None
+    return obj
