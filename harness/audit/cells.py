@@ -28,13 +28,13 @@ from harness.audit.selection import (
 )
 from harness.fixtures.chaos import StartScenario
 from harness.fixtures.chaos_workers import relayed_url
-from harness.testing.chaos.injector import FaultInjector
 from harness.testing.browser.live_ui import LiveUi
-from harness.testing.recorder import StateRecorder
+from harness.testing.chaos.injector import FaultInjector
 from harness.testing.chaos.relay import TcpRelay
+from harness.testing.recorder import StateRecorder
 from harness.testing.runner import JobRunner
-from pipeline.procs.worker_process import WorkerProcess
 from pipeline.job_input import URL_INPUT
+from pipeline.procs.worker_process import WorkerProcess
 from pipeline.settings import Settings
 from pipeline.store import JobStore
 from pipeline.tracking import Tracker

@@ -27,13 +27,13 @@ from hypothesis.stateful import (
 )
 
 from harness.audit.card import MachineResult
-from harness.testing.chaos.tally import judge_job
 from harness.testing.chaos.injector import FaultInjector
+from harness.testing.chaos.tally import judge_job
 from harness.testing.recorder import StateRecorder
 from harness.testing.runner import JobRunner
-from pipeline.waiting import wait_until
 from pipeline.errors import InvalidTransition
 from pipeline.store import JobStore
+from pipeline.waiting import wait_until
 
 __all__ = ["MACHINE_SETTINGS", "AuditMachine", "MachineWorld", "run_audit_machine"]
 

@@ -16,10 +16,10 @@ from typing import Any
 from harness.testing.chaos.injector import FaultInjector
 from harness.testing.chaos.relay import TcpRelay
 from harness.testing.runner import JobRunner
-from pipeline.waiting import wait_until
-from pipeline.procs.worker_process import WorkerProcess
 from pipeline.cleanup import mark_stale
+from pipeline.procs.worker_process import WorkerProcess
 from pipeline.store import JobStore
+from pipeline.waiting import wait_until
 
 __all__ = [
     "FAULTS",

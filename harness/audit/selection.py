@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from harness.testing.workers.app_binding import build_app, load_target, target_tracker
 from harness.audit.card import Finding
 from harness.audit.scenarios import fault_ids
 from harness.config import get_config
+from harness.testing.workers.app_binding import build_app, load_target, target_tracker
 from pipeline.settings import Settings
 from pipeline.workflow import Workflow
 

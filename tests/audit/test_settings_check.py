@@ -18,12 +18,12 @@ from celery import Celery
 from harness.audit.card import Finding
 from harness.audit.settings_check import CHECKS, check_settings, stage_tasks_of
 from harness.audit.stage_checks import redelivered_while_running
-from pipeline.waiting import wait_until
 from pipeline.celery_app import celery_config
 from pipeline.service import JobService
 from pipeline.settings import Settings
 from pipeline.store import JobStore
 from pipeline.tracking import StageRun, Tracker
+from pipeline.waiting import wait_until
 from pipeline.workflow import PRD_WORKFLOW
 from tests.audit.apps import TARGET, VISIBILITY_SECONDS, hold_file, mark
 
@@ -385,7 +385,9 @@ def test_a_stage_outliving_the_visibility_timeout_is_delivered_again_while_it_ru
 ) -> None:
     first = PRD_WORKFLOW.stages[0]
     flagged = _red(_check(jobstate_celery_app))
-    assert flagged == {("visibility-timeout", name) for name in stage_tasks_of(jobstate_celery_app).values()}
+    assert flagged == {
+        ("visibility-timeout", name) for name in stage_tasks_of(jobstate_celery_app).values()
+    }
     folder = pipeline_settings.work_dir
     hold = hold_file(folder, first, 1)
     hold.parent.mkdir(parents=True, exist_ok=True)
