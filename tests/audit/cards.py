@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.audit.card import AuditCard, Cell, Finding, MachineResult
+from harness.testing.audit.report.card import AuditCard, Cell, Finding, MachineResult
 
 __all__ = ["FAULTS", "STAGES", "history", "mixed_card", "realistic_card"]
 

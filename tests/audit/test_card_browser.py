@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import ConsoleMessage, Dialog, Page, expect
 
-from harness.audit.card import AuditCard, Cell, Finding, MachineResult
-from harness.audit.card_view import TIMES
-from harness.audit.html_gate import shown
-from harness.audit.render import write_card
+from harness.testing.audit.report.card import AuditCard, Cell, Finding, MachineResult
+from harness.testing.audit.report.card_view import TIMES
+from harness.testing.audit.report.html_gate import shown
+from harness.testing.audit.report.render import write_card
 from tests.audit.cards import history, mixed_card, realistic_card
 from tests.ui.shots import PNG_MAGIC
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.audit.verdict import judge_cell
+from harness.testing.audit.verdict import judge_cell
 from harness.testing.chaos.injector import FaultInjector
 from harness.testing.runner import JobRunner
 from pipeline.store import JobStore

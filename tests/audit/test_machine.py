@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-from harness.audit.machine import MachineWorld, run_audit_machine
+from harness.testing.audit.machine import MachineWorld, run_audit_machine
 from harness.testing.chaos.injector import FaultInjector
 from harness.testing.recorder import StateRecorder
 from harness.testing.runner import JobRunner

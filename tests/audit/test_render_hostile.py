@@ -21,11 +21,16 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.audit.card import AuditCard, Cell, Finding, MachineResult, Severity
-from harness.audit.card_view import HISTORY_COLUMNS
-from harness.audit.html_gate import ALLOWED_TAGS, shown
-from harness.audit.render import render_html, render_markdown, render_text, write_card
 from harness.strategies import HOSTILE_SAMPLES, error_texts, hostile_text
+from harness.testing.audit.report.card import AuditCard, Cell, Finding, MachineResult, Severity
+from harness.testing.audit.report.card_view import HISTORY_COLUMNS
+from harness.testing.audit.report.html_gate import ALLOWED_TAGS, shown
+from harness.testing.audit.report.render import (
+    render_html,
+    render_markdown,
+    render_text,
+    write_card,
+)
 from tests.audit.html_tree import Event, events
 from tests.audit.markdown_shape import skeleton, tables
 

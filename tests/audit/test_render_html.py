@@ -8,10 +8,10 @@ import hashlib
 
 import pytest
 
-from harness.audit.card import AuditCard, Cell
-from harness.audit.card_view import TIMES
-from harness.audit.html_gate import Markup, concat, el, shown, text
-from harness.audit.render import render_html
+from harness.testing.audit.report.card import AuditCard, Cell
+from harness.testing.audit.report.card_view import TIMES
+from harness.testing.audit.report.html_gate import Markup, concat, el, shown, text
+from harness.testing.audit.report.render import render_html
 from tests.audit.cards import mixed_card, realistic_card
 from tests.audit.html_tree import Node, events, tree
 

@@ -3,9 +3,9 @@ their fixes, the machine's counterexample and the cost; user text never adds str
 
 from __future__ import annotations
 
-from harness.audit.card import AuditCard, Cell, Finding, MachineResult
-from harness.audit.card_view import TIMES
-from harness.audit.render import render_markdown
+from harness.testing.audit.report.card import AuditCard, Cell, Finding, MachineResult
+from harness.testing.audit.report.card_view import TIMES
+from harness.testing.audit.report.render import render_markdown
 from tests.audit.cards import mixed_card, realistic_card
 from tests.audit.markdown_shape import code_blocks, skeleton, split_row, tables
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import unicodedata
 
-from harness.audit.card import AuditCard, Cell, Finding
-from harness.audit.card_view import TIMES
-from harness.audit.render import render_text
+from harness.testing.audit.report.card import AuditCard, Cell, Finding
+from harness.testing.audit.report.card_view import TIMES
+from harness.testing.audit.report.render import render_text
 from tests.audit.cards import mixed_card
 
 

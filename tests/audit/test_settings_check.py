@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from celery import Celery
 
-from harness.audit.card import Finding
-from harness.audit.settings_check import CHECKS, check_settings, stage_tasks_of
-from harness.audit.stage_checks import redelivered_while_running
+from harness.testing.audit.report.card import Finding
+from harness.testing.audit.settings.settings_check import CHECKS, check_settings, stage_tasks_of
+from harness.testing.audit.settings.stage_checks import redelivered_while_running
 from pipeline.celery_app import celery_config
 from pipeline.service import JobService
 from pipeline.settings import Settings

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.audit.card import AuditCard
-from harness.audit.render import render_html, render_markdown, write_card
+from harness.testing.audit.report.card import AuditCard
+from harness.testing.audit.report.render import render_html, render_markdown, write_card
 from tests.audit.cards import mixed_card, realistic_card
 
 

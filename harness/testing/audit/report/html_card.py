@@ -4,7 +4,7 @@ A header with the verdict, the matrix as a grid of green, red and grey cells (ea
 cell a link to its section: plain anchors, no script), a section per failing cell with
 its reasons and each job's history as a timeline, the settings findings with their fix,
 the state machine with its counterexample, the cost. Built only with
-:func:`~harness.audit.html_gate.el`, so every value is text; the style comes from
+:func:`~harness.testing.audit.report.html_gate.el`, so every value is text; the style comes from
 ``card.css`` and is the only thing the page's policy lets apply.
 """
 
@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from importlib import resources
 
-from harness.audit import card_view as view
-from harness.audit import html_sections as sections
-from harness.audit.card import AuditCard, Cell
-from harness.audit.html_gate import Markup, concat, el, page
+from harness.testing.audit.report import card_view as view
+from harness.testing.audit.report import html_sections as sections
+from harness.testing.audit.report.card import AuditCard, Cell
+from harness.testing.audit.report.html_gate import Markup, concat, el, page
 
 __all__ = ["STYLE", "render_html"]
 
-STYLE = resources.files("harness.audit").joinpath("card.css").read_text(encoding="utf-8")
+STYLE = (
+    resources.files("harness.testing.audit.report").joinpath("card.css").read_text(encoding="utf-8")
+)
 """The page's one stylesheet (its hash goes into the page's policy)."""
 
 _CLASSES = {"pass": "pass", "fail": "fail", "n/a": "na"}

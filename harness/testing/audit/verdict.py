@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from harness.audit.card import Cell
+from harness.testing.audit.report.card import Cell
 from harness.testing.chaos.tally import judge_job
 from pipeline.store import JobStore
 

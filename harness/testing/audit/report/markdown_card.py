@@ -1,7 +1,8 @@
 """The report card as Markdown: ``audit.md`` (no pytest).
 
-Every user-written value passes :func:`~harness.audit.safe_text.md_inline` (tables,
-headings, list items) or :func:`~harness.audit.safe_text.md_fence` (settings lines, the
+Every user-written value passes
+:func:`~harness.testing.audit.report.safe_text.md_inline` (tables, headings, list items)
+or :func:`~harness.testing.audit.report.safe_text.md_fence` (settings lines, the
 machine's counterexample), so no value can add a column, a line or a link.
 """
 
@@ -9,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from harness.audit import card_view as view
-from harness.audit.card import AuditCard, Cell, Finding
-from harness.audit.safe_text import md_fence, md_inline
+from harness.testing.audit.report import card_view as view
+from harness.testing.audit.report.card import AuditCard, Cell, Finding
+from harness.testing.audit.report.safe_text import md_fence, md_inline
 
 __all__ = ["render_markdown"]
 

@@ -4,7 +4,7 @@ Every fault of :data:`FAULTS` is a function ``plant(cell) -> job_id``: it arms o
 the fault around one job at the cell's stage, waits until the job reached a terminal
 status (running the stale sweep where only the sweep can end it, starting a new worker
 where the old one is gone) and returns the job's id. Judging is not done here: the
-chaos tally and :mod:`harness.audit.verdict` read the store afterwards. No pytest here.
+chaos tally and :mod:`harness.testing.audit.verdict` read the store afterwards. No pytest here.
 """
 
 from __future__ import annotations

@@ -1,13 +1,14 @@
 """The audit's check of a team's Celery settings: one finding per check, passed ones too.
 
-:func:`check_settings` reads the app as its workers would (:mod:`harness.audit.celery_facts`)
-and judges the settings honest job state needs. Each :class:`~harness.audit.card.Finding`
-has a stable ``check`` id, says in plain words what goes wrong with the current value and
-gives the line that fixes it. App-wide checks come first, then each stage's, in workflow
+:func:`check_settings` reads the app as its workers would
+(:mod:`harness.testing.audit.settings.celery_facts`) and judges the settings honest job
+state needs. Each :class:`~harness.testing.audit.report.card.Finding` has a stable
+``check`` id, says in plain words what goes wrong with the current value and gives the
+line that fixes it. App-wide checks come first, then each stage's, in workflow
 order. Texts name broker schemes only, never broker URLs (they carry credentials).
 
-The stage checks live in :mod:`harness.audit.stage_checks`; this module holds the
-app-wide ones and puts them together.
+The stage checks live in :mod:`harness.testing.audit.settings.stage_checks`; this module
+holds the app-wide ones and puts them together.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from collections.abc import Collection, Mapping
 
 from celery import Celery
 
-from harness.audit import celery_facts as facts
-from harness.audit.card import Finding
-from harness.audit.findings import finding
-from harness.audit.stage_checks import AppView, Stage, option_line, stage_findings
+from harness.testing.audit.report.card import Finding
+from harness.testing.audit.settings import celery_facts as facts
+from harness.testing.audit.settings.findings import finding
+from harness.testing.audit.settings.stage_checks import AppView, Stage, option_line, stage_findings
 from pipeline.settings import Settings
 from pipeline.workflow import Workflow
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.audit.card import AuditCard
-from harness.audit.html_card import render_html
-from harness.audit.markdown_card import render_markdown
-from harness.audit.terminal_card import render_text
+from harness.testing.audit.report.card import AuditCard
+from harness.testing.audit.report.html_card import render_html
+from harness.testing.audit.report.markdown_card import render_markdown
+from harness.testing.audit.report.terminal_card import render_text
 
 __all__ = ["CARD_FILES", "render_html", "render_markdown", "render_text", "write_card"]
 

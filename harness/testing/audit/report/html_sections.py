@@ -1,6 +1,6 @@
 """The sections of the HTML card below the matrix (no pytest).
 
-Each function returns one section built with :func:`~harness.audit.html_gate.el`: the
+Each function returns one section built with :func:`~harness.testing.audit.report.html_gate.el`: the
 failing cells with their reasons and their jobs' histories, the cells where a fault
 could not be planted, the settings findings, the state machine, the cost.
 """
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.audit import card_view as view
-from harness.audit.card import AuditCard, Cell, Finding
-from harness.audit.html_gate import Markup, concat, el
+from harness.testing.audit.report import card_view as view
+from harness.testing.audit.report.card import AuditCard, Cell, Finding
+from harness.testing.audit.report.html_gate import Markup, concat, el
 
 __all__ = ["cost", "failing", "machine", "not_planted", "settings"]
 

@@ -1,8 +1,9 @@
 """The audit's report card as data: cells, settings findings, the machine's result (no pytest).
 
 One model, rendered as JSON, Markdown, terminal text and an HTML page
-(:mod:`harness.audit.render`). Everything a user's app or its workers wrote (error texts,
-history entries, stage names) travels here as plain data and is rendered as text.
+(:mod:`harness.testing.audit.report.render`). Everything a user's app or its workers
+wrote (error texts, history entries, stage names) travels here as plain data and is
+rendered as text.
 """
 
 from __future__ import annotations

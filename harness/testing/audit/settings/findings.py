@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.audit.card import Finding, Severity
+from harness.testing.audit.report.card import Finding, Severity
 from pipeline.redaction import redact_text
 
 __all__ = ["finding"]

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from harness.audit.card import AuditCard, Cell, Finding, MachineResult
+from harness.testing.audit.report.card import AuditCard, Cell, Finding, MachineResult
 
 __all__ = [
     "HISTORY_COLUMNS",

@@ -14,9 +14,9 @@ from typing import Any
 from celery import Celery, Task
 from celery.exceptions import QueueNotFound
 
-from harness.audit import celery_facts as facts
-from harness.audit.card import Finding
-from harness.audit.findings import finding
+from harness.testing.audit.report.card import Finding
+from harness.testing.audit.settings import celery_facts as facts
+from harness.testing.audit.settings.findings import finding
 from pipeline.tracking import Tracker
 
 __all__ = ["AppView", "Stage", "option_line", "redelivered_while_running", "stage_findings"]

@@ -26,7 +26,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from harness.audit.card import MachineResult
+from harness.testing.audit.report.card import MachineResult
 from harness.testing.chaos.injector import FaultInjector
 from harness.testing.chaos.tally import judge_job
 from harness.testing.recorder import StateRecorder
@@ -47,7 +47,7 @@ MACHINE_SETTINGS = settings(
 """A few short runs: every step waits on real workers."""
 
 REPLAY = """# The machine's shortest failing run, as Hypothesis printed it. To replay it,
-# put these steps in a test that builds the world as harness.audit.cells does:
+# put these steps in a test that builds the world as harness.fixtures.audit.cells does:
 #     state = AuditMachine subclass bound to your world (see run_audit_machine)
 {steps}
 """

@@ -3,15 +3,15 @@
 Compact: a verdict line, the matrix with faults down and stages across (a workflow has
 a few stages and the audit a dozen faults, so this way it fits a terminal), one line per
 failing cell and per settings finding that fails, the machine and the cost. Every
-user-written value is shown through :func:`~harness.audit.safe_text.one_line` and
+user-written value is shown through :func:`~harness.testing.audit.report.safe_text.one_line` and
 clipped, so nothing a worker wrote can recolour, clear or flood the terminal.
 """
 
 from __future__ import annotations
 
-from harness.audit import card_view as view
-from harness.audit.card import AuditCard
-from harness.audit.safe_text import clip, one_line
+from harness.testing.audit.report import card_view as view
+from harness.testing.audit.report.card import AuditCard
+from harness.testing.audit.report.safe_text import clip, one_line
 
 __all__ = ["render_text"]
 
