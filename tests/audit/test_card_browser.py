@@ -13,7 +13,7 @@ from harness.testing.audit.report.card_view import TIMES
 from harness.testing.audit.report.html_gate import shown
 from harness.testing.audit.report.render import write_card
 from tests.audit.cards import history, mixed_card, realistic_card
-from tests.ui.shots import PNG_MAGIC
+from tests.ui.page.shots import PNG_MAGIC
 
 pytestmark = pytest.mark.ui
 
