@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Generator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -29,6 +29,9 @@ from harness.testing.browser.parked_loop import loop_set_aside
 from harness.testing.workers.app_binding import load_target
 from pipeline.loading import load_object
 
+if TYPE_CHECKING:
+    from harness.fixtures.audit.session import AuditRun
+
 pytest_plugins = [
     "harness.fixtures.redis",
     "harness.fixtures.topologies",
@@ -48,7 +51,10 @@ MARKERS = (
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Register ``--jobstate-*`` flags and ``jobstate_*`` ini keys."""
+    from harness.fixtures.audit.selection import add_audit_options
+
     add_options(parser)
+    add_audit_options(parser)
 
 
 THIRD_PARTY_WARNINGS = (
@@ -108,6 +114,10 @@ def pytest_configure(config: pytest.Config) -> None:
     for line in THIRD_PARTY_WARNINGS:
         config.addinivalue_line("filterwarnings", line)
     config.pluginmanager.register(_ChaosSummaryHooks(config), "jobstate-chaos-summary")
+    if config.getoption("jobstate_audit", False):
+        from harness.fixtures.audit.session import start_audit
+
+        config.pluginmanager.register(_AuditHooks(start_audit(config)), "jobstate-audit")
     if not _celery_plugin_active(config):
         from harness.fixtures import deprecated
 
@@ -203,6 +213,33 @@ def pytest_runtest_makereport(
             if isinstance(view, PageView):
                 report.sections.append(("jobstate page", page_story(view)))
     return report
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """The audit's cells: one per selected stage and fault."""
+    if metafunc.module.__name__ == "harness.fixtures.audit.cells":
+        from harness.fixtures.audit.cells import parametrize_cells
+
+        parametrize_cells(metafunc)
+
+
+class _AuditHooks:
+    """The audit's run: its cells come with the reports, its report card ends the run."""
+
+    def __init__(self, run: AuditRun) -> None:
+        self.run = run
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Remember each cell's stage and fault; drop tests left with no cell."""
+        self.run.collected(items)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Take the cell, findings or machine result a report carries."""
+        self.run.took(report)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """Print the report card and write it to ``test-results/``."""
+        self.run.write(terminalreporter)
 
 
 class _ChaosSummaryHooks:
