@@ -27,6 +27,7 @@ from harness.faults import forget_pooled_connections
 from harness.plugin import get_config, marker_value
 from harness.redis_proc import FakeTcpRedis, RedisServer
 from harness.workflow_option import configured_workflow
+from pipeline.async_client import add_async_twin
 from pipeline.settings import Settings
 from pipeline.store import JobStore
 from pipeline.workflow import Workflow
@@ -39,6 +40,7 @@ __all__ = [
     "RedisBackend",
     "backend_kind",
     "delete_prefixed",
+    "fake_async_twin",
     "make_redis_backend",
     "redis_backend_fixture",
     "redis_server_fixture",
@@ -141,6 +143,21 @@ def _settings(url: str, base: Settings | None, overrides: dict[str, Any]) -> Set
     prefix, queue = unique_names()
     changes = {"redis_url": url, "key_prefix": prefix, "queue": queue, **overrides}
     return (base or Settings()).with_(**changes)
+
+
+def fake_async_twin(client: redis.Redis) -> Any:
+    """The asyncio client of a fakeredis client's server (the web API reads through one),
+    or ``None`` for any other client."""
+    if not type(client).__module__.startswith("fakeredis"):
+        return None
+    import fakeredis
+
+    options = client.connection_pool.connection_kwargs
+    decode = bool(options.get("decode_responses", False))
+    return fakeredis.FakeAsyncRedis(server=options["server"], decode_responses=decode)
+
+
+add_async_twin(fake_async_twin)
 
 
 def _fake(settings: Settings) -> RedisBackend:

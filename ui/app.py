@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import metadata
 
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
+from pipeline.live_reads import LiveReads
 from pipeline.service import JobService
 from ui import api, health
 from ui.body_limit import BodyLimit
@@ -16,7 +19,7 @@ from ui.errors import install_error_handlers
 from ui.pages import STATIC_DIR, pages_router
 from ui.security import SecurityHeaders
 
-__all__ = ["create_app"]
+__all__ = ["close_reads", "create_app"]
 
 NO_STORE = ("/api/", "/healthz", "/openapi.json")
 DESCRIPTION = (
@@ -38,15 +41,25 @@ def create_app(
     read_deadline: float = 2.0,
     write_deadline: float = 10.0,
     body_timeout: float | None = None,
+    reads: LiveReads | None = None,
 ) -> FastAPI:
     """Build the app around ``service``.
 
     ``read_deadline``/``write_deadline`` bound how long a request waits for Redis before
     answering 503 (a write may also enqueue work, so it gets longer); ``body_timeout``
     how long a request body may take to arrive before a 408 (default: the service's
-    ``ui_body_timeout_seconds``).
+    ``ui_body_timeout_seconds``). Reads go through ``reads`` (default: asyncio reads of
+    the service's store, whose connections the app's shutdown closes).
     """
+    live = reads or LiveReads(service.store)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await live.aclose()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="jobstate",
         version=_version(),
         description=DESCRIPTION,
@@ -54,7 +67,7 @@ def create_app(
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    app.state.jobstate = AppContext(service, read_deadline, write_deadline)
+    app.state.jobstate = AppContext(service, live, read_deadline, write_deadline)
     install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(health.router)
@@ -67,3 +80,10 @@ def create_app(
     app.add_middleware(BodyTimeout, seconds=timeout)  # a 408 too
     app.add_middleware(SecurityHeaders, no_store_prefixes=NO_STORE)
     return app
+
+
+async def close_reads(app: FastAPI) -> None:
+    """Close the connections the app's reads opened in this event loop (what its
+    shutdown does; for callers that run no lifespan, such as an in-process client)."""
+    ctx: AppContext = app.state.jobstate
+    await ctx.reads.aclose()

@@ -126,7 +126,7 @@ def start_in_thread(
         app_factory(service),
         log_level=log_level,
         access_log=False,
-        lifespan="off",
+        lifespan="auto",
         timeout_graceful_shutdown=2,
         limit_concurrency=connection_cap(service, max_connections),
     )

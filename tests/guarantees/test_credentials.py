@@ -6,7 +6,6 @@ import json
 import logging
 from typing import Any
 
-import httpx
 import pytest
 from click.testing import CliRunner
 
@@ -14,6 +13,7 @@ from pipeline.cli import cli
 from pipeline.service import JobService
 from pipeline.settings import Settings
 from pipeline.store import JobStore
+from tests.asgi import AppClient
 
 SECRET_URL = "https://alice:s3cret-pw@media.example.com/talk.mp3"
 SHOWN = "https://***@media.example.com/talk.mp3"
@@ -70,9 +70,8 @@ async def test_api_never_shows_credentials(
     from ui.app import create_app
 
     app = create_app(JobService(state_store, lambda ctx: None))
-    transport = httpx.ASGITransport(app=app)
     caplog.set_level(logging.DEBUG)
-    async with httpx.AsyncClient(transport=transport, base_url="http://ui.test") as client:
+    async with AppClient(app) as client:
         made = await client.post("/api/jobs", json={"url": SECRET_URL})
         assert made.status_code == 202
         job_id = made.json()["job_id"]
