@@ -247,13 +247,23 @@ def _log_redactor() -> Redactor:
     return redactor
 
 
+_ARGS_KEPT = frozenset({"uvicorn.access"})
+"""Loggers whose formatters read the record's ``args`` (uvicorn's access line unpacks
+them): their text arguments are redacted one by one and kept, not merged into the
+message."""
+
+
 def _redact_record(record: logging.LogRecord) -> None:
     """Format ``record``'s message and traceback now, redacted (never raises)."""
     redactor = _log_redactor()
-    try:
-        message = record.getMessage()
-    except Exception:  # a bad format: leave it for the handler to report
+    if record.name in _ARGS_KEPT and isinstance(record.args, tuple):
+        record.args = tuple(redactor.text(a) if isinstance(a, str) else a for a in record.args)
         message = None
+    else:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format: leave it for the handler to report
+            message = None
     if message is not None:
         record.msg, record.args = redactor.text(message), None
     if record.exc_info and not record.exc_text:
