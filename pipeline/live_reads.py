@@ -22,7 +22,8 @@ import redis
 import redis.asyncio as aredis
 
 from pipeline import validation as v
-from pipeline.async_client import async_twin
+from pipeline.async_client import POOL_SIZE, async_twin
+from pipeline.direct_calls import DirectCalls, direct_calls
 from pipeline.errors import JobNotFound, ValidationError
 from pipeline.lua_read import read_source
 from pipeline.reading import flag_stale, history_entries, listable, redis_ms
@@ -54,25 +55,33 @@ class LiveReads:
     def __init__(self, store: JobStore, connect: Callable[[], aredis.Redis] | None = None) -> None:
         self.store = store
         self._connect = connect or (lambda: async_twin(store.client))
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aredis.Redis] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[aredis.Redis, DirectCalls | None]
+        ] = weakref.WeakKeyDictionary()
         self._source = read_source(store.workflow)
         self._sha = hashlib.sha1(self._source.encode()).hexdigest()  # noqa: S324 (Redis' name)
+        self._sha_bytes = self._sha.encode()
+
+    def _bound(self) -> tuple[aredis.Redis, DirectCalls | None]:
+        loop = asyncio.get_running_loop()
+        bound = self._clients.get(loop)
+        if bound is None:
+            client = self._connect()
+            bound = self._clients[loop] = (client, direct_calls(client, POOL_SIZE))
+        return bound
 
     @property
     def client(self) -> aredis.Redis:
         """This event loop's client (made on first use)."""
-        loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            client = self._clients[loop] = self._connect()
-        return client
+        return self._bound()[0]
 
     async def aclose(self) -> None:
         """Close this event loop's client and its connections (a later read reopens)."""
-        client = self._clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
+        bound = self._clients.pop(asyncio.get_running_loop(), None)
+        if bound is not None:
+            client, direct = bound
+            if direct is not None:
+                await direct.aclose()
             await client.aclose()
 
     # -- reads ----------------------------------------------------------------------
@@ -151,8 +160,12 @@ class LiveReads:
             return False
 
     async def _read(self, key: str, args: builtins.list[Any]) -> Any:
-        """EVALSHA straight away (the hot path); send the script only when Redis lacks it."""
+        """EVALSHA straight away (the hot path, on a direct connection when the client has
+        a pool); send the script only when Redis lacks it."""
+        client, direct = self._bound()
         try:
-            return await self.client.evalsha(self._sha, 1, key, *args)
+            if direct is not None:
+                return await direct.call(b"EVALSHA", self._sha_bytes, b"1", key, *args)
+            return await client.evalsha(self._sha, 1, key, *args)
         except redis.exceptions.NoScriptError:
-            return await self.client.eval(self._source, 1, key, *args)
+            return await client.eval(self._source, 1, key, *args)

@@ -14,7 +14,7 @@ from ui.context import AppContext, context
 from ui.etags import etag, held
 from ui.schemas import HistoryEntry, JobRecord, Problem, SubmitRequest, WorkflowInfo
 
-__all__ = ["router"]
+__all__ = ["poll_answer", "router"]
 
 
 # Bad parameters get the same Problem body as every other error (ui.errors), so say so.
@@ -81,6 +81,13 @@ async def get_job(
     The answer carries a weak ``ETag``; send it back as ``If-None-Match`` and an unchanged
     job is a 304 with no body. Only ``heartbeat_at`` may move without changing the tag.
     """
+    return await poll_answer(ctx, job_id, if_none_match)
+
+
+async def poll_answer(ctx: AppContext, job_id: str, if_none_match: str | None) -> Response:
+    """The answer to a poll of ``job_id``: 200 with the record, or 304 when the
+    ``If-None-Match`` header names its version; both carry the ``ETag``. Refusals raise
+    (the app's error handlers answer them)."""
     v.check_job_id(job_id)
     tags, any_held = held(if_none_match)
     poll = await ctx.read(ctx.reads.poll, job_id, tags, any_held)

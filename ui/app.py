@@ -17,6 +17,7 @@ from ui.body_timeout import BodyTimeout
 from ui.context import AppContext
 from ui.errors import install_error_handlers
 from ui.pages import STATIC_DIR, pages_router
+from ui.poll_path import PollPath
 from ui.security import SecurityHeaders
 
 __all__ = ["close_reads", "create_app"]
@@ -67,12 +68,14 @@ def create_app(
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    app.state.jobstate = AppContext(service, live, read_deadline, write_deadline)
+    ctx = AppContext(service, live, read_deadline, write_deadline)
+    app.state.jobstate = ctx
     install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(health.router)
     app.include_router(pages_router())
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(PollPath, ctx=ctx)  # the page's poll skips the framework's routing
     app.add_middleware(BodyLimit)  # inside SecurityHeaders: a 413 carries the policy too
     timeout = (
         service.store.settings.ui_body_timeout_seconds if body_timeout is None else body_timeout

@@ -43,7 +43,7 @@ class AppContext:
         return record
 
 
-def context(request: Request) -> AppContext:
+async def context(request: Request) -> AppContext:
     """The :class:`AppContext` that :func:`ui.app.create_app` stored on the app."""
     ctx: AppContext = request.app.state.jobstate
     return ctx
