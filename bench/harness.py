@@ -43,7 +43,7 @@ from pathlib import Path
 # shadow the ``pipeline`` package: import the project's packages, not the neighbours.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
 
-from harness.redis_proc import RedisServer
+from pipeline.procs.redis_server import RedisServer
 
 TIMING_CONFTEST = """
 import json
@@ -68,14 +68,12 @@ from pipeline import Workflow
 from pipeline.tracking import Tracker
 
 app = Celery("mine")
-flow = Workflow(
-    name="mine",
-    statuses={"NEW": "Queued", "WORK": "Working", "DONE": "Done", "FAILED": "Failed"},
-    initial="NEW",
-    terminal=frozenset({"DONE", "FAILED"}),
-    error="FAILED",
-    transitions={"NEW": {"WORK"}, "WORK": {"DONE"}},
-    stages=("WORK",),
+flow = Workflow.linear(
+    "mine",
+    initial=("NEW", "Queued"),
+    stages={"WORK": "Working"},
+    done=("DONE", "Done"),
+    error=("FAILED", "Failed"),
 )
 tracker = Tracker(app, flow)
 

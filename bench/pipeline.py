@@ -19,9 +19,9 @@ if __package__ in (None, ""):  # run as a script: keep bench/ from shadowing `pi
 from celery import Celery
 
 from bench.apps import DONE_LIST, PLAIN, create_bench_app
-from harness.redis_proc import RedisServer
-from harness.worker_proc import WorkerProcess
 from pipeline.celery_app import enqueue
+from pipeline.procs.redis_server import RedisServer
+from pipeline.procs.worker_process import WorkerProcess
 from pipeline.runtime import Runtime, build_runtime
 from pipeline.service import job_context
 from pipeline.settings import Settings

@@ -43,11 +43,11 @@ import httpx
 import redis
 
 from harness.pollers import Connection, Polls, poll_jobs
-from harness.redis_proc import RedisServer, free_port
-from harness.waiting import wait_until
+from pipeline.procs.redis_server import RedisServer, free_port
 from pipeline.service import JobService
 from pipeline.settings import Settings
 from pipeline.store import JobStore
+from pipeline.waiting import wait_until
 
 PREFIX = "jobstate-bench-poll"
 CHANGE_EVERY = 5.0

@@ -27,10 +27,10 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 import redis
 
 from harness.redis_cluster import RedisClusterServers
-from harness.redis_proc import RedisServer
-from harness.waiting import wait_until
+from pipeline.procs.redis_server import RedisServer
 from pipeline.settings import Settings
 from pipeline.store import JobStore
+from pipeline.waiting import wait_until
 from pipeline.workflow import PRD_WORKFLOW
 
 URL = "https://media.example.com/talks/keynote.mp3"

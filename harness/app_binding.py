@@ -15,8 +15,8 @@ from typing import Any
 
 from celery import Celery
 
-from harness.loading import load_object
 from pipeline.consumer import CELERY_CONSUMER, CONSUMER
+from pipeline.loading import load_object
 from pipeline.settings import Settings
 from pipeline.tracking import Tracker
 from pipeline.workflow import Workflow

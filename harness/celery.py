@@ -32,16 +32,17 @@ from harness.app_binding import (
 )
 from harness.faults import FaultInjector
 from harness.import_path import session_import_path
-from harness.loading import load_object
+from harness.modes import CeleryMode
 from harness.plugin import get_config, marker_value
 from harness.real_workers import WORKER_ENTRY, start_process_worker, start_thread_worker
 from harness.recorder import StateRecorder
 from harness.runner import JobRunner
 from harness.worker_pool import PoolWorker, WorkerPool
-from harness.worker_proc import WorkerProcess
 from harness.workflow_option import check_workflow
 from pipeline.assets import sample_path
 from pipeline.faults import fault_hook
+from pipeline.loading import load_object
+from pipeline.procs.worker_process import WorkerProcess
 from pipeline.sample_server import SampleServer
 from pipeline.service import JobService
 from pipeline.settings import Settings
@@ -66,7 +67,7 @@ __all__ = [
     "state_recorder",
 ]
 
-MODES = ("eager", "thread", "prefork")
+MODES = tuple(CeleryMode)
 KEEP_WORKERS = 2
 
 
@@ -156,7 +157,7 @@ def celery_app(
     app's tracker must track ``jobstate_workflow`` (a usage error names both if not).
     Teardown closes what the test opened (a factory's app and its signal handlers).
     """
-    if celery_mode != "eager" and redis_backend.url is None:
+    if celery_mode != CeleryMode.EAGER and redis_backend.url is None:
         raise pytest.UsageError(
             f"--jobstate-celery={celery_mode} needs a Redis other processes can reach: "
             "use --jobstate-redis=fake-tcp, server or a redis:// URL "
@@ -173,7 +174,7 @@ def celery_app(
         if owned:
             stack.callback(tracker.close)
         check_workflow(request.config, jobstate_workflow, tracker.workflow, jobstate_app_target)
-        eager = celery_mode == "eager"
+        eager = celery_mode == CeleryMode.EAGER
         changes = {**settings_conf(pipeline_settings), "task_always_eager": eager}
         if eager:
             changes["task_eager_propagates"] = False
@@ -216,7 +217,7 @@ def prefork_worker_factory(
                 entry=WORKER_ENTRY,
                 pythonpath=jobstate_import_path,
             )
-            stack.callback(worker.close)
+            stack.callback(worker.kill)
             return worker.start(celery_app)
 
         yield start
@@ -244,14 +245,14 @@ def celery_worker(
     worker answers the next lease before it is lent again. A failed test's report shows
     the prefork worker's log.
     """
-    if celery_mode == "eager":
+    if celery_mode == CeleryMode.EAGER:
         yield None
         return
     target, concurrency = jobstate_app_target, celery_worker_concurrency
     key = (celery_mode, target, concurrency, scope.shared_key(pipeline_settings))
 
     def make() -> PoolWorker:
-        if celery_mode == "thread":
+        if celery_mode == CeleryMode.THREAD:
             return start_thread_worker(target, pipeline_settings, concurrency)
         return start_process_worker(
             target,
@@ -263,7 +264,7 @@ def celery_worker(
         )
 
     lease = jobstate_workers.lease(
-        key, make, pipeline_settings.queue, celery_app, exclusive=celery_mode == "thread"
+        key, make, pipeline_settings.queue, celery_app, exclusive=celery_mode == CeleryMode.THREAD
     )
     worker = lease.worker
     mark = worker.log_size() if isinstance(worker, WorkerProcess) else 0

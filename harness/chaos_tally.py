@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.errors import ValidationError
+from pipeline.history import HistoryKind
 from pipeline.store import JobStore
 from pipeline.validation import check_record
 
@@ -97,7 +98,7 @@ def _lost(
     done = store.workflow.happy_path()[-1]
     if record is None:
         return "record vanished"
-    if not any(e["status"] == done and e["kind"] == "transition" for e in history):
+    if not any(e["status"] == done and e["kind"] == HistoryKind.TRANSITION for e in history):
         return None
     if record["status"] != done:
         return f"reached {done} but the record now says {record['status']}"

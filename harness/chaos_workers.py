@@ -21,7 +21,7 @@ from celery import Celery
 from harness.faults import clock_ahead_entry, clock_ahead_env
 from harness.real_workers import WORKER_ENTRY
 from harness.relay import TcpRelay
-from harness.worker_proc import WorkerProcess
+from pipeline.procs.worker_process import WorkerProcess
 from pipeline.settings import Settings
 
 __all__ = ["chaos_worker_factory", "redis_relay", "relayed_url"]
@@ -101,7 +101,7 @@ def chaos_worker_factory(
                 pythonpath=jobstate_import_path,
                 extra_env=env,
             )
-            stack.callback(worker.close)
+            stack.callback(worker.kill)
             return worker.start(celery_app)
 
         yield start

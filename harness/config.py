@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from harness.modes import CeleryMode, RedisMode, backend_kind, celery_mode_help, redis_mode_help
+
 __all__ = ["OPTIONS", "JobstateConfig", "Option", "Setting", "add_options", "read_config"]
 
 
@@ -37,10 +39,8 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("redis", "fake", "Redis for tests: fake | fake-tcp | server | cluster | sentinel | URL"),
-    Option(
-        "celery", "eager", "Celery mode: eager | thread | prefork", ("eager", "thread", "prefork")
-    ),
+    Option("redis", RedisMode.FAKE, f"Redis for tests: {redis_mode_help()}"),
+    Option("celery", CeleryMode.EAGER, f"Celery mode: {celery_mode_help()}", tuple(CeleryMode)),
     Option("redis_exec", "redis-server", "redis-server binary used by the server mode"),
     Option("browser", "auto", "Browser for UI tests: auto (Playwright's, else system) or a path"),
     Option(
@@ -141,11 +141,9 @@ def _resolve(config: pytest.Config, env: dict[str, str], opt: Option) -> Setting
 
 def _check_redis(setting: Setting) -> None:
     value = setting.value
-    if value in {"fake", "fake-tcp", "server", "cluster", "sentinel"}:
-        return
-    if value.startswith(("redis://", "rediss://", "unix://")):
-        return
-    raise pytest.UsageError(
-        f"--jobstate-redis={value!r} (from {setting.source}) must be fake, fake-tcp, server, "
-        "cluster, sentinel or a redis://, rediss:// or unix:// URL"
-    )
+    try:
+        backend_kind(value)
+    except ValueError:
+        raise pytest.UsageError(
+            f"--jobstate-redis={value!r} (from {setting.source}) must be {redis_mode_help()}"
+        ) from None

@@ -23,10 +23,10 @@ from pathlib import Path
 from celery import Celery
 from kombu import pools
 
-from harness.redis_proc import RedisServer
 from harness.relay import TcpRelay
-from harness.worker_proc import WorkerProcess
 from pipeline.faults import FaultPlan
+from pipeline.procs.redis_server import RedisServer
+from pipeline.procs.worker_process import WorkerProcess
 from pipeline.store import JobStore
 
 __all__ = [

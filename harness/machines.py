@@ -45,6 +45,7 @@ from harness.strategies import (
     task_ids,
 )
 from pipeline.errors import InvalidTransition, JobExists, JobNotFound, StaleAttempt
+from pipeline.history import HistoryKind
 from pipeline.records import redact_record
 from pipeline.store import JobStore, Write
 from pipeline.validation import MAX_ERROR, MAX_MESSAGE, clean_text
@@ -427,7 +428,7 @@ class JobStateMachine(RuleBasedStateMachine):
             if before["status"] in self.wf.terminal:
                 left = f"{job_id}: left {before['status']} by {after['kind']}"
                 assert before["status"] == self.wf.error, left
-                assert after["kind"] == "retry", left
+                assert after["kind"] == HistoryKind.RETRY, left
 
 
 def _without_heartbeat(raw: dict[bytes, bytes]) -> dict[bytes, bytes]:

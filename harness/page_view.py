@@ -18,12 +18,13 @@ where it ended. Use it in tests through the ``ui_page`` fixture (its class comes
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 from urllib.parse import quote
 
 from playwright.sync_api import Locator, Page, expect
+
+from pipeline.waiting import wait_until
 
 if TYPE_CHECKING:  # the web stack loads only when a test serves the UI
     from harness.live_ui import LiveUi
@@ -189,14 +190,14 @@ class PageView:
         use :meth:`wait_for_status` and friends.
         """
         limit = self.timeout if timeout is None else timeout
-        deadline = time.monotonic() + limit
-        while True:
-            value = check()
-            if value:
-                return value
-            if time.monotonic() >= deadline:
-                raise AssertionError(f"{what}: not met within {limit:g} s")
-            self.page.wait_for_timeout(50)  # lets Playwright deliver events between checks
+        return wait_until(
+            check,
+            limit,
+            what=what,
+            fail=AssertionError,
+            # Playwright delivers the page's events only while it is waiting on the page.
+            pause=lambda seconds: self.page.wait_for_timeout(seconds * 1000),
+        )
 
     def attributes(self, testid: str) -> dict[str, Any]:
         """An element's ``data-*`` attributes."""

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from harness.config import JobstateConfig, add_options, read_config
+from harness.modes import celery_mode_help, redis_mode_help
 from harness.parked_loop import loop_set_aside
 
 pytest_plugins = [
@@ -27,9 +28,8 @@ pytest_plugins = [
 CONFIG_KEY = pytest.StashKey[JobstateConfig]()
 
 MARKERS = (
-    "jobstate_redis(mode): force the Redis backend for one test "
-    "(fake, fake-tcp, server, cluster, sentinel or a redis:// URL)",
-    "jobstate_celery(mode): force the Celery mode for one test (eager, thread or prefork)",
+    f"jobstate_redis(mode): force the Redis backend for one test ({redis_mode_help()})",
+    f"jobstate_celery(mode): force the Celery mode for one test ({celery_mode_help()})",
 )
 
 

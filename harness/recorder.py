@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.history import HistoryKind
 from pipeline.records import decode
 from pipeline.store import JobStore
 from pipeline.validation import check_record
@@ -30,7 +31,7 @@ class Notice:
     seen: float
 
 
-NOT_MOVES = frozenset({"progress", "redelivered", "duplicate"})
+NOT_MOVES = frozenset(k for k in HistoryKind if k.keeps_status)
 """History entry kinds that leave the status where it is (folded out of :meth:`path`)."""
 
 
@@ -107,11 +108,11 @@ class StateRecorder:
 
     def redeliveries(self, job_id: str) -> list[dict[str, Any]]:
         """History entries of stages delivered again (a child lost mid-stage, a duplicate)."""
-        return [e for e in self.history(job_id) if e["kind"] == "redelivered"]
+        return [e for e in self.history(job_id) if e["kind"] == HistoryKind.REDELIVERED]
 
     def refused(self, job_id: str) -> list[dict[str, Any]]:
         """History entries of deliveries the store refused (superseded runs, second hand-offs)."""
-        return [e for e in self.history(job_id) if e["kind"] == "duplicate"]
+        return [e for e in self.history(job_id) if e["kind"] == HistoryKind.DUPLICATE]
 
     # -- assertions -----------------------------------------------------------------
 

@@ -24,10 +24,11 @@ import pytest
 import redis
 
 from harness.faults import forget_pooled_connections
+from harness.modes import URL, RedisMode, backend_kind
 from harness.plugin import get_config, marker_value
-from harness.redis_proc import FakeTcpRedis, RedisServer
 from harness.workflow_option import configured_workflow
 from pipeline.async_client import add_async_twin
+from pipeline.procs.redis_server import FakeTcpRedis, RedisServer
 from pipeline.settings import Settings
 from pipeline.store import JobStore
 from pipeline.workflow import Workflow
@@ -47,23 +48,10 @@ __all__ = [
     "unique_names",
 ]
 
-FAKE, FAKE_TCP, SERVER, URL = "fake", "fake-tcp", "server", "url"
-CLUSTER, SENTINEL = "cluster", "sentinel"
+FAKE, FAKE_TCP, SERVER = RedisMode.FAKE, RedisMode.FAKE_TCP, RedisMode.SERVER
+CLUSTER, SENTINEL = RedisMode.CLUSTER, RedisMode.SENTINEL
 FAKE_URL = "redis://fake"
 Scope = Literal["session", "package", "module", "class", "function"]
-_URL_SCHEMES = ("redis://", "rediss://", "unix://")
-
-
-def backend_kind(mode: str) -> str:
-    """``fake``, ``fake-tcp``, ``server`` or ``url`` for a ``--jobstate-redis`` value."""
-    if mode in {FAKE, FAKE_TCP, SERVER, CLUSTER, SENTINEL}:
-        return mode
-    if mode.startswith(_URL_SCHEMES):
-        return URL
-    raise ValueError(
-        f"jobstate redis mode {mode!r} must be fake, fake-tcp, server, cluster, sentinel "
-        "or a redis://, rediss:// or unix:// URL"
-    )
 
 
 def unique_names() -> tuple[str, str]:

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from typing import Any, Self
 
 import redis
 from redis.cluster import RedisCluster
 
-from harness.redis_proc import RedisServer, RedisServerError, free_port
-from pipeline.procs.lifecycle import Closing
+from pipeline.procs.lifecycle import Lifecycle
+from pipeline.procs.redis_server import RedisServer, RedisServerError, free_port
+from pipeline.waiting import wait_until
 
 __all__ = ["CLUSTER_SLOTS", "RedisClusterError", "RedisClusterServers", "cluster_info"]
 
@@ -43,10 +43,10 @@ def cluster_info(client: redis.Redis) -> dict[str, str]:
     return {key.strip(): value.strip() for key, value in pairs}
 
 
-class RedisClusterServers(Closing):
+class RedisClusterServers(Lifecycle):
     """``primaries`` (at least 3) cluster-enabled redis-servers joined into one cluster.
 
-    Each node is a :class:`~harness.redis_proc.RedisServer` (AOF, ``appendfsync always``,
+    Each node is a :class:`~pipeline.procs.redis_server.RedisServer` (AOF, ``appendfsync always``,
     its own temp data dir). :meth:`close` stops every node and removes their directories.
     """
 
@@ -113,18 +113,23 @@ class RedisClusterServers(Closing):
     def wait_ready(self, timeout: float | None = None) -> None:
         """Block until every node says ``cluster_state:ok`` with all slots assigned."""
         limit = self.ready_timeout if timeout is None else timeout
-        deadline = time.monotonic() + limit
-        while not self._all_ok():
-            if time.monotonic() > deadline:
-                raise RedisClusterError(
-                    f"cluster {self.addresses} not ok within {limit}s: {self._states()}"
-                )
-            time.sleep(POLL_SECONDS)
+        wait_until(
+            self._all_ok,
+            limit,
+            interval=POLL_SECONDS,
+            what=f"cluster {self.addresses} ok",
+            fail=lambda why: RedisClusterError(f"{why}: {self._states()}"),
+        )
 
     def stop(self) -> None:
         """Stop every node cleanly (their data and cluster config stay for a restart)."""
         for node in self.nodes:
             node.stop()
+
+    def kill(self) -> None:
+        """SIGKILL every node, as a crash of the whole cluster would."""
+        for node in self.nodes:
+            node.kill()
 
     def close(self) -> None:
         """Stop every node and delete the data directories this object created."""

@@ -16,16 +16,21 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, Self
 
 import redis
 from redis.sentinel import Sentinel
 
-from harness.redis_proc import RedisServer, RedisServerError, RedisServerNotFound, free_port
 from pipeline.connection import SENTINEL_SCHEME, sentinel_client
-from pipeline.procs.lifecycle import Closing
+from pipeline.procs.lifecycle import Lifecycle
+from pipeline.procs.redis_server import (
+    RedisServer,
+    RedisServerError,
+    RedisServerNotFound,
+    free_port,
+)
+from pipeline.waiting import wait_until
 
 __all__ = ["RedisSentinelGroup", "SentinelError", "SentinelServer"]
 
@@ -44,7 +49,7 @@ def _as_text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-class SentinelServer:
+class SentinelServer(Lifecycle):
     """One ``redis-sentinel`` process watching the primary named ``master_name``.
 
     Its config file lives in its own temp directory; sentinel rewrites it as it learns
@@ -107,8 +112,8 @@ class SentinelServer:
             self._proc.wait()
             self._proc = None
 
-    def close(self) -> None:
-        """Stop the sentinel (SIGTERM, then SIGKILL) and delete its directory."""
+    def stop(self) -> None:
+        """Stop the sentinel (SIGTERM, then SIGKILL after 10 s); its directory stays."""
         if self._proc is not None and self._proc.poll() is None:
             self._proc.terminate()
             try:
@@ -116,6 +121,10 @@ class SentinelServer:
             except subprocess.TimeoutExpired:
                 self.kill()
         self._proc = None
+
+    def close(self) -> None:
+        """Stop the sentinel and delete its directory."""
+        self.stop()
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def client(self, **kwargs: Any) -> redis.Redis:
@@ -156,24 +165,25 @@ class SentinelServer:
         (self.data_dir / "sentinel.conf").write_text("\n".join(lines) + "\n")
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + self.startup_timeout
-        while True:
+        def ready() -> bool:
             if self._proc is None or self._proc.poll() is not None:
                 raise SentinelError(f"redis-sentinel exited at start:\n{self.log_tail()}")
             try:
                 self.master()
-                return
             except redis.RedisError:
-                pass
-            if time.monotonic() > deadline:
-                raise SentinelError(
-                    f"redis-sentinel on port {self.port} did not answer within "
-                    f"{self.startup_timeout}s:\n{self.log_tail()}"
-                )
-            time.sleep(POLL_SECONDS)
+                return False
+            return True
+
+        wait_until(
+            ready,
+            self.startup_timeout,
+            interval=POLL_SECONDS,
+            what=f"redis-sentinel on port {self.port} answering",
+            fail=lambda why: SentinelError(f"{why}:\n{self.log_tail()}"),
+        )
 
 
-class RedisSentinelGroup(Closing):
+class RedisSentinelGroup(Lifecycle):
     """A primary, ``replicas`` replicas of it and ``sentinels`` sentinels watching them.
 
     ``quorum`` defaults to a majority of the sentinels. Sentinel needs a majority of all
@@ -280,15 +290,23 @@ class RedisSentinelGroup(Closing):
     def wait_for_failover(self, old: Address, timeout: float = 30.0) -> Address:
         """Wait until every running sentinel names a primary other than ``old`` and that
         server answers as a primary; return its address."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            addresses = {self._reported(s) for s in self.sentinels if s.running}
-            if len(addresses) == 1:
-                (address,) = addresses
-                if address is not None and address != old and self._role(address) == "master":
-                    return address
-            time.sleep(POLL_SECONDS)
-        raise SentinelError(f"no failover away from {old} within {timeout}s")
+        return wait_until(  # type: ignore[return-value]  # a truthy result is an address
+            lambda: self._agreed_primary(besides=old),
+            timeout,
+            interval=POLL_SECONDS,
+            what=f"a failover away from {old}",
+            fail=SentinelError,
+        )
+
+    def _agreed_primary(self, besides: Address | None = None) -> Address | None:
+        """The primary every running sentinel names, if it answers as one (not ``besides``)."""
+        addresses = {self._reported(s) for s in self.sentinels if s.running}
+        if len(addresses) != 1:
+            return None
+        (address,) = addresses
+        if address is None or address == besides or self._role(address) != "master":
+            return None
+        return address
 
     def heal(self, timeout: float | None = None) -> Self:
         """Start every stopped sentinel and server (servers as replicas of the current
@@ -307,25 +325,39 @@ class RedisSentinelGroup(Closing):
     def wait_for_primary(self, timeout: float | None = None) -> Address:
         """Wait until the sentinels agree on a running primary; its address."""
         limit = self.ready_timeout if timeout is None else timeout
-        deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
-            addresses = {self._reported(s) for s in self.sentinels if s.running}
-            if len(addresses) == 1:
-                (address,) = addresses
-                if address is not None and self._role(address) == "master":
-                    return address
-            time.sleep(POLL_SECONDS)
-        raise SentinelError(f"the sentinels did not agree on a live primary within {limit}s")
+        return wait_until(  # type: ignore[return-value]  # a truthy result is an address
+            self._agreed_primary,
+            limit,
+            interval=POLL_SECONDS,
+            what="the sentinels agreeing on a live primary",
+            fail=SentinelError,
+        )
 
     def wait_healthy(self, timeout: float | None = None) -> None:
         """Wait until every sentinel sees the primary up, every replica linked to it and
         every other sentinel (so a failover can be authorised)."""
         limit = self.ready_timeout if timeout is None else timeout
-        deadline = time.monotonic() + limit
-        while not self._healthy():
-            if time.monotonic() > deadline:
-                raise SentinelError(f"sentinel group not healthy within {limit}s: {self._views()}")
-            time.sleep(POLL_SECONDS)
+        wait_until(
+            self._healthy,
+            limit,
+            interval=POLL_SECONDS,
+            what="a healthy sentinel group",
+            fail=lambda why: SentinelError(f"{why}: {self._views()}"),
+        )
+
+    def stop(self) -> None:
+        """Stop every sentinel and server gracefully (their directories stay)."""
+        for sentinel in self.sentinels:
+            sentinel.stop()
+        for server in self.servers:
+            server.stop()
+
+    def kill(self) -> None:
+        """SIGKILL every sentinel and server, as a crash of every host would."""
+        for sentinel in self.sentinels:
+            sentinel.kill()
+        for server in self.servers:
+            server.kill()
 
     def close(self) -> None:
         """Stop every sentinel and server and delete their directories."""

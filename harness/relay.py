@@ -13,7 +13,7 @@ import socket
 import threading
 from typing import Self
 
-from pipeline.procs.lifecycle import Closing
+from pipeline.procs.lifecycle import Lifecycle
 
 __all__ = ["TcpRelay"]
 
@@ -21,7 +21,7 @@ CHUNK = 65536
 TICK_SECONDS = 0.05
 
 
-class TcpRelay(Closing):
+class TcpRelay(Lifecycle):
     """Listens on a free local port and relays every connection to ``target``."""
 
     def __init__(self, target: tuple[str, int], host: str = "127.0.0.1") -> None:
@@ -73,8 +73,9 @@ class TcpRelay(Closing):
         """Pass bytes on again (held bytes first)."""
         self._flowing.set()
 
-    def close(self) -> None:
-        """Close every connection and the listener; join the threads."""
+    def stop(self) -> None:
+        """Close every connection and the listener; join the threads (a relay is not
+        restarted: :meth:`close` is the same)."""
         self._closed.set()
         self._flowing.set()
         with self._lock:

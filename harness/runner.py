@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import time
+import contextlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from harness.recorder import StateRecorder
 from pipeline.errors import StoreUnavailable
 from pipeline.service import JobService
+from pipeline.waiting import wait_until
 
 __all__ = ["JobRunner", "JobTimeout"]
 
@@ -55,31 +56,38 @@ class JobRunner:
     ) -> dict[str, Any]:
         """Wait until the job is in ``status`` (one or several); fail with its history."""
         wanted = {status} if isinstance(status, str) else set(status)
-        deadline = time.monotonic() + (timeout or self.timeout)
-        record: dict[str, Any] | None = None
-        while time.monotonic() < deadline:
-            try:
-                record = self.service.store.find_state(job_id)
-            except StoreUnavailable:
-                record = None
-            if (
-                record
-                and record["status"] in wanted
-                and (attempt is None or record["attempt"] == attempt)
-            ):
-                return record
-            if record and record["status"] in self.terminal and not wanted & self.terminal:
-                break
-            time.sleep(0.02)  # polling interval of a condition wait with a deadline
-        last = f"{record['status']} {record['error']!r}" if record else "(no record)"
+        limit = timeout or self.timeout
+        last: list[dict[str, Any] | None] = [None]
+
+        def arrived() -> bool:
+            record = last[0] = self._read(job_id)
+            if record is None:
+                return False
+            there = record["status"] in wanted and attempt in (None, record["attempt"])
+            ended_elsewhere = record["status"] in self.terminal and not wanted & self.terminal
+            return there or ended_elsewhere
+
+        with contextlib.suppress(TimeoutError):  # the error below says more
+            wait_until(arrived, limit, interval=0.02, what=f"job {job_id} in {sorted(wanted)}")
+        record = last[0]
+        if record and record["status"] in wanted and attempt in (None, record["attempt"]):
+            return record
+        shown = f"{record['status']} {record['error']!r}" if record else "(no record)"
         if record and record["status"] in self.terminal:
             why = f"ended in {record['status']} instead"
         else:
-            why = f"did not get there within {timeout or self.timeout}s"
+            why = f"did not get there within {limit}s"
         raise JobTimeout(
             f"job {job_id} never reached {' or '.join(sorted(wanted))}: {why}; "
-            f"last state: {last}\n{self.recorder.timeline()}"
+            f"last state: {shown}\n{self.recorder.timeline()}"
         )
+
+    def _read(self, job_id: str) -> dict[str, Any] | None:
+        """The job's record, or None when it does not exist or Redis is unreachable."""
+        try:
+            return self.service.store.find_state(job_id)
+        except StoreUnavailable:
+            return None
 
     def wait_terminal(self, job_id: str, timeout: float | None = None) -> dict[str, Any]:
         """Wait until the job is in any terminal status."""

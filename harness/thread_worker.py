@@ -11,12 +11,14 @@ import os
 import threading
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
 
 from celery import Celery
 from celery import _state as celery_state
 from celery.contrib.testing.worker import TestWorkController, test_worker_started
 from celery.worker import state as worker_state
+
+from pipeline.procs.lifecycle import Lifecycle
 
 __all__ = ["ThreadWorker", "ThreadWorkerError"]
 
@@ -25,7 +27,7 @@ class ThreadWorkerError(RuntimeError):
     """The worker thread did not start or did not stop in time."""
 
 
-class ThreadWorker:
+class ThreadWorker(Lifecycle):
     """A Celery worker consuming ``queue`` for ``app`` from a daemon thread."""
 
     exclusive = True
@@ -61,7 +63,7 @@ class ThreadWorker:
         if worker is self.controller:
             self._started.set()
 
-    def start(self) -> ThreadWorker:
+    def start(self) -> Self:
         """Start consuming; returns once the worker's consumer is ready."""
         self.app.finalize()
         self.app.set_default()  # the thread pool looks tasks up on the default app
@@ -95,22 +97,27 @@ class ThreadWorker:
         state._set_task_join_will_block(False)
         return self
 
+    def stop(self) -> None:
+        """Stop the worker (running tasks finish) and join its thread (also :meth:`kill`:
+        a thread cannot be ended at once)."""
+        if self._thread is not None and self._thread.is_alive():
+            # The worker's loop ends when this process-wide flag is set (as Celery's
+            # own test worker does); running tasks finish first.
+            state: Any = worker_state  # celery-types declares the flag as None only
+            state.should_terminate = 0
+            try:
+                self._thread.join(self.stop_timeout)
+            finally:
+                state.should_terminate = None
+            if self._thread.is_alive():
+                raise ThreadWorkerError(
+                    f"thread worker {self.node} did not stop within {self.stop_timeout}s"
+                )
+
     def close(self) -> None:
-        """Stop the worker (running tasks finish), join its thread, run ``cleanups``."""
+        """:meth:`stop`, then run ``cleanups`` (last added first), whatever stop raised."""
         try:
-            if self._thread is not None and self._thread.is_alive():
-                # The worker's loop ends when this process-wide flag is set (as Celery's
-                # own test worker does); running tasks finish first.
-                state: Any = worker_state  # celery-types declares the flag as None only
-                state.should_terminate = 0
-                try:
-                    self._thread.join(self.stop_timeout)
-                finally:
-                    state.should_terminate = None
-                if self._thread.is_alive():
-                    raise ThreadWorkerError(
-                        f"thread worker {self.node} did not stop within {self.stop_timeout}s"
-                    )
+            self.stop()
         finally:
             while self.cleanups:
                 self.cleanups.pop()()

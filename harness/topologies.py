@@ -22,9 +22,9 @@ import pytest
 from harness.plugin import get_config
 from harness.redis import CLUSTER, RedisBackend, Scope
 from harness.redis_cluster import RedisClusterServers
-from harness.redis_proc import RedisServer
 from harness.redis_sentinel import RedisSentinelGroup
 from pipeline.connection import redis_client
+from pipeline.procs.redis_server import RedisServer
 from pipeline.settings import Settings
 
 __all__ = [

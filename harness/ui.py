@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from playwright.sync_api import Page
 
-from harness.loading import load_object
 from harness.page_view import PageView
 from harness.plugin import get_config
 from harness.ui_view import UiView
+from pipeline.loading import load_object
 from pipeline.service import JobService
 
 if TYPE_CHECKING:  # the web stack (FastAPI) loads only when a test serves the UI

@@ -44,9 +44,21 @@ class PoolWorker(Protocol):
         """Whether the worker is alive."""
         ...
 
-    def close(self) -> None:
-        """End the worker."""
+    def kill(self) -> None:
+        """End the worker at once."""
         ...
+
+    def close(self) -> None:
+        """End the worker for good and release what it holds."""
+        ...
+
+
+def _end(worker: PoolWorker) -> None:
+    """A quick end: nothing a pooled worker still runs belongs to a live test."""
+    try:
+        worker.kill()
+    finally:
+        worker.close()
 
 
 def _exclusive(worker: PoolWorker) -> bool:
@@ -98,7 +110,7 @@ class WorkerPool:
         """
         worker = self._idle.pop(key, None)
         if worker is not None and (not worker.running or not self._serve(worker, queue, control)):
-            worker.close()
+            _end(worker)
             worker = None
         if worker is None:
             if exclusive:
@@ -106,7 +118,7 @@ class WorkerPool:
             worker = make()
             self.started += 1
             if not self._serve(worker, queue, control):
-                worker.close()
+                _end(worker)
                 raise WorkerPoolError(f"new worker {worker.node} did not take queue {queue}")
         return Lease(self, key, worker, queue, control)
 
@@ -114,7 +126,7 @@ class WorkerPool:
         for key, other in list(self._idle.items()):
             if _exclusive(other):
                 del self._idle[key]
-                other.close()
+                _end(other)
 
     @staticmethod
     def _serve(worker: PoolWorker, queue: str, control: Celery) -> bool:
@@ -134,17 +146,17 @@ class WorkerPool:
         """Called by :meth:`Lease.release`: keep the worker for the next test, or end it."""
         worker = lease.worker
         if discard or not worker.running:
-            worker.close()
+            _end(worker)
             return
         lease.control.control.cancel_consumer(lease.queue, destination=[worker.node], reply=False)
         self._idle[lease.key] = worker
         self._idle.move_to_end(lease.key)
         while len(self._idle) > self.keep:
             _, oldest = self._idle.popitem(last=False)
-            oldest.close()
+            _end(oldest)
 
     def close(self) -> None:
         """End every idle worker."""
         while self._idle:
             _, worker = self._idle.popitem(last=False)
-            worker.close()
+            _end(worker)

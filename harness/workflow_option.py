@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from harness.app_binding import target_workflow
-from harness.loading import load_object
 from harness.plugin import get_config
+from pipeline.loading import load_object
 from pipeline.workflow import Workflow
 
 __all__ = ["check_workflow", "configured_workflow"]

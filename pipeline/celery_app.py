@@ -15,11 +15,12 @@ from celery import Celery
 from pipeline.cleanup import sweep_all
 from pipeline.connection import check_celery_urls
 from pipeline.consumer import CELERY_CONSUMER, CONSUMER
+from pipeline.deprecation import deprecated_alias
 from pipeline.settings import Settings
 from pipeline.tracking import Tracker
 from pipeline.workflow import PRD_WORKFLOW, Workflow
 
-__all__ = ["add_sweep", "app", "bind_app", "celery_config", "create_app", "enqueue", "tracker_of"]
+__all__ = ["add_sweep", "app", "bind_app", "celery_config", "create_app", "enqueue"]
 
 SWEEP_TASK = "jobstate.sweep"
 SWEEP_EVERY_SECONDS = 30.0
@@ -70,7 +71,6 @@ def create_app(
     celery = Celery("jobstate", set_as_current=False)
     celery.conf.update(celery_config(settings))
     tracker = Tracker(celery, workflow)
-    celery.conf.jobstate_tracker = tracker
     if register is None:
         from pipeline.media import register_media_stages
 
@@ -120,7 +120,7 @@ def bind_app(celery: Celery, settings: Settings) -> Celery:
         missing["jobstate_settings"] = settings
     conf.update(missing)
     try:
-        tracker = tracker_of(celery)
+        tracker = Tracker.of(celery)
     except LookupError:  # a plain Celery app: served as it is
         return celery
     if conf.worker_consumer in (None, CELERY_CONSUMER):
@@ -129,14 +129,11 @@ def bind_app(celery: Celery, settings: Settings) -> Celery:
     return celery
 
 
-def tracker_of(celery: Celery) -> Tracker:
-    """The :class:`Tracker` made on ``celery`` (same as :meth:`Tracker.of`)."""
-    return Tracker.of(celery)
-
-
 def enqueue(celery: Celery, ctx: dict[str, Any]) -> None:
     """Send a job's first stage on ``celery`` (the service layer's enqueue)."""
-    tracker_of(celery).enqueue(ctx)
+    Tracker.of(celery).enqueue(ctx)
 
+
+tracker_of = deprecated_alias(Tracker.of, "pipeline.celery_app.tracker_of", "Tracker.of(app)")
 
 app = create_app()

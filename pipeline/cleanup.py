@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from pipeline.errors import JobNotFound
 from pipeline.records import decode
-from pipeline.store import JobStore
+from pipeline.store import JobStore, Sweep
 
 __all__ = ["SweepReport", "archive_completed", "mark_stale", "purge_errors", "sweep_all"]
 
@@ -41,24 +41,17 @@ def _candidates(store: JobStore, index: str, cutoff: int, kept: list[str]) -> It
             return
 
 
-def _extra_keys(store: JobStore, op: str, job_id: str) -> list[str]:
-    if op != "archive":
-        return []
-    keys = [store.keys.archived(job_id), store.keys.archived_history(job_id)]
-    return keys if store.settings.cluster else [*keys, store.keys.archive]
-
-
-def _apply(store: JobStore, op: str, index: str, older_than: float, arg: str) -> list[str]:
+def _apply(store: JobStore, sweep: Sweep, index: str, older_than: float, arg: str) -> list[str]:
     cutoff = store.now_ms() - int(older_than * 1000)
     done: list[str] = []
     kept: list[str] = []
     for job_id in _candidates(store, index, cutoff, kept):
         try:
-            w = store._run(op, job_id, [older_than, arg, job_id], _extra_keys(store, op, job_id))
+            w = store.sweep(sweep, job_id, older_than, arg)
         except JobNotFound:
             store.client.zrem(index, job_id)
             continue
-        (kept if w.reruns == -1 else done).append(job_id)
+        (kept if w.skipped else done).append(job_id)
     return done
 
 
@@ -66,18 +59,18 @@ def mark_stale(store: JobStore, older_than: float | None = None) -> list[str]:
     """Move running jobs with no heartbeat or progress for ``older_than`` s to the error status."""
     secs = store.settings.stale_after_seconds if older_than is None else older_than
     message = f"stale: no heartbeat or progress for {secs:g}s (worker lost?)"
-    return _apply(store, "mark_stale", store.keys.running, secs, message)
+    return _apply(store, Sweep.MARK_STALE, store.keys.running, secs, message)
 
 
 def purge_errors(store: JobStore, older_than: float) -> list[str]:
     """Delete jobs that have sat in the error status for more than ``older_than`` s."""
-    return _apply(store, "purge", store.keys.errored, older_than, store.workflow.error)
+    return _apply(store, Sweep.PURGE, store.keys.errored, older_than, store.workflow.error)
 
 
 def archive_completed(store: JobStore, older_than: float, ttl: int | None = None) -> list[str]:
     """Move jobs completed more than ``older_than`` s ago to the archive (still readable)."""
     keep = store.settings.archive_ttl_seconds if ttl is None else ttl
-    return _apply(store, "archive", store.keys.completed, older_than, str(keep))
+    return _apply(store, Sweep.ARCHIVE, store.keys.completed, older_than, str(keep))
 
 
 def sweep_all(

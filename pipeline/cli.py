@@ -12,11 +12,9 @@ from rich.console import Console
 from pipeline.cli_input import bad_input, read_job_input
 from pipeline.errors import JobStateError, ValidationError, printable
 from pipeline.settings import Settings
+from pipeline.workflow import PRD_WORKFLOW
 
 __all__ = ["main"]
-
-STAGES = ("DOWNLOADING", "TRANSCRIBING", "GENERATING_QUOTES", "GENERATING_SUMMARY")
-
 
 APP_HELP = (
     "Celery app (or factory f(settings)) whose workflow the job follows, as "
@@ -274,7 +272,7 @@ def serve(host: str, port: int, workers: int, app_target: str | None) -> None:
 @cli.command()
 @click.option(
     "--fail-at",
-    type=click.Choice(STAGES),
+    type=click.Choice(PRD_WORKFLOW.stages),
     default=None,
     help="Inject a failure at this stage, show ERROR, then retry to COMPLETE.",
 )

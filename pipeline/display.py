@@ -11,6 +11,7 @@ from rich.progress_bar import ProgressBar
 from rich.text import Text
 
 from pipeline.errors import StoreUnavailable
+from pipeline.history import HistoryKind
 from pipeline.store import JobStore
 
 __all__ = ["render_result", "watch_job"]
@@ -35,7 +36,8 @@ def _view(record: dict[str, Any] | None, note: str = "") -> Group:
 
 
 def _new_steps(store: JobStore, job_id: str, after: int) -> list[dict[str, Any]]:
-    return [e for e in store.history(job_id) if e["version"] > after and e["kind"] != "progress"]
+    entries = store.history(job_id)
+    return [e for e in entries if e["version"] > after and e["kind"] != HistoryKind.PROGRESS]
 
 
 def watch_job(

@@ -1,16 +1,19 @@
 """Lua sources for the store's atomic writes, generated per workflow.
 
 Each write is one script: the workflow's transition table is compiled into the script
-body, so checking a transition costs a table lookup inside Redis and no extra argument.
-Keys: 1 state hash, 2 history stream, then (single-node mode only) the cross-job indexes
-3 all-jobs, 4 running, 5 errored, 6 completed. In cluster mode the indexes are omitted
-from the script (they live in other slots) and the client applies them afterwards.
+body, so checking a transition costs a table lookup inside Redis and no extra argument;
+the history kinds come from :class:`pipeline.history.HistoryKind` the same way.
+Every script opens with its contract: what each ``KEYS[i]`` and ``ARGV[i]`` is, named in
+locals, so a reader of the script alone knows what ``ARGV[6]`` means.
 Every script returns one tab-separated string, ``OK version status attempt ms`` or
 ``ERR_* ...`` (a single bulk reply costs a client less to parse than an array).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from pipeline.history import lua_constants
 from pipeline.workflow import Workflow
 
 __all__ = ["OPS", "script_source"]
@@ -43,11 +46,29 @@ def _tables(wf: Workflow, op: str) -> str:
     )
 
 
-# ARGV[1] channel, ARGV[2] history maxlen, ARGV[3] retention seconds; op args from ARGV[4].
-_PRELUDE = r"""
-local CHANNEL, MAXLEN, RETENTION = ARGV[1], ARGV[2], tonumber(ARGV[3])
+@dataclass(frozen=True)
+class _Op:
+    """One write: ``contract`` names its own ARGV (from 4) in locals; ``body`` acts."""
+
+    contract: str
+    body: str
+
+
+# The part of the contract every script shares; it comes first in every script.
+_COMMON = r"""
+-- KEYS[1] the job's state hash, KEYS[2] its history stream. Single-node mode adds the
+-- cross-job indexes KEYS[3] all jobs, KEYS[4] running, KEYS[5] errored, KEYS[6] completed;
+-- cluster mode leaves them out (they live in other slots: the client updates them after).
+-- ARGV[1] change channel, ARGV[2] history maxlen, ARGV[3] retention seconds of a finished
+-- job; each op's own arguments start at ARGV[4].
 local S, H = KEYS[1], KEYS[2]
 local INDEXED = #KEYS >= 6
+local ALL_JOBS, RUNNING, ERRORED, COMPLETED
+if INDEXED then ALL_JOBS, RUNNING, ERRORED, COMPLETED = KEYS[3], KEYS[4], KEYS[5], KEYS[6] end
+local CHANNEL, MAXLEN, RETENTION = ARGV[1], ARGV[2], tonumber(ARGV[3])
+"""
+
+_PRELUDE = r"""
 local unpack = unpack or table.unpack
 
 -- Replies are one tab-separated string: parsed far faster by clients than an array.
@@ -92,8 +113,6 @@ local function guard(cur, attempt)
   return nil
 end
 
--- '~' lets Redis trim whole stream nodes: several times cheaper than exact trimming, at
--- the price of keeping up to one node (100 entries) more than MAXLEN.
 -- Same-status writes (progress, heartbeat): the job must still be running ``expected``.
 local function guard_running(cur, attempt, expected, what)
   local bad = guard(cur, attempt)
@@ -107,6 +126,8 @@ local function guard_running(cur, attempt, expected, what)
   return nil
 end
 
+-- '~' lets Redis trim whole stream nodes: several times cheaper than exact trimming, at
+-- the price of keeping up to one node (100 entries) more than MAXLEN.
 local function history(cur_status, kind, status, version, attempt, ms, msg, err, task_id)
   redis.call('XADD', H, 'MAXLEN', '~', MAXLEN, '*', 'v', version, 'attempt', attempt,
              'kind', kind, 'from', cur_status, 'to', status, 'ms', ms,
@@ -124,14 +145,14 @@ local function settle(job_id, status, ms, was_terminal)
   end
   if not INDEXED then return end
   if TERMINAL[status] then
-    redis.call('ZREM', KEYS[4], job_id)
-    if status == ERROR then redis.call('ZADD', KEYS[5], ms, job_id)
-    else redis.call('ZADD', KEYS[6], ms, job_id) end
+    redis.call('ZREM', RUNNING, job_id)
+    if status == ERROR then redis.call('ZADD', ERRORED, ms, job_id)
+    else redis.call('ZADD', COMPLETED, ms, job_id) end
   else
-    redis.call('ZADD', KEYS[4], ms, job_id)
+    redis.call('ZADD', RUNNING, ms, job_id)
     if was_terminal then
-      redis.call('ZREM', KEYS[5], job_id)
-      redis.call('ZREM', KEYS[6], job_id)
+      redis.call('ZREM', ERRORED, job_id)
+      redis.call('ZREM', COMPLETED, job_id)
     end
   end
 end
@@ -158,40 +179,54 @@ local function move(cur, kind, status, msg, err, task_id, progress, result, ente
 end
 """
 
-# ARGV: 4 job id, 5 url, 6 space id, 7 task id, 8 message, 9 the job's input (JSON)
-_CREATE = r"""
-local job_id, url, space_id, task_id, msg = ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+_CREATE = _Op(
+    r"""
+-- create: a new job in INITIAL with its input; ERR_EXISTS when the id is taken.
+-- ARGV[4] job id, ARGV[5] url, ARGV[6] space id, ARGV[7] task id, ARGV[8] message ('' for
+-- the default), ARGV[9] the job's input (JSON).
+local JOB_ID, URL, SPACE_ID, TASK_ID = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local MSG, INPUT = ARGV[8], ARGV[9]
+""",
+    r"""
 if redis.call('EXISTS', S) == 1 then return reply('ERR_EXISTS') end
 local ms = now_ms()
+local msg = MSG
 if msg == '' then msg = MESSAGES[INITIAL] end
 redis.call('DEL', H)
-redis.call('HSET', S, 'job_id', job_id, 'workflow', WORKFLOW, 'status', INITIAL,
-           'message', msg, 'error', '', 'url', url, 'space_id', space_id,
-           'task_id', task_id, 'version', 1, 'attempt', 1, 'created_ms', ms,
+redis.call('HSET', S, 'job_id', JOB_ID, 'workflow', WORKFLOW, 'status', INITIAL,
+           'message', msg, 'error', '', 'url', URL, 'space_id', SPACE_ID,
+           'task_id', TASK_ID, 'version', 1, 'attempt', 1, 'created_ms', ms,
            'updated_ms', ms, 'heartbeat_ms', ms, 'progress', '', 'result', '', 'runs', 1,
-           'input', ARGV[9])
-history('', 'create', INITIAL, 1, 1, ms, msg, '', task_id)
-if INDEXED then redis.call('ZADD', KEYS[3], ms, job_id) end
-settle(job_id, INITIAL, ms, false)
-notify(job_id, 1, INITIAL)
+           'input', INPUT)
+history('', KIND.CREATE, INITIAL, 1, 1, ms, msg, '', TASK_ID)
+if INDEXED then redis.call('ZADD', ALL_JOBS, ms, JOB_ID) end
+settle(JOB_ID, INITIAL, ms, false)
+notify(JOB_ID, 1, INITIAL)
 return reply('OK', 1, INITIAL, 1, ms)
-"""
+""",
+)
 
-# ARGV: 4 attempt, 5 status, 6 message, 7 error, 8 task_id, 9 progress, 10 result,
-#       11 max runs when re-entering the same status (0: same status is illegal),
-#       12 ``by`` status and 13 ``by`` delivery number: the stage run making the write (its
-#       own stage for a result or an error; for a stage entry, the run that handed off)
-_TRANSITION = r"""
-local attempt, status = tonumber(ARGV[4]), ARGV[5]
+_TRANSITION = _Op(
+    r"""
+-- transition: move the job to STATUS, checked against the transition table and fenced.
+-- ARGV[4] attempt (0: unfenced), ARGV[5] status, ARGV[6] message ('' for the default),
+-- ARGV[7] error (kept only for the error status), ARGV[8] task id, ARGV[9] progress JSON,
+-- ARGV[10] result JSON, ARGV[11] max runs when re-entering the same status (0: the same
+-- status is illegal), ARGV[12] ``by`` status and ARGV[13] ``by`` delivery number: the
+-- stage run making the write (its own stage for a result or an error; for a stage entry,
+-- the run that handed off). Replies ``OK ... rerun <runs>`` for a counted redelivery.
+local ATTEMPT, STATUS, MESSAGE, ERR = tonumber(ARGV[4]), ARGV[5], ARGV[6], ARGV[7]
+local TASK_ID, PROGRESS, RESULT, MAX_RUNS = ARGV[8], ARGV[9], ARGV[10], tonumber(ARGV[11])
+local BY_STATUS, BY_RUN = ARGV[12] or '', tonumber(ARGV[13] or '0')
+""",
+    r"""
 local cur = load()
-local bad = guard(cur, attempt)
+local bad = guard(cur, ATTEMPT)
 if bad then return bad end
-local max_runs = tonumber(ARGV[11])
-local by_status, by_run = ARGV[12] or '', tonumber(ARGV[13] or '0')
 local by = ''
-if by_run > 0 then by = by_status .. ':' .. by_run end
+if BY_RUN > 0 then by = BY_STATUS .. ':' .. BY_RUN end
 if TERMINAL[cur.status] then
-  return reply('ERR_TRANSITION', cur.status, status, 'terminal')
+  return reply('ERR_TRANSITION', cur.status, STATUS, 'terminal')
 end
 
 -- A delivery that must not run is refused, and the refusal is part of the job's story.
@@ -199,182 +234,231 @@ local function duplicate(why)
   local ms = now_ms()
   local version = cur.version + 1
   redis.call('HSET', S, 'version', version)
-  history(cur.status, 'duplicate', cur.status, version, cur.attempt, ms,
-          'delivery of ' .. status .. ' refused: ' .. why, '', ARGV[8])
+  history(cur.status, KIND.DUPLICATE, cur.status, version, cur.attempt, ms,
+          'delivery of ' .. STATUS .. ' refused: ' .. why, '', TASK_ID)
   notify(cur.job_id, version, cur.status)
-  return reply('ERR_TRANSITION', cur.status, status, why)
+  return reply('ERR_TRANSITION', cur.status, STATUS, why)
 end
 
-local late = superseded(cur, by_status, by_run)
+local late = superseded(cur, BY_STATUS, BY_RUN)
 if late then
-  if max_runs > 0 or status == ERROR or TERMINAL[status] then
-    return duplicate('superseded: delivery ' .. cur.runs .. ' of ' .. by_status .. ' runs')
+  if MAX_RUNS > 0 or STATUS == ERROR or TERMINAL[STATUS] then
+    return duplicate('superseded: delivery ' .. cur.runs .. ' of ' .. BY_STATUS .. ' runs')
   end
   return late
 end
-if status == cur.status and max_runs > 0 and by ~= '' and cur.entered_by ~= by then
+if STATUS == cur.status and MAX_RUNS > 0 and by ~= '' and cur.entered_by ~= by then
   return duplicate('a second hand-off from ' .. by .. ' (entered from ' .. cur.entered_by .. ')')
 end
-if status == cur.status and max_runs > 0 then
+if STATUS == cur.status and MAX_RUNS > 0 then
   -- A redelivered stage: count the run, give up once it keeps coming back.
   local runs = cur.runs + 1
-  if runs > max_runs then
-    return move(cur, 'redelivery', ERROR, '',
-                cur.status .. ': gave up after ' .. max_runs .. ' deliveries (worker lost?)',
-                ARGV[8], '', '')
+  if runs > MAX_RUNS then
+    return move(cur, KIND.GAVE_UP, ERROR, '',
+                cur.status .. ': gave up after ' .. MAX_RUNS .. ' deliveries (worker lost?)',
+                TASK_ID, '', '')
   end
   -- Recorded like any change: the history shows the stage ran again, and with which task.
   local ms = now_ms()
   local version = cur.version + 1
   local fields = {'runs', runs, 'heartbeat_ms', ms, 'updated_ms', ms, 'version', version}
-  if ARGV[8] ~= '' then table.insert(fields, 'task_id'); table.insert(fields, ARGV[8]) end
+  if TASK_ID ~= '' then table.insert(fields, 'task_id'); table.insert(fields, TASK_ID) end
   redis.call('HSET', S, unpack(fields))
-  history(cur.status, 'redelivered', cur.status, version, cur.attempt, ms,
-          'delivery ' .. runs .. ' of at most ' .. max_runs, '', ARGV[8])
+  history(cur.status, KIND.REDELIVERED, cur.status, version, cur.attempt, ms,
+          'delivery ' .. runs .. ' of at most ' .. MAX_RUNS, '', TASK_ID)
   settle(cur.job_id, cur.status, ms, false)
   notify(cur.job_id, version, cur.status)
   return reply('OK', version, cur.status, cur.attempt, ms, 'rerun', runs)
 end
-if not (ALLOWED[cur.status] and ALLOWED[cur.status][status]) then
-  if max_runs > 0 and cur.attempt == attempt then
+if not (ALLOWED[cur.status] and ALLOWED[cur.status][STATUS]) then
+  if MAX_RUNS > 0 and cur.attempt == ATTEMPT then
     return duplicate('the job is already in ' .. cur.status)
   end
-  return reply('ERR_TRANSITION', cur.status, status, 'not allowed')
+  return reply('ERR_TRANSITION', cur.status, STATUS, 'not allowed')
 end
-local err = ARGV[7]
-if status ~= ERROR then err = '' end
-return move(cur, 'transition', status, ARGV[6], err, ARGV[8], ARGV[9], ARGV[10], by)
-"""
+local err = ERR
+if STATUS ~= ERROR then err = '' end
+return move(cur, KIND.TRANSITION, STATUS, MESSAGE, err, TASK_ID, PROGRESS, RESULT, by)
+""",
+)
 
-# ARGV: 4 attempt, 5 expected status ('' any), 6 progress json, 7 message ('' keep),
-#       8 the writer's delivery number of the expected status (0: unfenced)
-_PROGRESS = r"""
+_PROGRESS = _Op(
+    r"""
+-- progress: record progress within the current status (a history entry, a version bump).
+-- ARGV[4] attempt (0: unfenced), ARGV[5] expected status ('' any), ARGV[6] progress JSON,
+-- ARGV[7] message ('' keeps it), ARGV[8] the writer's delivery number of the expected
+-- status (0: unfenced).
+local ATTEMPT, EXPECTED, PROGRESS, MESSAGE = tonumber(ARGV[4]), ARGV[5], ARGV[6], ARGV[7]
+local RUN = tonumber(ARGV[8] or '0')
+""",
+    r"""
 local cur = load()
-local bad = guard_running(cur, tonumber(ARGV[4]), ARGV[5], 'progress')
-  or superseded(cur, ARGV[5], tonumber(ARGV[8] or '0'))
+local bad = guard_running(cur, ATTEMPT, EXPECTED, 'progress')
+  or superseded(cur, EXPECTED, RUN)
 if bad then return bad end
 local ms = now_ms()
 local version = cur.version + 1
-local msg = ARGV[7]
-local fields = {'version', version, 'progress', ARGV[6], 'updated_ms', ms, 'heartbeat_ms', ms}
-if msg ~= '' then table.insert(fields, 'message'); table.insert(fields, msg) end
+local fields = {'version', version, 'progress', PROGRESS, 'updated_ms', ms, 'heartbeat_ms', ms}
+if MESSAGE ~= '' then table.insert(fields, 'message'); table.insert(fields, MESSAGE) end
 redis.call('HSET', S, unpack(fields))
-history(cur.status, 'progress', cur.status, version, cur.attempt, ms, msg, '', '')
+history(cur.status, KIND.PROGRESS, cur.status, version, cur.attempt, ms, MESSAGE, '', '')
 settle(cur.job_id, cur.status, ms, false)
 notify(cur.job_id, version, cur.status)
 return reply('OK', version, cur.status, cur.attempt, ms)
-"""
+""",
+)
 
-# Liveness only: no version bump and no history entry, so heartbeats never evict
-# real transitions from the capped history. ARGV: 4 attempt, 5 expected status,
-# 6 the writer's delivery number (0: unfenced).
-_HEARTBEAT = r"""
+_HEARTBEAT = _Op(
+    r"""
+-- heartbeat: liveness only. No version bump and no history entry, so heartbeats never
+-- evict real transitions from the capped history.
+-- ARGV[4] attempt (0: unfenced), ARGV[5] expected status ('' any), ARGV[6] the writer's
+-- delivery number (0: unfenced).
+local ATTEMPT, EXPECTED, RUN = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6] or '0')
+""",
+    r"""
 local cur = load()
-local bad = guard_running(cur, tonumber(ARGV[4]), ARGV[5], 'heartbeat')
-  or superseded(cur, ARGV[5], tonumber(ARGV[6] or '0'))
+local bad = guard_running(cur, ATTEMPT, EXPECTED, 'heartbeat')
+  or superseded(cur, EXPECTED, RUN)
 if bad then return bad end
 local ms = now_ms()
 redis.call('HSET', S, 'heartbeat_ms', ms)
 settle(cur.job_id, cur.status, ms, false)
 return reply('OK', cur.version, cur.status, cur.attempt, ms)
-"""
+""",
+)
 
-# ARGV: 4 expected attempt (0 any), 5 message
-_RETRY = r"""
-local expected = tonumber(ARGV[4])
+_RETRY = _Op(
+    r"""
+-- retry: a new attempt from ERROR back to INITIAL (only from there).
+-- ARGV[4] expected attempt (0 any), ARGV[5] message ('' for the default).
+local EXPECTED_ATTEMPT, MESSAGE = tonumber(ARGV[4]), ARGV[5]
+""",
+    r"""
 local cur = load()
 if not cur then return reply('ERR_NOTFOUND') end
-if expected ~= 0 and expected ~= cur.attempt then return reply('ERR_STALE', cur.attempt) end
+if EXPECTED_ATTEMPT ~= 0 and EXPECTED_ATTEMPT ~= cur.attempt then
+  return reply('ERR_STALE', cur.attempt)
+end
 if cur.status ~= ERROR then
   return reply('ERR_TRANSITION', cur.status, INITIAL, 'retry needs ' .. ERROR)
 end
 local ms = now_ms()
 local version, attempt = cur.version + 1, cur.attempt + 1
-local msg = ARGV[5]
+local msg = MESSAGE
 if msg == '' then msg = MESSAGES[INITIAL] end
 redis.call('HSET', S, 'status', INITIAL, 'message', msg, 'error', '', 'version', version,
            'attempt', attempt, 'updated_ms', ms, 'heartbeat_ms', ms, 'progress', '',
            'result', '', 'task_id', '', 'runs', 1, 'entered_by', '')
-history(cur.status, 'retry', INITIAL, version, attempt, ms, msg, '', '')
+history(cur.status, KIND.RETRY, INITIAL, version, attempt, ms, msg, '', '')
 settle(cur.job_id, INITIAL, ms, true)
 notify(cur.job_id, version, INITIAL)
 return reply('OK', version, INITIAL, attempt, ms)
-"""
+""",
+)
 
-# ARGV: 4 idle seconds, 5 message. Re-checks idleness inside Redis: safe while workers write.
-_MARK_STALE = r"""
+_MARK_STALE = _Op(
+    r"""
+-- mark_stale: a running job silent for IDLE seconds moves to ERROR. Re-checks idleness
+-- inside Redis, so it is safe while workers write. Replies SKIP when the job is not due.
+-- ARGV[4] idle seconds, ARGV[5] error text, ARGV[6] job id (to drop a dangling index entry).
+local IDLE, ERR, JOB_ID = tonumber(ARGV[4]), ARGV[5], ARGV[6]
+""",
+    r"""
 local cur = load()
 if not cur then
-  if INDEXED then redis.call('ZREM', KEYS[4], ARGV[6]) end
+  if INDEXED then redis.call('ZREM', RUNNING, JOB_ID) end
   return reply('ERR_NOTFOUND')
 end
 if TERMINAL[cur.status] then return reply('SKIP', cur.version, cur.status) end
 local last = math.max(cur.updated_ms, cur.heartbeat_ms)
-if now_ms() - last < tonumber(ARGV[4]) * 1000 then return reply('SKIP', cur.version, cur.status) end
-return move(cur, 'stale', ERROR, '', ARGV[5] .. ' while ' .. cur.status, '', '', '')
-"""
+if now_ms() - last < IDLE * 1000 then return reply('SKIP', cur.version, cur.status) end
+return move(cur, KIND.STALE, ERROR, '', ERR .. ' while ' .. cur.status, '', '', '')
+""",
+)
 
-# ARGV: 4 age seconds, 5 status wanted (ERROR for purge), 6 job id
-_PURGE = r"""
+_PURGE = _Op(
+    r"""
+-- purge: delete a job in WANTED status older than AGE seconds; SKIP when it is not due.
+-- ARGV[4] age seconds, ARGV[5] status wanted (ERROR for purge), ARGV[6] job id.
+local AGE, WANTED, JOB_ID = tonumber(ARGV[4]), ARGV[5], ARGV[6]
+""",
+    r"""
 local cur = load()
 if not cur then
-  if INDEXED then redis.call('ZREM', KEYS[5], ARGV[6]) end
+  if INDEXED then redis.call('ZREM', ERRORED, JOB_ID) end
   return reply('ERR_NOTFOUND')
 end
-if cur.status ~= ARGV[5] then return reply('SKIP', cur.version, cur.status) end
-if now_ms() - cur.updated_ms < tonumber(ARGV[4]) * 1000 then
+if cur.status ~= WANTED then return reply('SKIP', cur.version, cur.status) end
+if now_ms() - cur.updated_ms < AGE * 1000 then
   return reply('SKIP', cur.version, cur.status)
 end
 redis.call('DEL', S, H)
 if INDEXED then
-  redis.call('ZREM', KEYS[3], ARGV[6]); redis.call('ZREM', KEYS[5], ARGV[6])
+  redis.call('ZREM', ALL_JOBS, JOB_ID); redis.call('ZREM', ERRORED, JOB_ID)
 end
 return reply('OK', cur.version, cur.status, cur.attempt, 0)
-"""
+""",
+)
 
-# KEYS 7 archive hash, 8 archive history, 9 archive index (single node); in cluster mode
-# the archive keys follow the job's own two (KEYS 3 and 4) and there is no index.
-# ARGV: 4 age seconds, 5 archive ttl (0: keep), 6 job id
-_ARCHIVE = r"""
+_ARCHIVE = _Op(
+    r"""
+-- archive: move a completed job older than AGE seconds to the archive keys; SKIP when
+-- it is not due. Single-node mode: KEYS[7] archive hash, KEYS[8] archive history,
+-- KEYS[9] archive index. Cluster mode: the archive keys follow the job's own two
+-- (KEYS[3], KEYS[4]) and there is no archive index.
+-- ARGV[4] age seconds, ARGV[5] archive ttl (0: keep), ARGV[6] job id.
+local ARCHIVE, ARCHIVE_HISTORY, ARCHIVE_INDEX = KEYS[3], KEYS[4], nil
+if INDEXED then ARCHIVE, ARCHIVE_HISTORY, ARCHIVE_INDEX = KEYS[7], KEYS[8], KEYS[9] end
+local AGE, ARCHIVE_TTL, JOB_ID = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+""",
+    r"""
 local cur = load()
-local A, AH = KEYS[3], KEYS[4]
-if INDEXED then A, AH = KEYS[7], KEYS[8] end
 if not cur then
-  if INDEXED then redis.call('ZREM', KEYS[6], ARGV[6]) end
+  if INDEXED then redis.call('ZREM', COMPLETED, JOB_ID) end
   return reply('ERR_NOTFOUND')
 end
 if not TERMINAL[cur.status] or cur.status == ERROR then
   return reply('SKIP', cur.version, cur.status)
 end
-if now_ms() - cur.updated_ms < tonumber(ARGV[4]) * 1000 then
+if now_ms() - cur.updated_ms < AGE * 1000 then
   return reply('SKIP', cur.version, cur.status)
 end
-redis.call('RENAME', S, A)
-if redis.call('EXISTS', H) == 1 then redis.call('RENAME', H, AH) end
-local ttl = tonumber(ARGV[5])
-if ttl > 0 then
-  redis.call('EXPIRE', A, ttl); redis.call('EXPIRE', AH, ttl)
+redis.call('RENAME', S, ARCHIVE)
+if redis.call('EXISTS', H) == 1 then redis.call('RENAME', H, ARCHIVE_HISTORY) end
+if ARCHIVE_TTL > 0 then
+  redis.call('EXPIRE', ARCHIVE, ARCHIVE_TTL); redis.call('EXPIRE', ARCHIVE_HISTORY, ARCHIVE_TTL)
 else
-  redis.call('PERSIST', A); redis.call('PERSIST', AH)
+  redis.call('PERSIST', ARCHIVE); redis.call('PERSIST', ARCHIVE_HISTORY)
 end
 if INDEXED then
-  redis.call('ZREM', KEYS[3], ARGV[6]); redis.call('ZREM', KEYS[6], ARGV[6])
-  redis.call('ZADD', KEYS[9], cur.updated_ms, ARGV[6])
+  redis.call('ZREM', ALL_JOBS, JOB_ID); redis.call('ZREM', COMPLETED, JOB_ID)
+  redis.call('ZADD', ARCHIVE_INDEX, cur.updated_ms, JOB_ID)
 end
 return reply('OK', cur.version, cur.status, cur.attempt, cur.updated_ms)
-"""
+""",
+)
 
-# ARGV: 4 job id
-_CLEAR = r"""
+_CLEAR = _Op(
+    r"""
+-- clear: delete the job and its history. Replies ``OK ... absent 1`` when there was none.
+-- ARGV[4] job id.
+local JOB_ID = ARGV[4]
+""",
+    r"""
 local existed = redis.call('DEL', S, H)
 if INDEXED then
-  for i = 3, 6 do redis.call('ZREM', KEYS[i], ARGV[4]) end
+  for _, index in ipairs({ALL_JOBS, RUNNING, ERRORED, COMPLETED}) do
+    redis.call('ZREM', index, JOB_ID)
+  end
 end
-if existed > 0 then redis.call('PUBLISH', CHANNEL, ARGV[4] .. ' 0 CLEARED') end
-return reply('OK', existed, '', 0, 0)
-"""
+if existed == 0 then return reply('OK', 0, '', 0, 0, 'absent', 1) end
+redis.call('PUBLISH', CHANNEL, JOB_ID .. ' 0 CLEARED')
+return reply('OK', 0, '', 0, 0)
+""",
+)
 
-OPS: dict[str, str] = {
+_SCRIPTS: dict[str, _Op] = {
     "create": _CREATE,
     "transition": _TRANSITION,
     "progress": _PROGRESS,
@@ -386,7 +470,13 @@ OPS: dict[str, str] = {
     "clear": _CLEAR,
 }
 
+OPS: tuple[str, ...] = tuple(_SCRIPTS)
+"""The store's write operations, one Lua script each."""
+
 
 def script_source(workflow: Workflow, op: str) -> str:
-    """The full Lua source of ``op`` for ``workflow``."""
-    return _tables(workflow, op) + _PRELUDE + OPS[op]
+    """The full Lua source of ``op`` for ``workflow``: its contract first, then the tables."""
+    script = _SCRIPTS[op]
+    return (
+        _COMMON + script.contract + _tables(workflow, op) + lua_constants() + _PRELUDE + script.body
+    )

@@ -13,8 +13,6 @@ from pipeline.tracking import StageRun, Tracker
 
 __all__ = ["register_media_stages"]
 
-PROGRESS_EVERY_BYTES = 256 * 1024
-
 
 def _download(ctx: dict[str, Any], run: StageRun) -> dict[str, Any]:
     """Fetch the media (SSRF-guarded, size- and time-limited), reporting bytes."""

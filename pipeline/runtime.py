@@ -56,12 +56,12 @@ def runtime_for(app_target: str | None, settings: Settings | None = None) -> Run
     settings = settings or Settings.from_env()
     if app_target is None:
         return build_runtime(settings)
-    from pipeline.celery_app import tracker_of
+    from pipeline.tracking import Tracker
     from pipeline.worker import load_app
 
     try:
         app = load_app(app_target, settings)
-        workflow = tracker_of(app).workflow
+        workflow = Tracker.of(app).workflow
     except (ImportError, AttributeError, TypeError, ValueError) as exc:
         raise ValueError(f"--app {app_target}: {exc}") from exc
     return build_runtime(settings, workflow, app)

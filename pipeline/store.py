@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 import redis
 
@@ -25,7 +26,10 @@ from pipeline.records import decode, history_entry, record_from_hash, report_onc
 from pipeline.settings import Settings
 from pipeline.workflow import PRD_WORKFLOW, Workflow
 
-__all__ = ["JobStore", "StageRunId", "Write"]
+if TYPE_CHECKING:
+    from pipeline.batch import Batch
+
+__all__ = ["JobStore", "StageRunId", "Sweep", "Write"]
 
 
 MAX_PROGRESS_JSON = 4096
@@ -38,7 +42,12 @@ StageRunId = tuple[str, int]
 
 @dataclass(frozen=True)
 class Write:
-    """What a successful write left behind."""
+    """What a successful write left behind.
+
+    ``reruns`` counts the deliveries of a redelivered stage (0 otherwise); ``skipped`` is
+    a sweep candidate left alone (not due, or no longer in the swept status); ``existed``
+    is False when :meth:`JobStore.clear_state` found nothing to delete.
+    """
 
     job_id: str
     version: int
@@ -46,6 +55,19 @@ class Write:
     attempt: int
     ms: int
     reruns: int = 0
+    skipped: bool = False
+    existed: bool = True
+
+
+class Sweep(StrEnum):
+    """The store's sweeps of one job at a time (:meth:`JobStore.sweep`)."""
+
+    MARK_STALE = "mark_stale"
+    """A running job silent for ``older_than`` s moves to the error status."""
+    PURGE = "purge"
+    """A job in the error status for ``older_than`` s is deleted."""
+    ARCHIVE = "archive"
+    """A job completed ``older_than`` s ago moves to the archive."""
 
 
 class JobStore:
@@ -89,9 +111,16 @@ class JobStore:
         extra: Sequence[str] = (),
         attempt: int = 0,
     ) -> Write:
-        keys = self._keys(job_id, *extra)
+        return self._execute(
+            op, job_id, self._keys(job_id, *extra), [*self._common, *args], attempt
+        )
+
+    def _execute(
+        self, op: str, job_id: str, keys: list[str], argv: list[Any], attempt: int
+    ) -> Write:
+        """Run one write script now (:class:`pipeline.batch.Batch` queues it instead)."""
         try:
-            reply = self._eval(op, keys, [*self._common, *args])
+            reply = self._eval(op, keys, argv)
         except redis.ConnectionError as exc:
             raise StoreUnavailable(f"Redis unreachable: {exc}") from exc
         return self._reply(op, job_id, decode(reply).split("\t"), attempt)
@@ -107,8 +136,16 @@ class JobStore:
     def _reply(self, op: str, job_id: str, reply: list[str], attempt: int) -> Write:
         if reply[0] != "OK":
             return self._not_ok(job_id, reply, attempt)
-        reruns = int(reply[6]) if len(reply) > 6 else 0
-        write = Write(job_id, int(reply[1]), reply[2], int(reply[3]), int(reply[4]), reruns)
+        tail = dict(zip(reply[5::2], reply[6::2], strict=False))  # ``name value`` pairs
+        write = Write(
+            job_id,
+            int(reply[1]),
+            reply[2],
+            int(reply[3]),
+            int(reply[4]),
+            reruns=int(tail.get("rerun", 0)),
+            existed=tail.get("absent") != "1",
+        )
         if self.settings.cluster:
             self._reindex(op, write)
         return write
@@ -118,7 +155,7 @@ class JobStore:
         """A skipped sweep candidate, or the typed error for a refused write."""
         code = reply[0]
         if code == "SKIP":
-            return Write(job_id, int(reply[1]), reply[2], 0, 0, reruns=-1)
+            return Write(job_id, int(reply[1]), reply[2], 0, 0, skipped=True)
         if code == "ERR_NOTFOUND":
             raise JobNotFound(job_id)
         if code == "ERR_EXISTS":
@@ -293,7 +330,32 @@ class JobStore:
     def clear_state(self, job_id: str) -> bool:
         """Delete the job and its history (the PRD's ``clear_state``). True if it existed."""
         job_id = v.check_job_id(job_id)
-        return self._run("clear", job_id, [job_id]).version > 0
+        return self._run("clear", job_id, [job_id]).existed
+
+    def sweep(self, sweep: Sweep, job_id: str, older_than: float, arg: str) -> Write:
+        """Apply one sweep to one job, re-checked inside Redis (a worker writing now wins).
+
+        ``arg`` is the stale error text (:attr:`Sweep.MARK_STALE`), the status to purge
+        (:attr:`Sweep.PURGE`) or the archive TTL in seconds (:attr:`Sweep.ARCHIVE`).
+        The write is ``skipped`` when the job is not due; :class:`JobNotFound` when it is gone.
+        """
+        job_id = v.check_job_id(job_id)
+        extra: list[str] = []
+        if sweep is Sweep.ARCHIVE:
+            extra = [self.keys.archived(job_id), self.keys.archived_history(job_id)]
+            if not self.settings.cluster:
+                extra.append(self.keys.archive)
+        return self._run(sweep.value, job_id, [older_than, arg, job_id], extra)
+
+    def batch(self) -> Batch:
+        """A store whose writes queue on one pipeline until :meth:`Batch.flush` runs them.
+
+        Seeds thousands of jobs in a few round trips with exactly the writes the store
+        makes; see :class:`pipeline.batch.Batch`.
+        """
+        from pipeline.batch import Batch
+
+        return Batch(self)
 
     # -- reads ----------------------------------------------------------------------
 

@@ -242,7 +242,6 @@ class Tracker:
         # are never identical to it, so failures are matched by task name.
         self.task_names: dict[str, str] = {}
         self._store: tuple[int, JobStore] | None = None
-        app.conf.jobstate_tracker = self  # how enqueue and the harness find it from the app
         _TRACKERS[app] = self  # Tracker.of(app)
         signals.task_failure.connect(self._on_task_failure, weak=False)
         # Celery logs each stage's outcome and exception text: keep secrets out of it.

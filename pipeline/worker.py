@@ -8,6 +8,7 @@ from typing import Any
 
 from celery import Celery
 
+from pipeline.loading import load_object
 from pipeline.settings import Settings
 
 __all__ = ["load_app", "run_beat", "run_worker"]
@@ -20,18 +21,11 @@ def load_app(target: str, settings: Settings | None = None) -> Celery:
     The current folder is searched first, as ``celery -A`` and ``python -m`` do, so
     ``jobstate worker --app mine:app`` finds ``mine.py`` where it is run.
     """
-    import importlib
-
     from pipeline.celery_app import bind_app
 
-    module_name, _, attr = target.partition(":")
-    if not attr:
-        raise ValueError(f"app {target!r} must look like 'package.module:attribute'")
     settings = settings or Settings.from_env()
     _search_current_folder()
-    obj: Any = importlib.import_module(module_name)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
+    obj: Any = load_object(target, "app")
     app = obj if isinstance(obj, Celery) else obj(settings)
     if not isinstance(app, Celery):
         raise TypeError(f"{target} returned {type(app).__name__}, not a Celery app")

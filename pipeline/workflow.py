@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from pipeline.history import HistoryKind
 from pipeline.job_input import URL_INPUT, JobInput
 
 __all__ = ["PRD_WORKFLOW", "Workflow"]
@@ -65,6 +67,38 @@ class Workflow:
         if self.initial in self.terminal:
             raise ValueError(f"workflow {self.name!r}: initial status cannot be terminal")
 
+    @classmethod
+    def linear(
+        cls,
+        name: str,
+        *,
+        stages: Mapping[str, str],
+        initial: tuple[str, str] = ("INIT", "Starting..."),
+        done: tuple[str, str] = ("COMPLETE", "Complete"),
+        error: tuple[str, str] = ("ERROR", "Error occurred"),
+        input: JobInput = URL_INPUT,
+    ) -> Workflow:
+        """A workflow that runs its ``stages`` in order: initial -> each stage -> done.
+
+        ``stages`` maps each running status to its default message, in order;
+        ``initial``, ``done`` and ``error`` are ``(status, message)`` pairs. Every stage may
+        also move to ``error`` (as in any workflow), and a retry leads from ``error`` back
+        to ``initial``::
+
+            Workflow.linear("resize", stages={"RESIZING": "Resizing"}, done=("DONE", "Resized"))
+        """
+        order = [initial[0], *stages, done[0]]
+        return cls(
+            name=name,
+            statuses={**dict([initial]), **stages, error[0]: error[1], done[0]: done[1]},
+            initial=initial[0],
+            terminal=frozenset({done[0], error[0]}),
+            error=error[0],
+            transitions={src: frozenset({dst}) for src, dst in itertools.pairwise(order)},
+            stages=tuple(stages),
+            input=input,
+        )
+
     @property
     def running(self) -> frozenset[str]:
         """Statuses in which a job is still in progress (not terminal)."""
@@ -81,10 +115,10 @@ class Workflow:
     def is_legal_path(self, path: Iterable[tuple[str, str]]) -> bool:
         """Whether a history of ``(kind, status)`` steps tells a legal story.
 
-        ``kind`` is ``create``, ``transition``, ``progress``, ``redelivered`` (a stage
-        message delivered again: same status), ``duplicate`` (a delivery refused: same
-        status), ``redelivery`` (gave up: error),
-        ``retry`` or ``stale``.
+        ``kind`` is a :class:`~pipeline.history.HistoryKind` (or its stored string):
+        entries that keep the status (progress, redelivered, duplicate) must stay in a
+        running status, a retry goes from the error status to the initial one, and the
+        moves (transition, stale, gave up) must be allowed by the transition table.
         """
         current: str | None = None
         for kind, status in path:
@@ -94,15 +128,17 @@ class Workflow:
         return True
 
     def _legal_step(self, current: str | None, kind: str, status: str) -> bool:
+        try:
+            known = HistoryKind(kind)
+        except ValueError:
+            return False
         if current is None:
-            return kind == "create" and status == self.initial
-        if kind in {"progress", "redelivered", "duplicate"}:
+            return known is HistoryKind.CREATE and status == self.initial
+        if known.keeps_status:
             return status == current and current not in self.terminal
-        if kind == "retry":
+        if known is HistoryKind.RETRY:
             return current == self.error and status == self.initial
-        if kind in {"transition", "stale", "redelivery"}:
-            return self.allowed(current, status)
-        return False
+        return known.moves_by_table and self.allowed(current, status)
 
     def happy_path(self) -> list[str]:
         """The statuses a job passes through when every stage succeeds."""
@@ -116,27 +152,16 @@ class Workflow:
         return self.transitions.get(status, frozenset())
 
 
-PRD_WORKFLOW = Workflow(
-    name="media",
-    statuses={
-        "INIT": "Starting process...",
+PRD_WORKFLOW = Workflow.linear(
+    "media",
+    initial=("INIT", "Starting process..."),
+    stages={
         "DOWNLOADING": "Downloading media...",
         "TRANSCRIBING": "Transcribing audio...",
         "GENERATING_QUOTES": "Generating quotes...",
         "GENERATING_SUMMARY": "Creating summary...",
-        "ERROR": "Error occurred",
-        "COMPLETE": "Process complete",
     },
-    initial="INIT",
-    terminal=frozenset({"COMPLETE", "ERROR"}),
-    error="ERROR",
-    transitions={
-        "INIT": frozenset({"DOWNLOADING"}),
-        "DOWNLOADING": frozenset({"TRANSCRIBING"}),
-        "TRANSCRIBING": frozenset({"GENERATING_QUOTES"}),
-        "GENERATING_QUOTES": frozenset({"GENERATING_SUMMARY"}),
-        "GENERATING_SUMMARY": frozenset({"COMPLETE"}),
-    },
-    stages=("DOWNLOADING", "TRANSCRIBING", "GENERATING_QUOTES", "GENERATING_SUMMARY"),
+    done=("COMPLETE", "Process complete"),
+    error=("ERROR", "Error occurred"),
 )
 """The PRD's workflow: INIT -> DOWNLOADING -> ... -> COMPLETE, any running status -> ERROR."""

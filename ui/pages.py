@@ -1,4 +1,5 @@
-"""The HTML entry points: the job page (at ``/`` and ``/jobs/<id>``) and the API docs page."""
+"""The HTML entry points (the job page at ``/`` and ``/jobs/<id>``, the API docs page) and
+the generated history-kinds module the page imports."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from pathlib import Path
 
 from fastapi import APIRouter
 from starlette.responses import Response
+
+from pipeline.history import js_module
 
 __all__ = ["STATIC_DIR", "pages_router"]
 
@@ -38,5 +41,16 @@ def pages_router() -> APIRouter:
     @router.get("/docs")
     async def api_docs() -> Response:
         return page(docs)
+
+    kinds = js_module().encode("utf-8")
+
+    @router.get("/static/history-kinds.js")
+    async def history_kinds() -> Response:
+        # Generated from pipeline.history.HistoryKind: the page and the store share one list.
+        return Response(
+            kinds,
+            media_type="text/javascript; charset=utf-8",
+            headers={"Cache-Control": "no-cache"},
+        )
 
     return router

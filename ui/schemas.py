@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
+from pipeline.history import HistoryKind
+
 __all__ = [
     "Health",
     "HistoryEntry",
@@ -68,8 +70,9 @@ class HistoryEntry(BaseModel):
     version: int
     attempt: int
     kind: str = Field(
-        description="What moved the job: create, transition, progress, retry, stale (the "
-        "stale sweep), redelivered (a stage delivered again) or redelivery (gave up on it)"
+        description="What moved the job, one of: "
+        + ", ".join(k.value for k in HistoryKind)
+        + " (pipeline.history.HistoryKind; redelivery means it gave up on a stage)"
     )
     from_: str | None = Field(alias="from")
     status: str

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +12,7 @@ import uvicorn
 
 from pipeline.service import JobService
 from pipeline.settings import Settings
+from pipeline.waiting import wait_until
 from ui.app import create_app
 
 __all__ = [
@@ -185,12 +185,17 @@ def start_in_thread(
     shown_host = f"[{host}]" if ":" in host else host
     running = RunningServer(server, thread, sock, f"http://{shown_host}:{bound}")
     thread.start()
-    deadline = time.monotonic() + startup_timeout
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            running.stop(timeout=2.0)
-            raise RuntimeError(
-                f"web server on {host}:{bound} did not start within {startup_timeout:g} s"
-            )
-        thread.join(0.01)
+
+    def started() -> bool:
+        if not thread.is_alive():
+            raise RuntimeError(f"web server on {host}:{bound} stopped while starting")
+        return bool(server.started)
+
+    try:
+        wait_until(
+            started, startup_timeout, interval=0.01, what=f"web server on {host}:{bound} started"
+        )
+    except (RuntimeError, TimeoutError) as exc:
+        running.stop(timeout=2.0)
+        raise RuntimeError(str(exc)) from exc
     return running

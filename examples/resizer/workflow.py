@@ -31,24 +31,12 @@ def _side(value: Any, field: str) -> int:
 RESIZE_INPUT = JobInput(required={"image": _image_name, "width": _side, "height": _side})
 """``{"image": "cat.png", "width": 64, "height": 48}``: which inbox file, and its new size."""
 
-RESIZE = Workflow(
-    name="resize",
-    statuses={
-        "QUEUED": "Waiting for a worker",
-        "RESIZING": "Resizing the image",
-        "UPLOADING": "Uploading the result",
-        "DONE": "Resized",
-        "FAILED": "Could not resize",
-    },
-    initial="QUEUED",
-    terminal=frozenset({"DONE", "FAILED"}),
-    error="FAILED",
-    transitions={
-        "QUEUED": frozenset({"RESIZING"}),
-        "RESIZING": frozenset({"UPLOADING"}),
-        "UPLOADING": frozenset({"DONE"}),
-    },
-    stages=("RESIZING", "UPLOADING"),
+RESIZE = Workflow.linear(
+    "resize",
+    initial=("QUEUED", "Waiting for a worker"),
+    stages={"RESIZING": "Resizing the image", "UPLOADING": "Uploading the result"},
+    done=("DONE", "Resized"),
+    error=("FAILED", "Could not resize"),
     input=RESIZE_INPUT,
 )
 """QUEUED -> RESIZING -> UPLOADING -> DONE; any running status -> FAILED; FAILED -> QUEUED

@@ -16,14 +16,13 @@ import socket
 import subprocess
 import tempfile
 import threading
-import time
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
 import redis
 
-from pipeline.procs.lifecycle import Closing
+from pipeline.procs.lifecycle import Lifecycle
+from pipeline.waiting import wait_until
 
 __all__ = [
     "MISSING_BINARY",
@@ -65,7 +64,7 @@ def _find_binary(executable: str) -> str:
     return found
 
 
-class RedisServer(Closing):
+class RedisServer(Lifecycle):
     """One ``redis-server`` process: AOF on, ``appendfsync always``, no RDB snapshots.
 
     The port and data directory are chosen on the first :meth:`start` and kept for the
@@ -237,18 +236,18 @@ class RedisServer(Closing):
             raise
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + self.startup_timeout
-        while True:
+        def ready() -> bool:
             if self._proc is None or self._proc.poll() is not None:
                 raise RedisServerError(f"redis-server exited at start:\n{self._log_tail()}")
-            if self._answers_ping():
-                return
-            if time.monotonic() > deadline:
-                raise RedisServerError(
-                    f"redis-server on port {self.port} did not answer PING within "
-                    f"{self.startup_timeout}s:\n{self._log_tail()}"
-                )
-            time.sleep(POLL_SECONDS)
+            return self._answers_ping()
+
+        wait_until(
+            ready,
+            self.startup_timeout,
+            interval=POLL_SECONDS,
+            what=f"redis-server on port {self.port} answering PING",
+            fail=lambda why: RedisServerError(f"{why}:\n{self._log_tail()}"),
+        )
 
     def _answers_ping(self) -> bool:
         """True once *our* process answers (not some other server that owns the port)."""
@@ -276,7 +275,7 @@ class RedisServer(Closing):
         return "\n".join(text.splitlines()[-lines:]) or "(no output)"
 
 
-class FakeTcpRedis:
+class FakeTcpRedis(Lifecycle):
     """fakeredis served over TCP from a thread, so other processes can connect to it.
 
     Cheaper than a real server and shared by URL; behaves like Redis for what the store
@@ -331,17 +330,6 @@ class FakeTcpRedis:
         if self._thread is not None:
             self._thread.join(timeout)
         self._server, self._thread = None, None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def start_redis_server(executable: str = "redis-server", **kwargs: Any) -> RedisServer:

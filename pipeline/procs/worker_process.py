@@ -20,6 +20,7 @@ from pathlib import Path
 from celery import Celery
 
 from pipeline.settings import Settings
+from pipeline.waiting import wait_until
 
 __all__ = ["DEFAULT_ENTRY", "WorkerProcess", "WorkerStartError"]
 
@@ -130,25 +131,32 @@ class WorkerProcess:
         return self
 
     def _wait_ready(self, control_app: Celery) -> None:
-        deadline = time.monotonic() + self.start_timeout
         next_ping = time.monotonic() + 2.0
-        while time.monotonic() < deadline:
+
+        def ready() -> bool:
+            nonlocal next_ping
             if self.proc is not None and self.proc.poll() is not None:
                 raise WorkerStartError(
                     f"worker exited with {self.proc.returncode}:\n{self.log_tail()}"
                 )
             # Ping once the worker logs that it is ready (an unanswered ping costs its
             # timeout), or now and then in case its logging was configured otherwise.
-            if self._logged_ready() or time.monotonic() >= next_ping:
-                next_ping = time.monotonic() + 2.0
-                replies = control_app.control.ping(destination=[self.node], timeout=1.0)
-                if replies and len(self.child_pids()) >= self.concurrency:
-                    return
-            time.sleep(POLL_SECONDS)  # polling interval of a condition wait with a deadline
-        self.kill()
-        raise WorkerStartError(
-            f"worker {self.node} did not answer a ping within {self.start_timeout}s:\n"
-            f"{self.log_tail()}"
+            if not (self._logged_ready() or time.monotonic() >= next_ping):
+                return False
+            next_ping = time.monotonic() + 2.0
+            replies = control_app.control.ping(destination=[self.node], timeout=1.0)
+            return bool(replies) and len(self.child_pids()) >= self.concurrency
+
+        def gave_up(why: str) -> WorkerStartError:
+            self.kill()
+            return WorkerStartError(f"{why}:\n{self.log_tail()}")
+
+        wait_until(
+            ready,
+            self.start_timeout,
+            interval=POLL_SECONDS,
+            what=f"worker {self.node} answering a ping",
+            fail=gave_up,
         )
 
     def _logged_ready(self) -> bool:
@@ -174,8 +182,12 @@ class WorkerProcess:
             self.proc.wait(timeout=self.stop_timeout)
 
     def close(self) -> None:
-        """End a disposable worker at once (:meth:`kill`): nothing it runs needs to finish."""
-        self.kill()
+        """End for good, gracefully (:meth:`stop`); call :meth:`kill` first to end it at once.
+
+        Until 0.x this killed the worker; the life-cycle verbs now mean one thing
+        everywhere (:mod:`pipeline.procs.lifecycle`).
+        """
+        self.stop()
 
     def stop(self) -> None:
         """Warm shutdown (SIGTERM: running stages finish), then SIGKILL after ``stop_timeout``."""

@@ -6,10 +6,11 @@ Backend names come from configuration (settings, environment), never from end us
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Callable
 from typing import Generic, TypeVar, cast
+
+from pipeline.loading import load_object
 
 __all__ = ["Registry"]
 
@@ -53,15 +54,11 @@ class Registry(Generic[F]):
         )
 
     def _import(self, spec: str) -> F:
-        module_name, _, attribute = spec.partition(":")
         try:
-            target: object = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise self._error(
-                f"{self.kind} {spec!r}: cannot import {module_name} ({exc})"
-            ) from None
-        for part in attribute.split("."):
-            target = getattr(target, part, None)
+            target: object = load_object(spec, self.kind)
+        except ValueError as exc:
+            raise self._error(str(exc)) from None
         if not callable(target):
+            attribute = spec.partition(":")[2]
             raise self._error(f"{self.kind} {spec!r}: {attribute} is not a callable in the module")
         return cast(F, target)

@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 import pytest
 
-from harness.waiting import wait_until
 from pipeline.cleanup import mark_stale
 from pipeline.settings import Settings
 from pipeline.store import JobStore
+from pipeline.waiting import wait_until
 from tests.chaos.apps import TARGET
 
 STALE_SECONDS = 2.0

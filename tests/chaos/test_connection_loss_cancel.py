@@ -19,10 +19,10 @@ from celery import Celery
 from harness.chaos import StartScenario
 from harness.faults import FaultInjector
 from harness.runner import JobRunner
-from harness.waiting import wait_until
-from harness.worker_proc import WorkerProcess
 from pipeline.cleanup import mark_stale
+from pipeline.procs.worker_process import WorkerProcess
 from pipeline.store import JobStore
+from pipeline.waiting import wait_until
 from tests.chaos.apps import CANCELLING_TARGET, URL
 from tests.chaos.conftest import STALE_SECONDS
 

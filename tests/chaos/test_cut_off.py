@@ -21,11 +21,11 @@ from harness.chaos_workers import relayed_url
 from harness.faults import FaultInjector
 from harness.relay import TcpRelay
 from harness.runner import JobRunner
-from harness.waiting import wait_until
-from harness.worker_proc import DEFAULT_ENTRY, WorkerProcess
 from pipeline.cleanup import mark_stale
+from pipeline.procs.worker_process import DEFAULT_ENTRY, WorkerProcess
 from pipeline.settings import Settings
 from pipeline.store import JobStore
+from pipeline.waiting import wait_until
 from pipeline.workflow import PRD_WORKFLOW
 from tests.chaos.apps import hold_file, hold_url
 from tests.chaos.conftest import STALE_SECONDS

@@ -29,11 +29,11 @@ import httpx
 import pytest
 
 from harness.chaos import StartScenario
-from harness.redis_proc import free_port
 from harness.runner import JobRunner
-from harness.waiting import wait_until
-from harness.worker_proc import DEFAULT_ENTRY, WorkerProcess
+from pipeline.procs.redis_server import free_port
+from pipeline.procs.worker_process import DEFAULT_ENTRY, WorkerProcess
 from pipeline.settings import Settings
+from pipeline.waiting import wait_until
 from tests.chaos.apps import TARGET, work_url
 
 pytestmark = [

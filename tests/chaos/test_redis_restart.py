@@ -24,11 +24,11 @@ from harness.chaos import StartScenario
 from harness.faults import FaultInjector
 from harness.live_ui import LiveUi
 from harness.runner import JobRunner
-from harness.waiting import wait_until
-from harness.worker_proc import DEFAULT_ENTRY, WorkerProcess
 from pipeline.celery_app import SWEEP_TASK
 from pipeline.cleanup import mark_stale
+from pipeline.procs.worker_process import DEFAULT_ENTRY, WorkerProcess
 from pipeline.store import JobStore
+from pipeline.waiting import wait_until
 from pipeline.workflow import PRD_WORKFLOW
 from tests.chaos.apps import URL
 from tests.chaos.conftest import STALE_SECONDS

@@ -17,9 +17,9 @@ from celery import Celery
 from harness.chaos import ChaosScenario, StartScenario
 from harness.faults import FaultInjector
 from harness.runner import JobRunner
-from harness.waiting import wait_until
-from harness.worker_proc import WorkerProcess
+from pipeline.procs.worker_process import WorkerProcess
 from pipeline.settings import Settings
+from pipeline.waiting import wait_until
 from pipeline.workflow import PRD_WORKFLOW
 from tests.chaos.apps import URL
 

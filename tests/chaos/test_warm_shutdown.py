@@ -9,8 +9,8 @@ import pytest
 from harness.chaos import StartScenario
 from harness.faults import FaultInjector
 from harness.runner import JobRunner
-from harness.waiting import wait_until
-from harness.worker_proc import WorkerProcess
+from pipeline.procs.worker_process import WorkerProcess
+from pipeline.waiting import wait_until
 from pipeline.workflow import PRD_WORKFLOW
 from tests.chaos.apps import URL
 

@@ -23,14 +23,12 @@ from pipeline.settings import Settings
 from pipeline.tracking import StageRun, Tracker
 from tests.guarantees.hostile import nest
 
-FLOW = Workflow(
-    name="mine",
-    statuses={"NEW": "Queued", "WORK": "Working", "DONE": "Done", "FAILED": "Failed"},
-    initial="NEW",
-    terminal=frozenset({"DONE", "FAILED"}),
-    error="FAILED",
-    transitions={"NEW": {"WORK"}, "WORK": {"DONE"}},
-    stages=("WORK",),
+FLOW = Workflow.linear(
+    "mine",
+    initial=("NEW", "Queued"),
+    stages={"WORK": "Working"},
+    done=("DONE", "Done"),
+    error=("FAILED", "Failed"),
 )
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.waiting import wait_until
+from pipeline.waiting import wait_until
 
 pytestmark = [pytest.mark.prefork]
 

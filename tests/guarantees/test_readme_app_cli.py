@@ -22,8 +22,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.waiting import wait_until
 from pipeline.procs.redis_server import start_redis_server
+from pipeline.waiting import wait_until
 from tests.test_readme import TRACKING
 
 pytestmark = [pytest.mark.integration, pytest.mark.prefork]

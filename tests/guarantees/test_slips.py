@@ -18,11 +18,11 @@ import pytest
 
 from harness.recorder import StateRecorder
 from harness.runner import JobRunner
-from harness.waiting import wait_until
 from pipeline.cleanup import mark_stale
 from pipeline.service import JobService
 from pipeline.settings import Settings
 from pipeline.store import JobStore
+from pipeline.waiting import wait_until
 from pipeline.workflow import PRD_WORKFLOW, Workflow
 from tests.asgi import AppClient
 from tests.guarantees.apps import FLOW

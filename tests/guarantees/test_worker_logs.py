@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from harness.runner import JobRunner
-from harness.waiting import wait_until
+from pipeline.waiting import wait_until
 from pipeline.workflow import Workflow
 from tests.guarantees.apps import DOORS
 from tests.guarantees.hostile import Payload, payloads, secret_urls

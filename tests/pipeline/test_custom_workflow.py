@@ -10,7 +10,7 @@ import pytest
 from celery import Celery
 
 from harness.recorder import StateRecorder
-from pipeline.celery_app import create_app, tracker_of
+from pipeline.celery_app import create_app
 from pipeline.settings import Settings
 from pipeline.store import JobStore
 from pipeline.tracking import StageRun, Tracker
@@ -64,7 +64,7 @@ def app(store: JobStore) -> Iterator[Celery]:
     """An eager app whose tracked stages follow the invoice workflow."""
     celery = create_app(store.settings, FLOW, register=_register)
     celery.conf.task_always_eager = True
-    tracker = tracker_of(celery)
+    tracker = Tracker.of(celery)
     tracker.store_factory = lambda: store
     yield celery
     tracker.close()
@@ -73,7 +73,7 @@ def app(store: JobStore) -> Iterator[Celery]:
 
 def _submit(store: JobStore, app: Celery, url: str) -> str:
     write = store.create(url)
-    tracker_of(app).enqueue({"job_id": write.job_id, "attempt": 1, "url": url})
+    Tracker.of(app).enqueue({"job_id": write.job_id, "attempt": 1, "url": url})
     return write.job_id
 
 
@@ -100,4 +100,4 @@ def test_custom_workflow_failure_names_the_stage(store: JobStore, app: Celery) -
 
 def test_a_stage_outside_the_workflow_is_refused(app: Celery) -> None:
     with pytest.raises(ValueError, match="DOWNLOADING is not a stage of workflow 'invoices'"):
-        tracker_of(app).stage("DOWNLOADING")
+        Tracker.of(app).stage("DOWNLOADING")

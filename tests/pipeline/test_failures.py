@@ -9,11 +9,11 @@ import pytest
 from harness.faults import FaultInjector
 from harness.recorder import StateRecorder
 from harness.runner import JobRunner
-from harness.waiting import wait_until
 from pipeline.errors import InvalidTransition, StaleAttempt
 from pipeline.sample_server import SampleServer
 from pipeline.settings import Settings
 from pipeline.store import JobStore
+from pipeline.waiting import wait_until
 from tests.pipeline.conftest import HAPPY, MODES, STAGES
 
 

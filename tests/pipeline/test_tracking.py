@@ -6,10 +6,10 @@ import pytest
 from celery import Celery
 
 from harness.recorder import StateRecorder
-from pipeline.celery_app import SWEEP_TASK, tracker_of
+from pipeline.celery_app import SWEEP_TASK
 from pipeline.service import job_context
 from pipeline.store import JobStore
-from pipeline.tracking import sanitise_error
+from pipeline.tracking import Tracker, sanitise_error
 from tests.pipeline.conftest import HAPPY
 
 
@@ -31,7 +31,7 @@ def test_stale_attempt_run_stops_quietly(celery_app: Celery, state_store: JobSto
     state_store.fail(job_id, "boom", attempt=1, stage="DOWNLOADING")
     state_store.retry(job_id)
     before = state_store.get_state(job_id)
-    result = tracker_of(celery_app).tasks["TRANSCRIBING"].apply(args=[ctx])
+    result = Tracker.of(celery_app).tasks["TRANSCRIBING"].apply(args=[ctx])
     assert result.state == "IGNORED"
     assert state_store.get_state(job_id) == before
 
@@ -47,7 +47,7 @@ def test_duplicate_of_an_earlier_stage_stops_quietly(
     before = state_store.get_state(job_id)
     # A redelivered DOWNLOADING after the job moved on: fenced, no move, no hand-off; the
     # refusal is recorded in the history (a new version, the status unchanged).
-    result = tracker_of(celery_app).tasks["DOWNLOADING"].apply(args=[ctx])
+    result = Tracker.of(celery_app).tasks["DOWNLOADING"].apply(args=[ctx])
     assert result.state == "IGNORED"
     after = state_store.get_state(job_id)
     assert after == {**before, "version": before["version"] + 1}
@@ -59,7 +59,7 @@ def test_duplicate_of_an_earlier_stage_stops_quietly(
 def test_cleared_job_stops_quietly(celery_app: Celery, state_store: JobStore) -> None:
     ctx = _ctx(state_store)
     state_store.clear_state(str(ctx["job_id"]))
-    result = tracker_of(celery_app).tasks["DOWNLOADING"].apply(args=[ctx])
+    result = Tracker.of(celery_app).tasks["DOWNLOADING"].apply(args=[ctx])
     assert result.state == "IGNORED"
     assert state_store.find_state(str(ctx["job_id"])) is None
 
@@ -85,7 +85,7 @@ def test_eager_chain_records_exact_path(
     state_recorder: StateRecorder,
 ) -> None:
     ctx = _ctx(state_store)
-    tracker_of(celery_app).enqueue(ctx)
+    Tracker.of(celery_app).enqueue(ctx)
     job_id = str(ctx["job_id"])
     record = state_store.get_state(job_id)
     assert record["status"] == "COMPLETE"
@@ -121,7 +121,7 @@ def test_beat_schedules_the_sweep_which_errors_silent_jobs(
     job_id = state_store.create("http://example.com/a.mp3").job_id
     for status in ("DOWNLOADING", "TRANSCRIBING"):
         state_store.set_state(job_id, status, attempt=1)
-    tracker = tracker_of(celery_app)
+    tracker = Tracker.of(celery_app)
     assert celery_app.tasks[SWEEP_TASK].apply().get() == {"stale": []}
     tracker.store_factory = lambda: JobStore(
         state_store.client,

@@ -8,11 +8,11 @@ from harness.chaos import StartScenario
 from harness.faults import FaultInjector
 from harness.recorder import StateRecorder
 from harness.runner import JobRunner
-from harness.waiting import wait_until
-from harness.worker_proc import WorkerProcess
 from pipeline.cleanup import mark_stale
+from pipeline.procs.worker_process import WorkerProcess
 from pipeline.sample_server import SampleServer
 from pipeline.store import JobStore
+from pipeline.waiting import wait_until
 from tests.pipeline.conftest import HAPPY
 
 pytestmark = [

@@ -18,10 +18,10 @@ from harness.faults import (
     clock_ahead_env,
     forget_pooled_connections,
 )
-from harness.redis_proc import free_port
 from harness.relay import TcpRelay
 from harness.runner import JobRunner
 from pipeline.faults import FAULT_KINDS, FaultPlan
+from pipeline.procs.redis_server import free_port
 from pipeline.store import JobStore
 from tests.chaos.apps import TARGET, URL
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from celery import Celery
 
-from harness.redis_proc import RedisServer
+from pipeline.procs.redis_server import RedisServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.jobstate_redis("server")]
 

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from harness.redis import RedisBackend
-from harness.redis_proc import RedisServer
+from pipeline.procs.redis_server import RedisServer
 from tests.plugin.user_project import run_here
 
 pytestmark = pytest.mark.usefixtures("clean_env")

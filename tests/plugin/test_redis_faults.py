@@ -58,7 +58,7 @@ def importing(ctx, run):
 FAULT_TESTS = """
 import pytest
 
-from harness.waiting import wait_until
+from pipeline.waiting import wait_until
 
 PATH = ["QUEUED", "VALIDATING", "IMPORTING", "IMPORTED"]
 NODES = []

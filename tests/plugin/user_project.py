@@ -24,14 +24,12 @@ from pipeline.tracking import Tracker
 
 app = Celery("mine", broker="redis://127.0.0.1:9/0")
 app.conf.task_default_queue = "mine-production"
-flow = Workflow(
-    name="mine",
-    statuses={"NEW": "Queued", "WORK": "Working", "DONE": "Done", "FAILED": "Failed"},
-    initial="NEW",
-    terminal=frozenset({"DONE", "FAILED"}),
-    error="FAILED",
-    transitions={"NEW": {"WORK"}, "WORK": {"DONE"}},
-    stages=("WORK",),
+flow = Workflow.linear(
+    "mine",
+    initial=("NEW", "Queued"),
+    stages={"WORK": "Working"},
+    done=("DONE", "Done"),
+    error=("FAILED", "Failed"),
 )
 tracker = Tracker(app, flow)
 

@@ -17,9 +17,9 @@ from harness.recorder import StateRecorder
 from harness.redis import RedisBackend
 from harness.redis_cluster import CLUSTER_SLOTS, RedisClusterServers, cluster_info
 from harness.runner import JobRunner
-from harness.waiting import wait_until
 from pipeline.cleanup import archive_completed
 from pipeline.store import JobStore
+from pipeline.waiting import wait_until
 from pipeline.workflow import Workflow
 from tests.pipeline.conftest import HAPPY
 from tests.scale.conftest import URL

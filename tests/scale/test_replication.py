@@ -25,12 +25,12 @@ from dataclasses import dataclass
 import pytest
 import redis
 
-from harness.redis_proc import RedisServer
 from harness.relay import TcpRelay
-from harness.waiting import wait_until
+from pipeline.procs.redis_server import RedisServer
 from pipeline.settings import Settings
 from pipeline.store import JobStore
 from pipeline.validation import check_record
+from pipeline.waiting import wait_until
 from pipeline.workflow import PRD_WORKFLOW
 from tests.scale.conftest import URL
 

@@ -17,9 +17,9 @@ from harness.recorder import StateRecorder
 from harness.redis import RedisBackend
 from harness.redis_sentinel import RedisSentinelGroup
 from harness.runner import JobRunner
-from harness.waiting import wait_until
 from pipeline.errors import StoreUnavailable
 from pipeline.store import JobStore
+from pipeline.waiting import wait_until
 from tests.pipeline.conftest import HAPPY
 from tests.scale.conftest import URL, Stopwatch
 

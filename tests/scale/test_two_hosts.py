@@ -16,11 +16,11 @@ from celery import Celery
 
 from harness.recorder import StateRecorder
 from harness.runner import JobRunner
-from harness.waiting import wait_until
-from harness.worker_proc import WorkerProcess
+from pipeline.procs.worker_process import WorkerProcess
 from pipeline.service import JobService
 from pipeline.settings import Settings
 from pipeline.store import JobStore
+from pipeline.waiting import wait_until
 from tests.scale.conftest import URL, Stopwatch
 
 AMQP = os.environ.get("JOBSTATE_EXTERNAL_AMQP", "amqp://guest:guest@127.0.0.1:5672//")

@@ -18,7 +18,7 @@ import redis
 from harness.plugin import get_config
 from harness.redis import RedisBackend, make_redis_backend
 from harness.redis_acl import apply_acl, denials
-from harness.redis_proc import RedisServer
+from pipeline.procs.redis_server import RedisServer
 
 USER, ADMIN = "jobstate", "admin"
 

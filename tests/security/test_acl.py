@@ -15,13 +15,13 @@ from celery import Celery
 from harness.faults import FaultInjector
 from harness.live_ui import LiveUi
 from harness.redis import RedisBackend
-from harness.waiting import wait_until
 from pipeline.celery_app import SWEEP_TASK
 from pipeline.cleanup import archive_completed, mark_stale, purge_errors
 from pipeline.errors import StoreUnavailable
 from pipeline.service import JobService
 from pipeline.settings import Settings
 from pipeline.store import JobStore
+from pipeline.waiting import wait_until
 from pipeline.workflow import Workflow
 from tests.scale.apps import TARGET
 from tests.security.conftest import USER, AclRedis

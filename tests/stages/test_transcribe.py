@@ -153,7 +153,7 @@ def test_dotted_path_backend() -> None:
     [
         ("no_such_module_for_jobstate:run", "cannot import"),
         ("os:sep", "not a callable"),
-        ("os.path:no_such_function", "not a callable"),
+        ("os.path:no_such_function", "os.path has no .no_such_function."),
         ("bad name!", "unknown transcriber"),
     ],
 )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from harness.seeding import BatchStore
 from pipeline.cleanup import (
     BATCH,
     SweepReport,
@@ -141,7 +140,7 @@ def test_a_sweep_goes_through_every_page_of_candidates(
     state_store: JobStore, jobstate_workflow: Workflow
 ) -> None:
     stage = jobstate_workflow.happy_path()[1]
-    batch = BatchStore(state_store)
+    batch = state_store.batch()
     stale = [f"stale-{n}" for n in range(2 * BATCH + 50)]
     for job_id in stale:
         batch.create(URL, job_id=job_id)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from harness.redis import RedisBackend
-from harness.redis_proc import RedisServer
+from pipeline.procs.redis_server import RedisServer
 from pipeline.store import JobStore
 from pipeline.workflow import Workflow
 from tests.store.conftest import new_job

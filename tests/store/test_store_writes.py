@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.errors import InvalidTransition, JobExists, JobNotFound, StaleAttempt
-from pipeline.store import JobStore
+from pipeline.store import JobStore, Sweep
 from pipeline.workflow import Workflow
 from tests.store.conftest import URL, new_job, snapshot, walk
 
@@ -334,3 +334,30 @@ def test_a_cleared_id_can_be_used_again(store: JobStore) -> None:
     store.clear_state(job_id)
     assert store.create(URL, job_id=job_id).version == 1
     assert [e["kind"] for e in store.history(job_id)] == ["create"]
+
+
+def test_clear_says_whether_the_job_existed(store: JobStore) -> None:
+    job_id = store.create(URL).job_id
+    assert store.clear_state(job_id) is True
+    assert store.clear_state(job_id) is False
+
+
+def test_a_sweep_not_due_is_skipped_and_a_due_one_is_done(store: JobStore, wf: Workflow) -> None:
+    job_id = store.create(URL).job_id
+    store.set_state(job_id, wf.stages[0])
+    left = store.sweep(Sweep.MARK_STALE, job_id, 3600, "stale: test")
+    assert (left.skipped, left.status) == (True, wf.stages[0])
+    done = store.sweep(Sweep.MARK_STALE, job_id, 0, "stale: test")
+    assert (done.skipped, done.status) == (False, wf.error)
+    assert store.get_state(job_id)["error"].startswith("stale: test")
+
+
+def test_a_batch_writes_nothing_until_flushed(store: JobStore) -> None:
+    batch = store.batch()
+    ids = [f"seeded-{i}" for i in range(5)]
+    for job_id in ids:
+        assert batch.create(URL, job_id=job_id).version == 0
+    assert batch.pending == 5
+    assert store.find_state(ids[0]) is None
+    assert batch.flush() == 5
+    assert [store.get_state(j)["version"] for j in ids] == [1] * 5

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from harness.redis_proc import RedisServer
 from harness.ui_view import UiView
+from pipeline.procs.redis_server import RedisServer
 from pipeline.store import JobStore
 from pipeline.workflow import PRD_WORKFLOW
 from tests.ui.polls import PollLog

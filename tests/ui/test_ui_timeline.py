@@ -9,10 +9,10 @@ import pytest
 from playwright.sync_api import expect
 
 from harness.ui_view import UiView
-from harness.waiting import wait_until
 from pipeline.cleanup import mark_stale
 from pipeline.service import JobService
 from pipeline.store import JobStore
+from pipeline.waiting import wait_until
 from pipeline.workflow import PRD_WORKFLOW
 from tests.ui.polls import PollLog
 from tests.ui.story import RESULT, advance

@@ -7,6 +7,7 @@ import re
 import httpx
 import pytest
 
+from pipeline.history import js_module
 from ui.security import CONTENT_SECURITY_POLICY
 
 pytestmark = pytest.mark.anyio
@@ -79,3 +80,11 @@ async def test_scripts_never_write_html(client: httpx.AsyncClient) -> None:
         for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
             assert sink not in source, f"{name} uses {sink}"
         assert "setInterval" not in source, f"{name} polls with setInterval"
+
+
+async def test_history_kinds_module_is_generated_from_the_enum(client: httpx.AsyncClient) -> None:
+    response = await client.get("/static/history-kinds.js")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/javascript")
+    assert response.text == js_module()
+    assert "content-security-policy" in response.headers

@@ -6,9 +6,9 @@ import httpx
 import pytest
 
 from harness.redis import RedisBackend
-from harness.waiting import wait_until
 from pipeline.settings import Settings
 from pipeline.store import JobStore
+from pipeline.waiting import wait_until
 
 pytestmark = pytest.mark.anyio
 

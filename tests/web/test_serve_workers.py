@@ -14,11 +14,11 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from harness.redis_proc import free_port
-from harness.waiting import wait_until
 from pipeline.cli import cli
+from pipeline.procs.redis_server import free_port
 from pipeline.settings import Settings
 from pipeline.store import JobStore
+from pipeline.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.jobstate_redis("server")]
 

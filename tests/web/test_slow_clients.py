@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from harness.waiting import wait_until
 from pipeline.service import JobService
+from pipeline.waiting import wait_until
 from ui.app import create_app
 from ui.server import RunningServer, start_in_thread
 

@@ -12,8 +12,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from harness.redis_proc import free_port
 from pipeline.live_reads import LiveReads, Poll
+from pipeline.procs.redis_server import free_port
 from pipeline.service import JobService
 from pipeline.store import JobStore
 from tests.web.conftest import open_client

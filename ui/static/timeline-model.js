@@ -2,11 +2,14 @@
 // the statuses each went through and for how long, redeliveries, stale sweeps, failures.
 // Pure functions, no DOM: the page renders what these return.
 
+import { KIND } from "./history-kinds.js";
+
 // History kinds a redelivered stage message may be written with. The store writes
-// "redelivery" when a stage keeps coming back and it gives up (an error entry); an entry
-// of one of these kinds for a running status is a stage delivered again.
-const REDELIVERY_KINDS = new Set(["redelivery", "redelivered", "rerun"]);
-// pipeline/cleanup.py mark_stale writes kind "stale" with an error starting "stale: ...".
+// GAVE_UP when a stage keeps coming back and it gives up (an error entry); an entry
+// of one of these kinds for a running status is a stage delivered again ("rerun" is
+// read for entries written before the kinds had one list).
+const REDELIVERY_KINDS = new Set([KIND.GAVE_UP, KIND.REDELIVERED, "rerun"]);
+// pipeline/cleanup.py mark_stale writes kind STALE with an error starting "stale: ...".
 const STALE_ERROR = /^stale\b/i;
 const FALSE_TEXT = new Set(["", "0", "false", "no"]);
 
@@ -30,8 +33,8 @@ function makeRow(entry, previous, errorStatus) {
   const failed = status === errorStatus || Boolean(entry.error);
   const sameStage = previous !== null && previous.attempt === attempt && previous.status === status;
   const marks = [];
-  if (entry.kind === "retry") marks.push("retry");
-  if (failed && (entry.kind === "stale" || STALE_ERROR.test(asText(entry.error)))) marks.push("stale");
+  if (entry.kind === KIND.RETRY) marks.push("retry");
+  if (failed && (entry.kind === KIND.STALE || STALE_ERROR.test(asText(entry.error)))) marks.push("stale");
   if (failed && isRedelivery(entry)) marks.push("redelivery-cap");
   if (!failed && (sameStage || isRedelivery(entry))) marks.push("redelivered");
   return {
@@ -100,7 +103,7 @@ export function buildTimeline(entries, { errorStatus = "ERROR", terminal = [], f
   let previous = null;
   for (const entry of Array.isArray(entries) ? entries : []) {
     if (!entry || typeof entry !== "object") continue;
-    if (entry.kind === "progress") {
+    if (entry.kind === KIND.PROGRESS) {
       if (previous) previous.updates += 1;
       continue;
     }

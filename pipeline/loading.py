@@ -1,4 +1,4 @@
-"""Load the objects named by ini options (``module:attribute``)."""
+"""The one loader of ``module:attribute`` names (ini options, ``--app``, backends), no pytest."""
 
 from __future__ import annotations
 
