@@ -1,24 +1,30 @@
-"""Single Redis commands on an asyncio client's own connections, without its per-call layers.
+"""Single Redis commands on a client's own connections, without its per-call layers.
 
-redis-py's asyncio client spends more on each call (pool bookkeeping, retry wrapping,
-health checks, encoding each argument) than the poll's read costs Redis. :class:`DirectCalls`
-keeps idle connections of the client's pool in a list and writes each command in one
-piece: one command at a time per connection, at most ``size`` connections at once. A
-connection found dead on reuse (a Redis restart closed it) is replaced and the command
+redis-py's clients spend more on each call (pool bookkeeping, retry wrapping, health
+checks, encoding each argument) than a poll's read or a stage's write costs Redis. These
+keep idle connections of the client's pool in a list and write each command in one piece,
+one command at a time per connection.
+
+:class:`DirectCalls` (asyncio, the web API's reads): at most ``size`` connections at once;
+a connection found dead on reuse (a Redis restart closed it) is replaced and the command
 sent once more; a call cancelled mid-way drops its connection, whose reply state is then
-unknown.
+unknown. :class:`SyncDirectCalls` (threads, the store's writes): the connection's own retry
+policy, as the client would apply it; idle connections are forgotten after a fork.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 from typing import Any
 
 import anyio
 import redis
 import redis.asyncio as aredis
+from redis.sentinel import SentinelConnectionPool
 
-__all__ = ["DirectCalls", "direct_calls", "pack"]
+__all__ = ["DirectCalls", "SyncDirectCalls", "direct_calls", "pack", "sync_direct_calls"]
 
 _LOST = (redis.ConnectionError, redis.TimeoutError, OSError)
 
@@ -82,3 +88,64 @@ def direct_calls(client: Any, size: int) -> DirectCalls | None:
     (a Redis Cluster client routes each key to its node itself)."""
     pool = getattr(client, "connection_pool", None)
     return DirectCalls(pool, size) if isinstance(pool, aredis.ConnectionPool) else None
+
+
+class SyncDirectCalls:
+    """Commands on connections made by ``pool`` from any thread (see the module docs)."""
+
+    def __init__(self, pool: redis.ConnectionPool) -> None:
+        self._pool = pool
+        self._idle: list[Any] = []
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+
+    def call(self, *args: bytes | str | int) -> Any:
+        """Send one command and return its reply (error replies raise as redis-py's)."""
+        chunks = [pack(*args)]
+        conn = self._take()
+        try:
+            reply = conn.retry.call_with_retry(
+                lambda: self._exchange(conn, chunks), lambda _error: conn.disconnect()
+            )
+        except redis.ResponseError:
+            self._give(conn)  # an error reply: the connection is in step
+            raise
+        except BaseException:
+            conn.disconnect()
+            raise
+        self._give(conn)
+        return reply
+
+    @staticmethod
+    def _exchange(conn: Any, chunks: list[bytes]) -> Any:
+        conn.send_packed_command(chunks, check_health=False)
+        return conn.read_response()
+
+    def _take(self) -> Any:
+        with self._lock:
+            if self._pid != os.getpid():  # a forked child: the sockets are the parent's
+                self._idle, self._pid = [], os.getpid()
+            if self._idle:
+                return self._idle.pop()
+        return self._pool.make_connection()
+
+    def _give(self, conn: Any) -> None:
+        with self._lock:
+            if self._pid == os.getpid():
+                self._idle.append(conn)
+
+    def close(self) -> None:
+        """Close the idle connections."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.disconnect()
+
+
+def sync_direct_calls(client: Any) -> SyncDirectCalls | None:
+    """:class:`SyncDirectCalls` on ``client``'s pool; ``None`` for a cluster client (no one
+    pool) and a sentinel-managed one (its client retries through a failover)."""
+    pool = getattr(client, "connection_pool", None)
+    if not isinstance(pool, redis.ConnectionPool) or isinstance(pool, SentinelConnectionPool):
+        return None
+    return SyncDirectCalls(pool)

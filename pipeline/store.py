@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from pipeline import validation as v
+from pipeline.direct_calls import sync_direct_calls
 from pipeline.errors import (
     InvalidTransition,
     JobExists,
@@ -91,6 +92,7 @@ class JobStore:
         self.keys = Keys(self.settings.key_prefix)
         self.redactor = self.settings.redactor
         self._scripts = {op: client.register_script(script_source(workflow, op)) for op in OPS}
+        self._direct = sync_direct_calls(client)
         self._indexes = [] if self.settings.cluster else self.keys.indexes()
         self._common: list[Any] = [
             self.keys.channel,
@@ -126,9 +128,12 @@ class JobStore:
         return self._reply(op, job_id, decode(reply).split("\t"), attempt)
 
     def _eval(self, op: str, keys: list[str], args: list[Any]) -> Any:
-        """EVALSHA straight away (the hot path); load the script only when Redis lacks it."""
+        """EVALSHA straight away (the hot path, on a direct connection when the client has
+        one pool); load the script only when Redis lacks it."""
         script = self._scripts[op]
         try:
+            if self._direct is not None:
+                return self._direct.call("EVALSHA", script.sha, len(keys), *keys, *args)
             return self.client.evalsha(script.sha, len(keys), *keys, *args)
         except redis.exceptions.NoScriptError:
             return script(keys=keys, args=args)
