@@ -99,6 +99,9 @@ def _container_end(text: str, at: int) -> int:
     return len(text)
 
 
+_JUDGED_KEYS = 4096
+
+
 def _norm(name: str) -> str:
     return "".join(ch for ch in name.lower() if ch.isalnum())
 
@@ -112,9 +115,16 @@ class Redactor:
     def __post_init__(self) -> None:
         names = frozenset(n for n in (_norm(k) for k in self.secret_keys) if n)
         object.__setattr__(self, "_names", names)
+        # The same few key names come back in every record and context: judge each once
+        # (bounded, so hostile inputs with endless new keys cost memory only up to it).
+        judged = functools.lru_cache(maxsize=_JUDGED_KEYS)(self._judge)
+        object.__setattr__(self, "is_secret_key", judged)
 
     def is_secret_key(self, key: str) -> bool:
         """True when ``key`` names a secret (``db_password``, ``accessToken``, ``X-Api-Key``)."""
+        return self._judge(key)  # replaced per instance by a cached _judge
+
+    def _judge(self, key: str) -> bool:
         names: frozenset[str] = self._names  # type: ignore[attr-defined]
         words = [w.lower() for w in _WORDS.findall(key[:200])]
         compact = "".join(words)
