@@ -1,7 +1,7 @@
 """The poll endpoint under page-like load: latency at 200 and 1,000 pollers, and its CPU cost.
 
 Starts its own redis-server (AOF ``everysec``) and the web app under uvicorn in a
-subprocess. The load comes from this process, through :mod:`harness.pollers` (asyncio
+subprocess. The load comes from this process, through :mod:`harness.testing.pollers` (asyncio
 streams, a fraction of an HTTP library's cost per request); on a machine with two cores or
 more the server is pinned to one core and this process and Redis to the others, so the
 load generator does not take the server's core. Then prints:
@@ -42,7 +42,7 @@ if __package__ in (None, ""):  # run as a script: keep bench/ from shadowing `pi
 import httpx
 import redis
 
-from harness.pollers import Connection, Polls, poll_jobs
+from harness.testing.pollers import Connection, Polls, poll_jobs
 from pipeline.procs.redis_server import RedisServer, free_port
 from pipeline.service import JobService
 from pipeline.settings import Settings

@@ -26,7 +26,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 import redis
 
-from harness.redis_cluster import RedisClusterServers
+from harness.testing.redis.cluster import RedisClusterServers
 from pipeline.procs.redis_server import RedisServer
 from pipeline.settings import Settings
 from pipeline.store import JobStore

@@ -10,7 +10,17 @@ import pytest
 
 from harness.modes import CeleryMode, RedisMode, backend_kind, celery_mode_help, redis_mode_help
 
-__all__ = ["OPTIONS", "JobstateConfig", "Option", "Setting", "add_options", "read_config"]
+__all__ = [
+    "CONFIG_KEY",
+    "OPTIONS",
+    "JobstateConfig",
+    "Option",
+    "Setting",
+    "add_options",
+    "get_config",
+    "marker_value",
+    "read_config",
+]
 
 
 @dataclass(frozen=True)
@@ -147,3 +157,23 @@ def _check_redis(setting: Setting) -> None:
         raise pytest.UsageError(
             f"--jobstate-redis={value!r} (from {setting.source}) must be {redis_mode_help()}"
         ) from None
+
+
+CONFIG_KEY = pytest.StashKey[JobstateConfig]()
+"""Where :func:`harness.plugin.pytest_configure` keeps the run's resolved settings."""
+
+
+def get_config(config: pytest.Config) -> JobstateConfig:
+    """The resolved :class:`JobstateConfig` of this run."""
+    return config.stash[CONFIG_KEY]
+
+
+def marker_value(node: pytest.Item | pytest.FixtureRequest, name: str) -> str | None:
+    """The argument of marker ``name`` on the requesting test, if any."""
+    item = node.node if isinstance(node, pytest.FixtureRequest) else node
+    mark = item.get_closest_marker(name)
+    if mark is None:
+        return None
+    if not mark.args or not isinstance(mark.args[0], str):
+        raise pytest.UsageError(f"@pytest.mark.{name} needs one string argument")
+    return mark.args[0]

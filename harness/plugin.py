@@ -1,7 +1,7 @@
-"""pytest-jobstate plugin: options, markers, header and report hooks.
+"""pytest-jobstate plugin: every hook (options, markers, header, reports, chaos summary).
 
-Public fixtures live by concern in :mod:`harness.redis`, :mod:`harness.celery` and
-:mod:`harness.ui`; this module only wires them in.
+The fixtures live by concern in :mod:`harness.fixtures`; this module loads them through
+``pytest_plugins`` and imports what its hooks need from them. Nothing imports this module.
 """
 
 from __future__ import annotations
@@ -12,20 +12,22 @@ from typing import Any
 
 import pytest
 
-from harness.config import JobstateConfig, add_options, read_config
+from harness.config import CONFIG_KEY, JobstateConfig, add_options, get_config, read_config
+from harness.fixtures.browser import page_story
+from harness.fixtures.chaos import ChaosSummary, judge_after_call
+from harness.fixtures.workers import FAILED
 from harness.modes import celery_mode_help, redis_mode_help
-from harness.parked_loop import loop_set_aside
+from harness.testing.browser.page_view import PageView
+from harness.testing.browser.parked_loop import loop_set_aside
 
 pytest_plugins = [
-    "harness.redis",
-    "harness.topologies",
-    "harness.celery",
-    "harness.ui",
-    "harness.chaos",
-    "harness.chaos_workers",
+    "harness.fixtures.redis",
+    "harness.fixtures.topologies",
+    "harness.fixtures.workers",
+    "harness.fixtures.browser",
+    "harness.fixtures.chaos",
+    "harness.fixtures.chaos_workers",
 ]
-
-CONFIG_KEY = pytest.StashKey[JobstateConfig]()
 
 MARKERS = (
     f"jobstate_redis(mode): force the Redis backend for one test ({redis_mode_help()})",
@@ -56,54 +58,10 @@ Added after the user's own ``filterwarnings`` (later entries win), so a suite wi
 """
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Resolve the settings once, declare the markers, quiet known third-party warnings."""
-    config.stash[CONFIG_KEY] = read_config(config)
-    for marker in MARKERS:
-        config.addinivalue_line("markers", marker)
-    for line in THIRD_PARTY_WARNINGS:
-        config.addinivalue_line("filterwarnings", line)
-
-
-def pytest_report_header(config: pytest.Config) -> str:
-    """Show each setting and where it came from."""
-    return config.stash[CONFIG_KEY].header()
-
-
-def get_config(config: pytest.Config) -> JobstateConfig:
-    """The resolved :class:`JobstateConfig` of this run."""
-    return config.stash[CONFIG_KEY]
-
-
 @pytest.fixture(scope="session")
 def jobstate_config(pytestconfig: pytest.Config) -> JobstateConfig:
     """Session: the resolved plugin settings (``cfg["redis"]``, ``cfg.source("redis")``)."""
     return get_config(pytestconfig)
-
-
-def marker_value(node: pytest.Item | pytest.FixtureRequest, name: str) -> str | None:
-    """The argument of marker ``name`` on the requesting test, if any."""
-    item = node.node if isinstance(node, pytest.FixtureRequest) else node
-    mark = item.get_closest_marker(name)
-    if mark is None:
-        return None
-    if not mark.args or not isinstance(mark.args[0], str):
-        raise pytest.UsageError(f"@pytest.mark.{name} needs one string argument")
-    return mark.args[0]
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, Any, Any]:
-    """Attach the state recorder's timeline to the report of a failed test."""
-    report = yield
-    if report.failed and call.when in {"call", "setup"}:
-        funcargs: dict[str, Any] = getattr(item, "funcargs", {})
-        recorder = funcargs.get("state_recorder")
-        if recorder is not None:
-            report.sections.append(("jobstate timeline", recorder.timeline()))
-    return report
 
 
 def _is_async(item: pytest.Item) -> bool:
@@ -119,7 +77,8 @@ def _jobstate_async_beside_browsers(request: pytest.FixtureRequest) -> Iterator[
 
     Autouse fixtures are set up first and torn down last of a test's function-scoped
     fixtures, so the async fixtures and the test itself see no parked Playwright loop
-    (:mod:`harness.parked_loop`), and the session's browser is torn down with its loop
+    (:mod:`harness.testing.browser.parked_loop`), and the session's browser is torn down with its
+    loop
     in place.
     """
     if not _is_async(request.node):
@@ -127,3 +86,72 @@ def _jobstate_async_beside_browsers(request: pytest.FixtureRequest) -> Iterator[
         return
     with loop_set_aside():
         yield
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Resolve the settings once, declare the markers, quiet known third-party warnings,
+    start the chaos summary and, under pytest-playwright, our browser launch options."""
+    config.stash[CONFIG_KEY] = read_config(config)
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
+    for line in THIRD_PARTY_WARNINGS:
+        config.addinivalue_line("filterwarnings", line)
+    config.pluginmanager.register(_ChaosSummaryHooks(config), "jobstate-chaos-summary")
+    if config.pluginmanager.hasplugin("playwright"):
+        # Registered last so it wins over pytest-playwright's own fixture of that name.
+        from harness.fixtures import browser_launch
+
+        config.pluginmanager.register(browser_launch, "jobstate-browser-launch")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Show each setting and where it came from."""
+    return get_config(config).header()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
+    """Judge the test's chaos scenario once its body returns; fail it if anything is off."""
+    try:
+        result = yield
+    except BaseException:
+        judge_after_call(item, failed=True)
+        raise
+    judge_after_call(item, failed=False)
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, Any]:
+    """On failure: mark the item (worker fixtures print their logs at teardown), and add
+    the state recorder's timeline and what each page showed to the report."""
+    report = yield
+    if not report.failed:
+        return report
+    item.stash[FAILED] = True
+    funcargs: dict[str, Any] = getattr(item, "funcargs", {})
+    recorder = funcargs.get("state_recorder")
+    if recorder is not None and call.when in {"call", "setup"}:
+        report.sections.append(("jobstate timeline", recorder.timeline()))
+    if call.when == "call":
+        for view in funcargs.values():
+            if isinstance(view, PageView):
+                report.sections.append(("jobstate page", page_story(view)))
+    return report
+
+
+class _ChaosSummaryHooks:
+    """The run's chaos table: rows come with the reports, the table ends the run."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.summary = ChaosSummary(config)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Collect rows from call reports (pytest-xdist sends them to the controller)."""
+        self.summary.add(report)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """Print the table and write it to ``test-results/`` (never on an xdist worker)."""
+        self.summary.write(terminalreporter)

@@ -72,6 +72,7 @@ _HOOKS: list[StageHook] = []
 ARGSREPR_MAX = 1024
 """How much of a stage message's (redacted) arguments Celery shows, as its default."""
 
+
 def _shown_args(ctx: Any) -> str:
     """The ``argsrepr`` of a stage message: its redacted context, cut at ARGSREPR_MAX.
 

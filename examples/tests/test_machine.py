@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 from harness.machines import StoreFactory, run_machine
-from harness.redis import RedisBackend
 from harness.strategies import job_inputs
+from harness.testing.redis.backend import RedisBackend
 from hypothesis import settings
 from hypothesis import strategies as st
 from pipeline.store import JobStore

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from harness.page_view import PageView
-from harness.recorder import StateRecorder
+from harness.testing.browser.page_view import PageView
+from harness.testing.recorder import StateRecorder
 from playwright.sync_api import expect
 
 from resizer.workflow import RESIZE

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from harness.faults import FaultInjector
-from harness.recorder import StateRecorder
-from harness.runner import JobRunner
+from harness.testing.chaos.injector import FaultInjector
+from harness.testing.recorder import StateRecorder
+from harness.testing.runner import JobRunner
 
 pytestmark = [pytest.mark.jobstate_celery("prefork"), pytest.mark.jobstate_redis("server")]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from harness.recorder import StateRecorder
-from harness.runner import JobRunner
+from harness.testing.recorder import StateRecorder
+from harness.testing.runner import JobRunner
 from pipeline import ValidationError
 from pipeline.store import JobStore
 

@@ -13,14 +13,14 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
-from harness.chaos import StartScenario
-from harness.faults import FaultInjector
-from harness.live_ui import LiveUi, start_live_ui
-from harness.runner import JobRunner
-from harness.ui_view import UiView
+from harness.fixtures.chaos import StartScenario
+from harness.testing.browser.live_ui import LiveUi, start_live_ui
+from harness.testing.browser.ui_view import UiView
+from harness.testing.chaos.injector import FaultInjector
+from harness.testing.runner import JobRunner
 from pipeline.workflow import PRD_WORKFLOW
 from tests.chaos.apps import URL
-from tests.ui.story import is_forward_subpath
+from tests.ui.page.story import is_forward_subpath
 from ui.app import create_app
 
 pytestmark = [

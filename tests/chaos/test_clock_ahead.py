@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.chaos import StartScenario
-from harness.faults import FaultInjector
-from harness.runner import JobRunner
+from harness.fixtures.chaos import StartScenario
+from harness.testing.chaos.injector import FaultInjector
+from harness.testing.runner import JobRunner
 from pipeline.cleanup import mark_stale
 from pipeline.procs.worker_process import DEFAULT_ENTRY, WorkerProcess
 from pipeline.settings import Settings

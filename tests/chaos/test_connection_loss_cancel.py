@@ -16,9 +16,9 @@ from __future__ import annotations
 import pytest
 from celery import Celery
 
-from harness.chaos import StartScenario
-from harness.faults import FaultInjector
-from harness.runner import JobRunner
+from harness.fixtures.chaos import StartScenario
+from harness.testing.chaos.injector import FaultInjector
+from harness.testing.runner import JobRunner
 from pipeline.cleanup import mark_stale
 from pipeline.procs.worker_process import WorkerProcess
 from pipeline.store import JobStore

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.chaos import StartScenario
-from harness.chaos_workers import relayed_url
-from harness.faults import FaultInjector
-from harness.relay import TcpRelay
-from harness.runner import JobRunner
+from harness.fixtures.chaos import StartScenario
+from harness.fixtures.chaos_workers import relayed_url
+from harness.testing.chaos.injector import FaultInjector
+from harness.testing.chaos.relay import TcpRelay
+from harness.testing.runner import JobRunner
 from pipeline.cleanup import mark_stale
 from pipeline.procs.worker_process import DEFAULT_ENTRY, WorkerProcess
 from pipeline.settings import Settings

@@ -13,9 +13,9 @@ from collections import Counter
 
 import pytest
 
-from harness.chaos import StartScenario
-from harness.recorder import StateRecorder
-from harness.runner import JobRunner
+from harness.fixtures.chaos import StartScenario
+from harness.testing.recorder import StateRecorder
+from harness.testing.runner import JobRunner
 from pipeline.workflow import PRD_WORKFLOW
 from tests.guarantees.test_error_propagation import BASE
 

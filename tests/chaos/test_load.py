@@ -2,7 +2,7 @@
 
 ``jobstate worker`` (4 children) runs the jobs and ``jobstate serve --workers 2`` (two
 uvicorn processes on one port, as deployed for many watchers) answers the pollers
-(:mod:`harness.pollers` in a process of its own): each watches one job's page as the
+(:mod:`harness.testing.pollers` in a process of its own): each watches one job's page as the
 page does, once a second with the ``ETag`` it holds, until the job ends. The first phase
 sends 200 jobs under 200 pollers, the second 200 more under 1,000 (five watchers a job).
 Every job must end complete with zero illegal transitions (the chaos summary checks each
@@ -28,8 +28,8 @@ from typing import Any
 import httpx
 import pytest
 
-from harness.chaos import StartScenario
-from harness.runner import JobRunner
+from harness.fixtures.chaos import StartScenario
+from harness.testing.runner import JobRunner
 from pipeline.procs.redis_server import free_port
 from pipeline.procs.worker_process import DEFAULT_ENTRY, WorkerProcess
 from pipeline.settings import Settings
@@ -97,11 +97,12 @@ def _healthy(url: str, proc: subprocess.Popen[bytes]) -> bool:
 def _poll_in_a_process(
     url: str, job_ids: list[str], pollers: int, folder: Path, import_path: tuple[str, ...]
 ) -> dict[str, Any]:
-    """Run :mod:`harness.pollers` with ``pollers`` watchers over ``job_ids``; what it saw."""
+    """Run :mod:`harness.testing.pollers` with ``pollers`` watchers over ``job_ids``;
+    what it saw."""
     ids, out = folder / f"job-ids-{pollers}.txt", folder / f"polls-{pollers}.json"
     ids.write_text("\n".join(job_ids))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(import_path)}
-    argv = [sys.executable, "-m", "harness.pollers", url, str(ids), str(out)]
+    argv = [sys.executable, "-m", "harness.testing.pollers", url, str(ids), str(out)]
     argv += ["--pollers", str(pollers)]
     subprocess.run(argv, env=env, check=True, timeout=300)
     polls: dict[str, Any] = json.loads(out.read_text())

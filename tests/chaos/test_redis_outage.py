@@ -23,10 +23,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.chaos import StartScenario
-from harness.faults import FaultInjector
-from harness.live_ui import LiveUi
-from harness.runner import JobRunner
+from harness.fixtures.chaos import StartScenario
+from harness.testing.browser.live_ui import LiveUi
+from harness.testing.chaos.injector import FaultInjector
+from harness.testing.runner import JobRunner
 from pipeline.cleanup import mark_stale
 from pipeline.procs.worker_process import DEFAULT_ENTRY, WorkerProcess
 from pipeline.settings import Settings

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from celery import Celery
 
-from harness.chaos import ChaosScenario, StartScenario
-from harness.faults import FaultInjector
-from harness.runner import JobRunner
+from harness.fixtures.chaos import ChaosScenario, StartScenario
+from harness.testing.chaos.injector import FaultInjector
+from harness.testing.runner import JobRunner
 from pipeline.procs.worker_process import WorkerProcess
 from pipeline.settings import Settings
 from pipeline.waiting import wait_until

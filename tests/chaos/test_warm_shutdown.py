@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
-from harness.chaos import StartScenario
-from harness.faults import FaultInjector
-from harness.runner import JobRunner
+from harness.fixtures.chaos import StartScenario
+from harness.testing.chaos.injector import FaultInjector
+from harness.testing.runner import JobRunner
 from pipeline.procs.worker_process import WorkerProcess
 from pipeline.waiting import wait_until
 from pipeline.workflow import PRD_WORKFLOW

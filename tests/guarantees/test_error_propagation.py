@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from harness.recorder import StateRecorder
-from harness.runner import JobRunner
+from harness.testing.recorder import StateRecorder
+from harness.testing.runner import JobRunner
 from pipeline.tracking import sanitise_error
 from pipeline.workflow import PRD_WORKFLOW, Workflow
 from tests.guarantees.apps import FLOW, BadStr, NonStr

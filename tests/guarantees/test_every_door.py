@@ -22,7 +22,7 @@ from celery import Celery
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from harness.redis import RedisBackend
+from harness.testing.redis.backend import RedisBackend
 from pipeline import runtime
 from pipeline.service import JobService, job_context
 from pipeline.settings import Settings

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from harness.redis import RedisBackend
+from harness.testing.redis.backend import RedisBackend
 from pipeline import runtime
 from pipeline.cli import cli
 from pipeline.errors import EnqueueFailed, ValidationError

@@ -16,8 +16,8 @@ from datetime import datetime
 
 import pytest
 
-from harness.recorder import StateRecorder
-from harness.runner import JobRunner
+from harness.testing.recorder import StateRecorder
+from harness.testing.runner import JobRunner
 from pipeline.cleanup import mark_stale
 from pipeline.service import JobService
 from pipeline.settings import Settings
@@ -111,7 +111,7 @@ class TestHandOff:
 async def test_the_api_flags_follow_the_jobs_workflow_not_the_reference_names(
     redis_backend: object, anyio_backend: str
 ) -> None:
-    from harness.redis import RedisBackend
+    from harness.testing.redis.backend import RedisBackend
     from ui.app import create_app
 
     assert isinstance(redis_backend, RedisBackend)

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from harness.runner import JobRunner
+from harness.testing.runner import JobRunner
 from pipeline.waiting import wait_until
 from pipeline.workflow import Workflow
 from tests.guarantees.apps import DOORS

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.faults import FaultInjector
-from harness.recorder import StateRecorder
-from harness.runner import JobRunner
+from harness.testing.chaos.injector import FaultInjector
+from harness.testing.recorder import StateRecorder
+from harness.testing.runner import JobRunner
 from pipeline.workflow import PRD_WORKFLOW, Workflow
 from tests.guarantees.apps import FLOW
 from tests.guarantees.test_error_propagation import BASE, PRD, README, App

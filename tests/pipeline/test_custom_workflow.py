@@ -9,7 +9,7 @@ import fakeredis
 import pytest
 from celery import Celery
 
-from harness.recorder import StateRecorder
+from harness.testing.recorder import StateRecorder
 from pipeline.celery_app import create_app
 from pipeline.settings import Settings
 from pipeline.store import JobStore

@@ -12,8 +12,8 @@ import os
 import pytest
 from celery import Celery
 
-from harness.recorder import StateRecorder
-from harness.runner import JobRunner
+from harness.testing.recorder import StateRecorder
+from harness.testing.runner import JobRunner
 from pipeline.sample_server import SampleServer
 from pipeline.settings import Settings
 from tests.pipeline.conftest import HAPPY

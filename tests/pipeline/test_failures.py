@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.faults import FaultInjector
-from harness.recorder import StateRecorder
-from harness.runner import JobRunner
+from harness.testing.chaos.injector import FaultInjector
+from harness.testing.recorder import StateRecorder
+from harness.testing.runner import JobRunner
 from pipeline.errors import InvalidTransition, StaleAttempt
 from pipeline.sample_server import SampleServer
 from pipeline.settings import Settings

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.recorder import StateRecorder
-from harness.runner import JobRunner
+from harness.testing.recorder import StateRecorder
+from harness.testing.runner import JobRunner
 from pipeline.sample_server import SampleServer
 from tests.pipeline.conftest import HAPPY
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from celery import Celery
 
-from harness.runner import JobRunner
+from harness.testing.runner import JobRunner
 from pipeline.celery_app import celery_config
 from pipeline.sample_server import SampleServer
 from pipeline.service import job_context

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.runner import JobRunner
+from harness.testing.runner import JobRunner
 from tests.pipeline.conftest import MODES, STAGES
 
 

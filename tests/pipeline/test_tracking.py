@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from celery import Celery
 
-from harness.recorder import StateRecorder
+from harness.testing.recorder import StateRecorder
 from pipeline.celery_app import SWEEP_TASK
 from pipeline.service import job_context
 from pipeline.store import JobStore

@@ -1,7 +1,7 @@
 """An async test gives the same verdict before and after a browser test in one session.
 
 pytest-playwright's sync API parks its event loop in the main thread for the session; the
-plugin sets it aside while an async test runs (``harness.parked_loop``).
+plugin sets it aside while an async test runs (``harness.testing.browser.parked_loop``).
 """
 
 from __future__ import annotations

@@ -9,17 +9,17 @@ import pytest
 import redis
 from kombu import Connection, pools
 
-from harness.chaos_workers import relayed_url
-from harness.faketime_main import relative_sleep
-from harness.faults import (
+from harness.fixtures.chaos_workers import relayed_url
+from harness.testing.chaos.injector import (
     FaultInjector,
     FaultSetupError,
     clock_ahead_entry,
     clock_ahead_env,
     forget_pooled_connections,
 )
-from harness.relay import TcpRelay
-from harness.runner import JobRunner
+from harness.testing.chaos.relay import TcpRelay
+from harness.testing.runner import JobRunner
+from harness.testing.workers.faketime_main import relative_sleep
 from pipeline.faults import FAULT_KINDS, FaultPlan
 from pipeline.procs.redis_server import free_port
 from pipeline.store import JobStore
@@ -86,7 +86,7 @@ def test_the_clock_fault_preloads_libfaketime_and_wraps_the_entry(
         "FAKETIME_DONT_FAKE_MONOTONIC": "1",
     }
     assert clock_ahead_entry(("pipeline.cli", "worker")) == (
-        "harness.faketime_main",
+        "harness.testing.workers.faketime_main",
         "pipeline.cli",
         "worker",
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis
 
-from harness.chaos_tally import judge_job, tally_jobs
+from harness.testing.chaos.tally import judge_job, tally_jobs
 from pipeline.store import JobStore
 
 STAGES = ["DOWNLOADING", "TRANSCRIBING", "GENERATING_QUOTES", "GENERATING_SUMMARY"]

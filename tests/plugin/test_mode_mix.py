@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from celery import Celery
 
-from harness.app_binding import AppBinding
+from harness.testing.workers.app_binding import AppBinding
 from tests.plugin.user_project import REVERSED_ORDER, clear_jobstate_env, run, write_project
 
 MIXED_TESTS = """

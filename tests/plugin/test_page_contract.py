@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.ui_view import CONTRACT, UiView
+from harness.testing.browser.ui_view import CONTRACT, UiView
 
 STATIC = Path(__file__).resolve().parents[2] / "ui" / "static"
 

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from harness.redis import RedisBackend
+from harness.testing.redis.backend import RedisBackend
 from pipeline.procs.redis_server import RedisServer
 from tests.plugin.user_project import run_here
 
@@ -133,7 +133,7 @@ def test_fixtures_are_listed_with_their_docstrings(pytester: pytest.Pytester) ->
     result = run_here(pytester, "--fixtures", "-v")
     for name, doc in FIXTURES.items():
         result.stdout.re_match_lines(
-            [rf"{re.escape(name)} -- .*harness/redis\.py:\d+$", rf"    {re.escape(doc)}"]
+            [rf"{re.escape(name)} -- .*harness/fixtures/redis\.py:\d+$", rf"    {re.escape(doc)}"]
         )
     result.stdout.fnmatch_lines(["*Teardown: with a URL, deletes only this test's*"])
 

@@ -45,7 +45,7 @@ def make(service):
 PAGE_TESTS = """
 import pytest
 
-from harness.page_view import PageView
+from harness.testing.browser.page_view import PageView
 
 
 class MinePage(PageView):

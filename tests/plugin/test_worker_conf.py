@@ -10,7 +10,7 @@ from celery import Celery
 from celery.utils.imports import symbol_by_name
 from celery.worker.consumer import Consumer as CeleryConsumer
 
-from harness.app_binding import worker_conf
+from harness.testing.workers.app_binding import worker_conf
 from pipeline.celery_app import celery_config
 from pipeline.consumer import CONSUMER, Consumer
 from pipeline.settings import Settings

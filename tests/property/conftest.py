@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from harness.machines import StoreFactory
-from harness.redis import RedisBackend
+from harness.testing.redis.backend import RedisBackend
 from pipeline.store import JobStore
 from pipeline.workflow import Workflow
 

@@ -13,10 +13,10 @@ import pytest
 from redis.cluster import RedisCluster
 from redis.exceptions import MovedError, RedisClusterException
 
-from harness.recorder import StateRecorder
-from harness.redis import RedisBackend
-from harness.redis_cluster import CLUSTER_SLOTS, RedisClusterServers, cluster_info
-from harness.runner import JobRunner
+from harness.testing.recorder import StateRecorder
+from harness.testing.redis.backend import RedisBackend
+from harness.testing.redis.cluster import CLUSTER_SLOTS, RedisClusterServers, cluster_info
+from harness.testing.runner import JobRunner
 from pipeline.cleanup import archive_completed
 from pipeline.store import JobStore
 from pipeline.waiting import wait_until

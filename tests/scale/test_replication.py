@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import pytest
 import redis
 
-from harness.relay import TcpRelay
+from harness.testing.chaos.relay import TcpRelay
 from pipeline.procs.redis_server import RedisServer
 from pipeline.settings import Settings
 from pipeline.store import JobStore

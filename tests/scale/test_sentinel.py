@@ -12,11 +12,11 @@ from collections.abc import Callable
 
 import pytest
 
-from harness.faults import FaultInjector
-from harness.recorder import StateRecorder
-from harness.redis import RedisBackend
-from harness.redis_sentinel import RedisSentinelGroup
-from harness.runner import JobRunner
+from harness.testing.chaos.injector import FaultInjector
+from harness.testing.recorder import StateRecorder
+from harness.testing.redis.backend import RedisBackend
+from harness.testing.redis.sentinel import RedisSentinelGroup
+from harness.testing.runner import JobRunner
 from pipeline.errors import StoreUnavailable
 from pipeline.store import JobStore
 from pipeline.waiting import wait_until

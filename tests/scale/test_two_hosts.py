@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from celery import Celery
 
-from harness.recorder import StateRecorder
-from harness.runner import JobRunner
+from harness.testing.recorder import StateRecorder
+from harness.testing.runner import JobRunner
 from pipeline.procs.worker_process import WorkerProcess
 from pipeline.service import JobService
 from pipeline.settings import Settings

@@ -2,7 +2,7 @@
 
 Every test here runs on one session ``redis-server`` whose ``default`` user is off: the
 test's backend (store, Celery broker and results, API) connects as the ``jobstate`` user,
-limited by :func:`harness.redis_acl.jobstate_acl_rules`; ``admin`` reads the ACL log.
+limited by :func:`harness.testing.redis.acl.jobstate_acl_rules`; ``admin`` reads the ACL log.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import redis
 
-from harness.plugin import get_config
-from harness.redis import RedisBackend, make_redis_backend
-from harness.redis_acl import apply_acl, denials
+from harness.config import get_config
+from harness.testing.redis.acl import apply_acl, denials
+from harness.testing.redis.backend import RedisBackend, make_redis_backend
 from pipeline.procs.redis_server import RedisServer
 
 USER, ADMIN = "jobstate", "admin"

@@ -12,9 +12,9 @@ import pytest
 import redis
 from celery import Celery
 
-from harness.faults import FaultInjector
-from harness.live_ui import LiveUi
-from harness.redis import RedisBackend
+from harness.testing.browser.live_ui import LiveUi
+from harness.testing.chaos.injector import FaultInjector
+from harness.testing.redis.backend import RedisBackend
 from pipeline.celery_app import SWEEP_TASK
 from pipeline.cleanup import archive_completed, mark_stale, purge_errors
 from pipeline.errors import StoreUnavailable

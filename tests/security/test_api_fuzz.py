@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode, checks
 
-from harness.live_ui import LiveUi
+from harness.testing.browser.live_ui import LiveUi
 from tests.scale.apps import TARGET
 
 pytestmark = [pytest.mark.security, pytest.mark.jobstate_celery("prefork")]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import redis
 
-from harness.redis import RedisBackend
+from harness.testing.redis.backend import RedisBackend
 from pipeline.keys import Keys
 from pipeline.settings import Settings
 from pipeline.store import JobStore

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from harness.redis import RedisBackend
+from harness.testing.redis.backend import RedisBackend
 from pipeline.procs.redis_server import RedisServer
 from pipeline.store import JobStore
 from pipeline.workflow import Workflow

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from harness.redis import RedisBackend
+from harness.testing.redis.backend import RedisBackend
 from pipeline.errors import ValidationError
 from pipeline.store import JobStore
 from pipeline.validation import check_record

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from harness.redis import RedisBackend
+from harness.testing.redis.backend import RedisBackend
 from pipeline.store import JobStore
 from pipeline.workflow import Workflow
 from tests.store.conftest import new_job

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from harness.redis import RedisBackend
+from harness.testing.redis.backend import RedisBackend
 from pipeline.errors import InvalidTransition, StaleAttempt
 from pipeline.store import JobStore, Write
 from pipeline.workflow import Workflow

@@ -1,1 +1,1 @@
-"""The job page in a real Chromium."""
+"""Tests of the web app: its JSON API without a browser (api/), its page in Chromium (page/)."""

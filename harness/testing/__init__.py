@@ -1,0 +1,1 @@
+"""Pytest-free support for the fixtures, the benchmarks and other repos' own helpers."""

@@ -1,0 +1,1 @@
+"""The browser side: which Chromium, page objects, the live web app (no pytest)."""

@@ -1,0 +1,1 @@
+"""Faults and their verdicts: the injector, the relay, the tally and its report (no pytest)."""

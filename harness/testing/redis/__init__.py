@@ -1,0 +1,1 @@
+"""Real Redis topologies for tests: Cluster, Sentinel, ACLs (no pytest)."""

@@ -1,0 +1,1 @@
+"""Real Celery workers for tests: app binding, per-test scopes, the pool, launchers."""

@@ -1,0 +1,55 @@
+"""``python -m harness.testing.workers.worker_main``: the prefork worker subprocess the harness
+starts.
+
+Takes the options of ``jobstate worker`` and settings from ``JOBSTATE_*`` variables.
+Unlike a production worker it binds any app, a Celery instance included, to those
+settings (broker, result backend, queue), serves the scope each test's tasks carry
+(:mod:`harness.testing.workers.scoping`) and honours fault plans.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from harness.testing.workers import scoping as scope
+from harness.testing.workers.app_binding import AppBinding, build_app, load_target, worker_conf
+from pipeline.faults import fault_hook
+from pipeline.settings import Settings
+from pipeline.tracking import add_stage_hook
+from pipeline.worker import run_worker
+
+__all__ = ["main"]
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m harness.testing.workers.worker_main")
+    parser.add_argument("--app", required=True, help="module:attribute (app or factory)")
+    parser.add_argument("--pool", default="prefork")
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--queue", default=None)
+    parser.add_argument("--hostname", default=None)
+    parser.add_argument("--loglevel", default="INFO")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Load, bind and run the worker until it is told to stop."""
+    args = _parse(argv)
+    settings = Settings.from_env()
+    app, _ = build_app(args.app, load_target(args.app), settings)
+    AppBinding(app, worker_conf(app, settings))  # this process only: never restored
+    scope.serve_scopes(app, settings)
+    add_stage_hook(fault_hook)
+    run_worker(
+        app,
+        pool=args.pool,
+        concurrency=args.concurrency,
+        queue=args.queue or settings.queue,
+        hostname=args.hostname,
+        loglevel=args.loglevel,
+    )
+
+
+if __name__ == "__main__":
+    main()

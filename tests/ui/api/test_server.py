@@ -1,0 +1,55 @@
+"""The app served by uvicorn from a thread: starts on a free port, answers, stops."""
+
+from __future__ import annotations
+
+import socket
+
+import httpx
+import pytest
+
+from harness.testing.browser.live_ui import start_live_ui
+from pipeline.service import JobService
+from pipeline.store import JobStore
+from ui.app import create_app
+from ui.server import start_in_thread
+
+
+@pytest.fixture
+def service(state_store: JobStore) -> JobService:
+    """Function: a service whose enqueue does nothing."""
+    return JobService(state_store, lambda ctx: None)
+
+
+def test_started_server_answers_and_stops(service: JobService) -> None:
+    running = start_in_thread(service)
+    try:
+        assert running.url == f"http://127.0.0.1:{running.port}"
+        with httpx.Client(base_url=running.url) as http:
+            assert http.get("/healthz").json() == {"status": "ok", "redis": "up"}
+            job = http.post("/api/jobs", json={"url": "https://media.example/a.mp3"}).json()
+            assert http.get(f"/api/jobs/{job['job_id']}").json()["status"] == "INIT"
+    finally:
+        running.stop(timeout=5)
+    assert not running.thread.is_alive()
+    with (
+        pytest.raises(ConnectionRefusedError),
+        socket.create_connection(("127.0.0.1", running.port), 1),
+    ):
+        pass
+
+
+def test_a_broken_app_factory_fails_to_start(service: JobService) -> None:
+    def factory(_: JobService) -> object:
+        raise RuntimeError("cannot build")
+
+    with pytest.raises(RuntimeError, match="cannot build"):
+        start_in_thread(service, app_factory=factory)
+
+
+def test_live_ui_urls(service: JobService) -> None:
+    with start_live_ui(service, create_app) as live:
+        assert live.job_url("abc-1") == f"{live.url}/#/jobs/abc-1"
+        assert live.api_url("/api/ping") == f"{live.url}/api/ping"
+        with httpx.Client() as http:
+            assert http.get(live.api_url("/api/ping")).json() == {"status": "ok"}
+        assert live.service is service

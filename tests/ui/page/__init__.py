@@ -1,0 +1,1 @@
+"""The job page in a real Chromium."""
