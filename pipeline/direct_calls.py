@@ -8,8 +8,9 @@ one command at a time per connection.
 :class:`DirectCalls` (asyncio, the web API's reads): at most ``size`` connections at once;
 a connection found dead on reuse (a Redis restart closed it) is replaced and the command
 sent once more; a call cancelled mid-way drops its connection, whose reply state is then
-unknown. :class:`SyncDirectCalls` (threads, the store's writes): the connection's own retry
-policy, as the client would apply it; idle connections are forgotten after a fork.
+unknown. :class:`SyncDirectCalls` (threads, the store's writes): an idle connection the
+server closed is reconnected before the command is sent, then the connection's own retry
+policy applies, as with the client; idle connections are forgotten after a fork.
 """
 
 from __future__ import annotations
@@ -125,9 +126,11 @@ class SyncDirectCalls:
         with self._lock:
             if self._pid != os.getpid():  # a forked child: the sockets are the parent's
                 self._idle, self._pid = [], os.getpid()
-            if self._idle:
-                return self._idle.pop()
-        return self._pool.make_connection()
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            return self._pool.make_connection()
+        _drop_if_closed(conn)
+        return conn
 
     def _give(self, conn: Any) -> None:
         with self._lock:
@@ -140,6 +143,18 @@ class SyncDirectCalls:
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.disconnect()
+
+
+def _drop_if_closed(conn: Any) -> None:
+    """Disconnect an idle connection the server closed (a restart): readable while idle
+    means end of file. The next send reconnects, so the command is sent once, to a live
+    server, as the client's own pool would see to it."""
+    try:
+        closed = conn.can_read()
+    except (redis.ConnectionError, OSError):
+        closed = True
+    if closed:
+        conn.disconnect()
 
 
 def sync_direct_calls(client: Any) -> SyncDirectCalls | None:

@@ -10,6 +10,8 @@ import redis.asyncio as aredis
 
 from pipeline.async_client import async_twin
 from pipeline.direct_calls import DirectCalls, pack
+from pipeline.procs.redis_server import RedisServer
+from pipeline.store import JobStore
 
 pytestmark = pytest.mark.anyio
 
@@ -72,3 +74,16 @@ async def test_a_call_cut_off_by_its_deadline_drops_its_connection(
     finally:
         await calls.aclose()
         await twin.aclose()
+
+
+@pytest.mark.integration
+@pytest.mark.jobstate_redis("server")
+def test_a_store_write_after_a_redis_restart_reconnects_and_writes_once(
+    state_store: JobStore, redis_server: RedisServer
+) -> None:
+    job_id = state_store.create("https://media.example/a.mp3").job_id
+    state_store.set_state(job_id, "DOWNLOADING", attempt=1)  # its connection is now idle
+    redis_server.restart()
+    state_store.progress(job_id, {"percent": 5}, attempt=1)
+    assert [e["kind"] for e in state_store.history(job_id)][-1] == "progress"
+    assert state_store.get_state(job_id)["version"] == 3
