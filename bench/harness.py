@@ -16,7 +16,7 @@ Variants (every test does one round trip, so each worker is really used):
 jobstate thread        ``job_runner``: one job through a one-stage workflow, on
                        the plugin's thread worker (``--jobstate-celery=thread``)
 jobstate prefork       the same on its prefork worker subprocess
-celery celery_worker   ``celery.contrib.pytest``'s ``celery_worker``: one task
+celery jobstate_worker   ``celery.contrib.pytest``'s ``jobstate_worker``: one task
                        round trip, broker and results on a real redis-server
 jobstate redis_client  ``redis_client`` on the session redis-server: SET + GET
 pytest-redis redisdb   pytest-redis's ``redisdb``: SET + GET
@@ -120,7 +120,7 @@ CELERY_TEST = """
 import benchtasks
 
 
-def test_task_{n}(celery_worker):
+def test_task_{n}(jobstate_worker):
     assert benchtasks.add.delay(2, 3).get(timeout=30) == 5
 """
 
@@ -177,7 +177,7 @@ def variants(redis_exec: str) -> list[Variant]:
             "jobstate_app = mine:app",
         ),
         Variant(
-            "celery celery_worker",
+            "celery jobstate_worker",
             CELERY_TEST,
             ("-p", "no:jobstate", "-p", "no:redis", "-p", "celery.contrib.pytest"),
             (("benchtasks.py", CELERY_TASKS), ("bench_celery_conftest.py", CELERY_CONFTEST)),
@@ -248,8 +248,8 @@ def report(results: list[Result], tests: int) -> None:
         print(f"{r.name:<24}" + "".join(f"{c:>12}" for c in cells))
     print("ratios of steady per-test cost (higher: ours is cheaper)")
     pairs = [
-        ("celery celery_worker", "jobstate thread"),
-        ("celery celery_worker", "jobstate prefork"),
+        ("celery jobstate_worker", "jobstate thread"),
+        ("celery jobstate_worker", "jobstate prefork"),
         ("pytest-redis redisdb", "jobstate redis_client"),
     ]
     for theirs, ours in pairs:

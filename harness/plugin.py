@@ -19,6 +19,8 @@ from harness.fixtures.workers import FAILED
 from harness.modes import celery_mode_help, redis_mode_help
 from harness.testing.browser.page_view import PageView
 from harness.testing.browser.parked_loop import loop_set_aside
+from harness.testing.workers.app_binding import load_target
+from pipeline.loading import load_object
 
 pytest_plugins = [
     "harness.fixtures.redis",
@@ -97,11 +99,51 @@ def pytest_configure(config: pytest.Config) -> None:
     for line in THIRD_PARTY_WARNINGS:
         config.addinivalue_line("filterwarnings", line)
     config.pluginmanager.register(_ChaosSummaryHooks(config), "jobstate-chaos-summary")
+    if not _celery_plugin_active(config):
+        from harness.fixtures import deprecated
+
+        config.pluginmanager.register(deprecated, "jobstate-deprecated-fixtures")
     if config.pluginmanager.hasplugin("playwright"):
         # Registered last so it wins over pytest-playwright's own fixture of that name.
         from harness.fixtures import browser_launch
 
         config.pluginmanager.register(browser_launch, "jobstate-browser-launch")
+
+
+TARGETS = ("app", "workflow", "web_app", "enqueue")
+"""Options naming ``module:attribute`` objects: a typo is one start-up error, not one per test."""
+
+
+def _check_targets(cfg: JobstateConfig) -> None:
+    """Import every ``module:attribute`` option set on purpose (defaults are ours, and
+    importing them would cost every run); a name that does not resolve stops the run."""
+    for name in TARGETS:
+        if cfg.source(name) == "default" or not cfg[name]:
+            continue
+        flag = f"--jobstate-{name.replace('_', '-')}"
+        try:
+            if name == "app":
+                load_target(cfg[name])
+            else:
+                load_object(cfg[name], f"jobstate_{name}")
+        except ValueError as exc:
+            raise pytest.UsageError(
+                f"{exc} [set by {cfg.source(name)}; fix {flag} / jobstate_{name}]"
+            ) from None
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Stop the run with one clear error when a ``module:attribute`` option does not
+    resolve (after collection: the user's modules are importable as the tests see them)."""
+    try:
+        _check_targets(get_config(session.config))
+    except pytest.UsageError as exc:
+        pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+def _celery_plugin_active(config: pytest.Config) -> bool:
+    """Whether Celery's own pytest fixtures (``celery_app``, ``celery_worker``) are loaded."""
+    return any(config.pluginmanager.hasplugin(n) for n in ("celery", "celery.contrib.pytest"))
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -284,7 +284,7 @@ def demo(fail_at: str | None, port: int, keep_open: bool) -> None:
     Needs the media extra (pip install 'pytest-jobstate[media]').
     """
     from pipeline.demo import run_demo
-    from pipeline.stages.errors import TranscriptionError
+    from pipeline.stages.stage_errors import TranscriptionError
     from pipeline.stages.transcribe import media_module
 
     try:

@@ -58,6 +58,7 @@ class LiveReads:
         self._clients: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, tuple[aredis.Redis, DirectCalls | None]
         ] = weakref.WeakKeyDictionary()
+        self._mirrored = store.workflow.input.metadata_keys
         self._source = read_source(store.workflow)
         self._sha = hashlib.sha1(self._source.encode()).hexdigest()  # noqa: S324 (Redis' name)
         self._sha_bytes = self._sha.encode()
@@ -104,7 +105,7 @@ class LiveReads:
             return Poll(tag, None)
         pairs = reply[2:]
         raw = dict(zip(pairs[::2], pairs[1::2], strict=True))
-        record = record_from_hash(raw, redactor=self.store.redactor)
+        record = record_from_hash(raw, redactor=self.store.redactor, mirrored=self._mirrored)
         record["stale"] = tag.endswith(".1")
         return Poll(tag, record)
 
@@ -145,7 +146,10 @@ class LiveReads:
         gone = [j for j, raw in zip(ids, replies, strict=True) if not raw]
         if gone:
             await client.zrem(store.keys.jobs, *gone)
-        shown = [listable(j, raw, store.redactor) for j, raw in zip(ids, replies, strict=True)]
+        shown = [
+            listable(j, raw, redactor=store.redactor, mirrored=self._mirrored)
+            for j, raw in zip(ids, replies, strict=True)
+        ]
         records = [r for r in shown if r is not None]
         wf = store.workflow
         return flag_stale(

@@ -8,7 +8,7 @@ clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -44,14 +44,19 @@ def history_entries(
 
 
 def listable(
-    job_id: str, raw: Mapping[Any, Any] | None, redactor: Redactor
+    job_id: str,
+    raw: Mapping[Any, Any] | None,
+    *,
+    redactor: Redactor,
+    mirrored: Sequence[str] = ("url", "space_id"),
 ) -> dict[str, Any] | None:
-    """One job of a listing; ``None`` for a missing one, and for a record too damaged to
-    read whatever the damage raises (logged once per job)."""
+    """One job of a listing (``redactor`` and ``mirrored`` as for
+    :func:`~pipeline.records.record_from_hash`); ``None`` for a missing one, and for a
+    record too damaged to read whatever the damage raises (logged once per job)."""
     if not raw:
         return None
     try:
-        return record_from_hash(raw, redactor=redactor)
+        return record_from_hash(raw, redactor=redactor, mirrored=mirrored)
     except Exception as exc:
         report_once(
             (job_id, "unlisted"),

@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -122,9 +122,17 @@ def _field_json(h: Mapping[str, str], name: str, damaged: list[str]) -> Any:
 
 
 def record_from_hash(
-    raw: Mapping[Any, Any], *, reveal: bool = False, redactor: Redactor = DEFAULT
+    raw: Mapping[Any, Any],
+    *,
+    reveal: bool = False,
+    redactor: Redactor = DEFAULT,
+    mirrored: Sequence[str] = ("url", "space_id"),
 ) -> dict[str, Any]:
     """The PRD record (plus version, attempt and times) from a job's hash.
+
+    ``metadata`` holds ``task_id`` and the input keys the workflow mirrors there
+    (``mirrored``: the media pipeline's ``url`` and ``space_id``; none for a workflow
+    whose input declares no ``metadata_keys``).
 
     Credentials are masked everywhere in it unless ``reveal`` (only the code that hands
     the job to a worker asks for it): every other reader gets a record safe to display.
@@ -142,8 +150,7 @@ def record_from_hash(
         "created_at": iso_ms(int(h["created_ms"])),
         "heartbeat_at": iso_ms(int(h["heartbeat_ms"])),
         "metadata": {
-            "url": h.get("url", ""),
-            "space_id": h.get("space_id") or None,
+            **{key: _metadata_value(h, key) for key in mirrored},
             "task_id": h.get("task_id") or None,
         },
         "input": _field_json(h, "input", damaged),
@@ -162,6 +169,20 @@ def record_from_hash(
     return record if reveal else redact_record(record, redactor)
 
 
+def _metadata_value(h: Mapping[str, str], key: str) -> Any:
+    """A mirrored input key as the PRD shows it: ``url`` as text, ``space_id`` or null,
+    another key as the input holds it."""
+    if key == "url":
+        return h.get("url", "")
+    if key == "space_id":
+        return h.get(key) or None
+    try:
+        data = json.loads(h.get("input") or "{}")
+    except ValueError:
+        return None
+    return data.get(key) if isinstance(data, dict) else None
+
+
 _SHOWN = ("message", "error", "input", "progress", "result")
 
 
@@ -170,7 +191,9 @@ def redact_record(record: dict[str, Any], redactor: Redactor = DEFAULT) -> dict[
     messages, input, progress and result (:mod:`pipeline.redaction`)."""
     meta = record["metadata"]
     shown = {k: redactor.value(record.get(k)) for k in _SHOWN}
-    return {**record, **shown, "metadata": {**meta, "url": redactor.text(meta["url"])}}
+    if "url" in meta:
+        meta = {**meta, "url": redactor.text(meta["url"])}
+    return {**record, **shown, "metadata": meta}
 
 
 def history_entry(

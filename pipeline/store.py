@@ -92,6 +92,10 @@ class JobStore:
         self.settings = settings or Settings.from_env()
         self.keys = Keys(self.settings.key_prefix)
         self.redactor = self.settings.redactor
+        self._shown: dict[str, Any] = {
+            "redactor": self.redactor,
+            "mirrored": workflow.input.metadata_keys,
+        }
         self._scripts = {op: client.register_script(script_source(workflow, op)) for op in OPS}
         self._direct = sync_direct_calls(client)
         self._indexes = [] if self.settings.cluster else self.keys.indexes()
@@ -375,7 +379,7 @@ class JobStore:
         raw = self._call(self.client.hgetall, self.keys.state(job_id))
         if not raw:
             raise JobNotFound(job_id)
-        return record_from_hash(raw, reveal=reveal_credentials, redactor=self.redactor)
+        return record_from_hash(raw, reveal=reveal_credentials, **self._shown)
 
     def get_live_state(self, job_id: str, *, reveal_credentials: bool = False) -> dict[str, Any]:
         """:meth:`get_state` plus ``stale``: running yet silent for ``stale_after_seconds``.
@@ -395,7 +399,7 @@ class JobStore:
         if not raw:
             raise JobNotFound(job_id)
         fields = {decode(k): decode(val) for k, val in raw.items()}
-        record = record_from_hash(fields, reveal=reveal_credentials, redactor=self.redactor)
+        record = record_from_hash(fields, reveal=reveal_credentials, **self._shown)
         last = max(int(fields["updated_ms"]), int(fields["heartbeat_ms"]))
         now = redis_ms(sec, usec)
         record["stale"] = record["status"] not in self.workflow.terminal and (
@@ -416,7 +420,7 @@ class JobStore:
         raw = self._call(self.client.hgetall, self.keys.archived(job_id))
         if not raw:
             raise JobNotFound(job_id)
-        return record_from_hash(raw, redactor=self.redactor)
+        return record_from_hash(raw, **self._shown)
 
     def history(self, job_id: str, *, archived: bool = False) -> list[dict[str, Any]]:
         """Every recorded change of the job, oldest first (about the last ``history_maxlen``:
@@ -441,7 +445,7 @@ class JobStore:
         gone = [j for j, raw in zip(ids, records, strict=True) if not raw]
         if gone:
             self.client.zrem(self.keys.jobs, *gone)
-        shown = (listable(j, raw, self.redactor) for j, raw in zip(ids, records, strict=True))
+        shown = (listable(j, raw, **self._shown) for j, raw in zip(ids, records, strict=True))
         return [r for r in shown if r is not None]
 
     def ping(self) -> bool:

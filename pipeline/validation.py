@@ -285,7 +285,8 @@ def check_record(
         raise ValidationError("updated_at", "is earlier than created_at")
     meta = dict(record.get("metadata") or {})
     url_input = "url" in workflow.input.metadata_keys
-    check_metadata({k: v or "" for k, v in meta.items()}, require_url=url_input)
+    prd = {k: v or "" for k, v in meta.items() if k in {"url", "space_id", "task_id"}}
+    check_metadata(prd, require_url=url_input)  # other mirrored input keys: checked below
     if record.get("input") is not None:
         workflow.input.validate(record["input"])
     for field in ("version", "attempt"):

@@ -112,8 +112,11 @@ class Workflow:
         """Whether a job may move from ``src`` to ``dst`` (retry is not a transition)."""
         return dst in self.transitions.get(src, frozenset())
 
-    def is_legal_path(self, path: Iterable[tuple[str, str]]) -> bool:
-        """Whether a history of ``(kind, status)`` steps tells a legal story.
+    def is_legal_path(self, path: Iterable[str | tuple[str, str]]) -> bool:
+        """Whether a history tells a legal story: ``(kind, status)`` steps, as
+        ``state_recorder.steps(job_id)`` gives, or plain statuses, as
+        ``state_recorder.path(job_id)`` gives (a status equal to the one before is a
+        redelivery; the initial status after the error status is a retry).
 
         ``kind`` is a :class:`~pipeline.history.HistoryKind` (or its stored string):
         entries that keep the status (progress, redelivered, duplicate) must stay in a
@@ -121,11 +124,28 @@ class Workflow:
         moves (transition, stale, gave up) must be allowed by the transition table.
         """
         current: str | None = None
-        for kind, status in path:
+        for step in path:
+            kind, status = self._step(current, step)
             if not self._legal_step(current, kind, status):
                 return False
             current = status
         return True
+
+    def _step(self, current: str | None, step: str | tuple[str, str]) -> tuple[str, str]:
+        """A step as ``(kind, status)``; a plain status gets the kind its place implies."""
+        if isinstance(step, str):
+            if current is None:
+                return HistoryKind.CREATE, step
+            if current == self.error and step == self.initial:
+                return HistoryKind.RETRY, step
+            same = step == current
+            return (HistoryKind.REDELIVERED if same else HistoryKind.TRANSITION), step
+        if isinstance(step, tuple) and len(step) == 2 and all(isinstance(x, str) for x in step):
+            return step
+        raise TypeError(
+            f"workflow {self.name!r}: a path step is a status or a (kind, status) pair, "
+            f"not {step!r}"
+        )
 
     def _legal_step(self, current: str | None, kind: str, status: str) -> bool:
         try:

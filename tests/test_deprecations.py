@@ -31,6 +31,10 @@ def _run(code: str) -> subprocess.CompletedProcess[str]:
         ("harness.redis_proc", "pipeline.procs.redis_server"),
         ("harness.worker_proc", "pipeline.procs.worker_process"),
         ("harness.waiting", "pipeline.waiting"),
+        ("harness.faults", "harness.testing.chaos.injector"),
+        ("harness.redis", "harness.fixtures.redis"),
+        ("harness.chaos_tally", "harness.testing.chaos.tally"),
+        ("pipeline.stages.errors", "pipeline.stages.stage_errors"),
     ],
 )
 def test_moved_module_is_the_new_one_and_warns_once(old: str, new: str) -> None:

@@ -52,7 +52,8 @@ def test_every_plugin_fixture_is_listed(pytester: pytest.Pytester) -> None:
     ours, names = False, []
     for line in result.stdout.lines:
         if line.startswith("---"):
-            ours = "fixtures defined from harness." in line
+            # Deprecated names are listed in CHANGELOG.md, not in the README.
+            ours = "fixtures defined from harness." in line and "deprecated" not in line
         elif ours and re.match(r"^\w+( \[\w+ scope\])? -- ", line):
             names.append(line.split()[0])
     assert len(names) > 20, result.stdout.str()

@@ -17,7 +17,7 @@ from ui.schemas import HistoryEntry, JobRecord, Problem, SubmitRequest, Workflow
 __all__ = ["poll_answer", "router"]
 
 
-# Bad parameters get the same Problem body as every other error (ui.errors), so say so.
+# Bad parameters get the same Problem body as every other error (ui.http_errors), so say so.
 BAD_INPUT: dict[int | str, dict[str, Any]] = {
     422: {"model": Problem, "description": "A parameter or the body is invalid"}
 }

@@ -15,7 +15,7 @@ from ui import api, health
 from ui.body_limit import BodyLimit
 from ui.body_timeout import BodyTimeout
 from ui.context import AppContext
-from ui.errors import install_error_handlers
+from ui.http_errors import install_error_handlers
 from ui.pages import STATIC_DIR, pages_router
 from ui.poll_path import PollPath
 from ui.security import SecurityHeaders

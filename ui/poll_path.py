@@ -3,7 +3,7 @@
 Every open page and watcher asks this once a second, and FastAPI's routing and dependency
 injection cost more than the read itself. This pure ASGI middleware answers those requests
 with the declared route's own function (:func:`ui.api.poll_answer`) and its refusals with
-the app's own handlers (:func:`ui.errors.handler_for`), so the answers are the route's;
+the app's own handlers (:func:`ui.http_errors.handler_for`), so the answers are the route's;
 every other request passes through untouched.
 """
 
@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ui.api import poll_answer
 from ui.context import AppContext
-from ui.errors import handler_for
+from ui.http_errors import handler_for
 
 __all__ = ["PollPath"]
 

@@ -34,8 +34,8 @@ class SubmitRequest(RootModel[dict[str, Any]]):
 class JobMetadata(BaseModel):
     """Where the job came from and which Celery task runs it now."""
 
-    url: str
-    space_id: str | None
+    url: str | None = Field(default=None, description="The media pipeline's input URL")
+    space_id: str | None = Field(default=None, description="The media pipeline's space id")
     task_id: str | None
 
 

@@ -106,6 +106,11 @@ class StateRecorder:
                 out.append(entry["status"])
         return out
 
+    def steps(self, job_id: str) -> list[tuple[str, str]]:
+        """Every ``(kind, status)`` of the job's history, progress included: what
+        :meth:`pipeline.workflow.Workflow.is_legal_path` checks in full."""
+        return [(e["kind"], e["status"]) for e in self.history(job_id)]
+
     def redeliveries(self, job_id: str) -> list[dict[str, Any]]:
         """History entries of stages delivered again (a child lost mid-stage, a duplicate)."""
         return [e for e in self.history(job_id) if e["kind"] == HistoryKind.REDELIVERED]
@@ -132,7 +137,7 @@ class StateRecorder:
             history = self.history(job_id)
             if not history:
                 continue  # cleared or purged since
-            steps = [(e["kind"], e["status"]) for e in history]
+            steps = [(e["kind"], e["status"]) for e in history]  # the history read once
             versions = [e["version"] for e in history]
             assert versions == sorted(set(versions)), f"job {job_id}: versions {versions}"
             assert wf.is_legal_path(steps), f"job {job_id}: illegal path {steps}\n{self.timeline()}"

@@ -4,12 +4,13 @@
   size- and time-limited.
 - :mod:`pipeline.stages.transcribe` -- ``decode_audio(path)`` and ``transcribe(path, backend)``.
 - :mod:`pipeline.stages.text` -- ``extract_quotes(text, n)`` and ``summarise(text, max_sentences)``.
-- :mod:`pipeline.stages.errors` -- the typed errors, re-exported here.
+- :mod:`pipeline.stages.stage_errors` -- the typed errors, re-exported here.
 
 Functions are not re-exported, so ``pipeline.stages.download`` always names the module.
 """
 
-from pipeline.stages.errors import (
+from pipeline.deprecation import alias_modules
+from pipeline.stages.stage_errors import (
     DownloadBlocked,
     DownloadError,
     DownloadTimeout,
@@ -34,3 +35,6 @@ __all__ = [
     "TransportFailed",
     "UpstreamStatus",
 ]
+
+# The module's old name (one of three errors.py): importing it still works, warning once.
+alias_modules({"pipeline.stages.errors": "pipeline.stages.stage_errors"})

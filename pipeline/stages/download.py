@@ -30,7 +30,7 @@ from pipeline.netguard import (
     check_url,
     display_url,
 )
-from pipeline.stages.errors import (
+from pipeline.stages.stage_errors import (
     DownloadBlocked,
     DownloadError,
     DownloadTimeout,
@@ -83,7 +83,7 @@ def download(
     longer than ``timeout`` seconds (checked between reads; a single blocked read waits at most
     the time that was left when the request started). ``on_progress`` is called with the bytes
     received so far and the declared size, about every 256 KiB and once at the end. Raises a
-    :class:`~pipeline.stages.errors.DownloadError` subclass on failure.
+    :class:`~pipeline.stages.stage_errors.DownloadError` subclass on failure.
     """
     budget = _Budget.start(max_bytes, timeout)
     dest = Path(dest_dir)

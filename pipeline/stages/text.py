@@ -17,8 +17,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from pipeline.stages.errors import TextError
 from pipeline.stages.registry import Registry
+from pipeline.stages.stage_errors import TextError
 
 __all__ = [
     "DEFAULT_BACKEND",

@@ -21,8 +21,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from pipeline.stages.errors import TranscriptionError
 from pipeline.stages.registry import Registry
+from pipeline.stages.stage_errors import TranscriptionError
 
 if TYPE_CHECKING:
     import numpy as np

@@ -38,9 +38,9 @@ STAGE = "TRANSCRIBING"
 
 
 @pytest.fixture
-def celery_worker(chaos_worker_factory: Callable[..., WorkerProcess]) -> WorkerProcess:
+def jobstate_worker(jobstate_worker_factory: Callable[..., WorkerProcess]) -> WorkerProcess:
     """Function: ``jobstate worker`` (one child) with its wall clock ten minutes ahead."""
-    return chaos_worker_factory(concurrency=1, clock_ahead=AHEAD, entry=DEFAULT_ENTRY)
+    return jobstate_worker_factory(concurrency=1, clock_ahead=AHEAD, entry=DEFAULT_ENTRY)
 
 
 def _hash_ms(store: JobStore, job_id: str, field: str) -> int:

@@ -47,8 +47,8 @@ def test_stages_cancelled_by_a_lost_connection_end_in_error_never_stuck(
     fault_injector: FaultInjector,
     chaos_scenario: StartScenario,
     state_store: JobStore,
-    celery_app: Celery,
-    celery_worker: WorkerProcess,
+    jobstate_celery_app: Celery,
+    jobstate_worker: WorkerProcess,
 ) -> None:
     scenario = chaos_scenario(
         "Redis restarted, Celery 6 cancels running stages", "redis-server restart"
@@ -61,7 +61,7 @@ def test_stages_cancelled_by_a_lost_connection_end_in_error_never_stuck(
     fault_injector.restart_redis()
     # The worker cancels its running stages before it reconnects; it answers once it has.
     wait_until(
-        lambda: celery_app.control.ping(destination=[celery_worker.node], timeout=0.5),
+        lambda: jobstate_celery_app.control.ping(destination=[jobstate_worker.node], timeout=0.5),
         timeout=60,
         what="the worker answering after Redis came back",
     )
@@ -83,4 +83,4 @@ def test_stages_cancelled_by_a_lost_connection_end_in_error_never_stuck(
         assert STAGE in record["error"], record["error"]
         swept += record["error"].startswith("stale:")
     scenario.figure("jobs the sweep ended", swept)
-    assert celery_worker.running
+    assert jobstate_worker.running

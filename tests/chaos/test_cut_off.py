@@ -41,14 +41,14 @@ STAGE = "TRANSCRIBING"
 
 
 @pytest.fixture
-def celery_worker(
-    chaos_worker_factory: Callable[..., WorkerProcess],
+def jobstate_worker(
+    jobstate_worker_factory: Callable[..., WorkerProcess],
     redis_relay: TcpRelay,
     pipeline_settings: Settings,
 ) -> WorkerProcess:
     """Function: ``jobstate worker`` (one child) whose only way to Redis is the relay."""
     url = relayed_url(pipeline_settings.redis_url, redis_relay)
-    return chaos_worker_factory(concurrency=1, redis_url=url, entry=DEFAULT_ENTRY)
+    return jobstate_worker_factory(concurrency=1, redis_url=url, entry=DEFAULT_ENTRY)
 
 
 def _hold(settings: Settings, name: str) -> Path:
@@ -65,8 +65,8 @@ def test_a_worker_cut_off_mid_stage_is_swept_retried_elsewhere_and_fenced_out(
     state_store: JobStore,
     pipeline_settings: Settings,
     redis_relay: TcpRelay,
-    celery_worker: WorkerProcess,
-    chaos_worker_factory: Callable[..., WorkerProcess],
+    jobstate_worker: WorkerProcess,
+    jobstate_worker_factory: Callable[..., WorkerProcess],
 ) -> None:
     scenario = chaos_scenario("worker cut off from Redis mid-stage", "relay holds all traffic")
     held = _hold(pipeline_settings, "cut")
@@ -88,7 +88,7 @@ def test_a_worker_cut_off_mid_stage_is_swept_retried_elsewhere_and_fenced_out(
 
     job_runner.retry(job_id)
     scenario.fault("retry on a second worker")
-    second = chaos_worker_factory(concurrency=1, entry=DEFAULT_ENTRY)
+    second = jobstate_worker_factory(concurrency=1, entry=DEFAULT_ENTRY)
     done = job_runner.wait_for(job_id, "COMPLETE", timeout=60, attempt=2)
     trail = done["result"]["trail"]
     assert {step["worker"] for step in trail.values()} == {second.pid}
@@ -98,7 +98,7 @@ def test_a_worker_cut_off_mid_stage_is_swept_retried_elsewhere_and_fenced_out(
     wait_until(
         lambda: any(
             "attempt 1 is stale" in worker.log_since(0, 100_000)
-            for worker in (celery_worker, second)
+            for worker in (jobstate_worker, second)
         ),
         timeout=30,
         what="the cut-off worker's late writes being fenced out",

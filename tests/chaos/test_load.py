@@ -53,9 +53,9 @@ GOAL_RATIO = 1.5
 
 
 @pytest.fixture
-def celery_worker(chaos_worker_factory: Callable[..., WorkerProcess]) -> WorkerProcess:
+def jobstate_worker(jobstate_worker_factory: Callable[..., WorkerProcess]) -> WorkerProcess:
     """Function: ``jobstate worker`` with four prefork children."""
-    return chaos_worker_factory(concurrency=CHILDREN, entry=DEFAULT_ENTRY)
+    return jobstate_worker_factory(concurrency=CHILDREN, entry=DEFAULT_ENTRY)
 
 
 @pytest.fixture
@@ -144,7 +144,7 @@ def test_jobs_on_4_children_while_200_then_1000_pollers_read_the_api(
     job_runner: JobRunner,
     chaos_scenario: StartScenario,
     api_url: str,
-    celery_worker: WorkerProcess,
+    jobstate_worker: WorkerProcess,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
     jobstate_import_path: tuple[str, ...],

@@ -47,9 +47,9 @@ STAGE = "TRANSCRIBING"
 
 
 @pytest.fixture
-def celery_worker(chaos_worker_factory: Callable[..., WorkerProcess]) -> WorkerProcess:
+def jobstate_worker(jobstate_worker_factory: Callable[..., WorkerProcess]) -> WorkerProcess:
     """Function: ``jobstate worker`` (two children) as a deployment runs it."""
-    return chaos_worker_factory(concurrency=2, entry=DEFAULT_ENTRY)
+    return jobstate_worker_factory(concurrency=2, entry=DEFAULT_ENTRY)
 
 
 def _hold(settings: Settings, name: str) -> Path:
@@ -81,7 +81,7 @@ def test_a_long_redis_outage_is_loud_and_no_job_stays_running(
     state_store: JobStore,
     pipeline_settings: Settings,
     live_ui: LiveUi,
-    celery_worker: WorkerProcess,
+    jobstate_worker: WorkerProcess,
 ) -> None:
     scenario = chaos_scenario(
         "Redis down longer than retries", ["redis-server stopped", "a stage ends meanwhile"]
@@ -90,7 +90,7 @@ def test_a_long_redis_outage_is_loud_and_no_job_stays_running(
     job_a, job_b = (job_runner.submit(hold_url(name)) for name in ("a", "b"))
     for job_id in (job_a, job_b):
         job_runner.wait_for(job_id, STAGE, timeout=60)
-    mark = celery_worker.log_size()
+    mark = jobstate_worker.log_size()
 
     fault_injector.stop_redis()
     try:
@@ -101,7 +101,7 @@ def test_a_long_redis_outage_is_loud_and_no_job_stays_running(
         held["a"].unlink()  # A's stage ends now: nothing it writes can reach Redis
         loud = ("raised unexpected", f"heartbeat for {job_b} failed")
         wait_until(
-            lambda: all(line in celery_worker.log_since(mark, 100_000) for line in loud),
+            lambda: all(line in jobstate_worker.log_since(mark, 100_000) for line in loud),
             timeout=30,
             what="the worker logging the failed hand-off and the failed heartbeats",
         )

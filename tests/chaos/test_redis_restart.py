@@ -56,9 +56,9 @@ def _heartbeat_ms(store: JobStore, job_id: str) -> int:
 
 
 @pytest.fixture
-def celery_worker(chaos_worker_factory: Callable[..., WorkerProcess]) -> WorkerProcess:
+def jobstate_worker(jobstate_worker_factory: Callable[..., WorkerProcess]) -> WorkerProcess:
     """Function: ``jobstate worker`` (two children) as a deployment runs it."""
-    return chaos_worker_factory(concurrency=2, entry=DEFAULT_ENTRY)
+    return jobstate_worker_factory(concurrency=2, entry=DEFAULT_ENTRY)
 
 
 def test_redis_restarted_mid_stage_keeps_every_state_and_everyone_reconnects(
@@ -67,8 +67,8 @@ def test_redis_restarted_mid_stage_keeps_every_state_and_everyone_reconnects(
     chaos_scenario: StartScenario,
     state_store: JobStore,
     live_ui: LiveUi,
-    celery_app: Celery,
-    celery_worker: WorkerProcess,
+    jobstate_celery_app: Celery,
+    jobstate_worker: WorkerProcess,
 ) -> None:
     chaos_scenario("Redis restarted mid-stage (AOF)", "redis-server restart")
     fault_injector.hang_at(STAGE, times=2)
@@ -104,16 +104,16 @@ def test_redis_restarted_mid_stage_keeps_every_state_and_everyone_reconnects(
         record = job_runner.wait_for(job_id, "COMPLETE", timeout=60)
         trail = record["result"]["trail"]
         assert list(trail) == list(PRD_WORKFLOW.stages)
-        assert {step["worker"] for step in trail.values()} == {celery_worker.pid}
+        assert {step["worker"] for step in trail.values()} == {jobstate_worker.pid}
 
     # The same worker process, never restarted, takes new work and the sweep beat sends.
     after = job_runner.run(URL, timeout=60)
-    assert after["result"]["trail"][STAGE]["worker"] == celery_worker.pid
-    mark = celery_worker.log_size()
-    celery_app.send_task(SWEEP_TASK)
+    assert after["result"]["trail"][STAGE]["worker"] == jobstate_worker.pid
+    mark = jobstate_worker.log_size()
+    jobstate_celery_app.send_task(SWEEP_TASK)
     wait_until(
         lambda: re.search(
-            rf"{re.escape(SWEEP_TASK)}\[[^]]+\] succeeded", celery_worker.log_since(mark, 10_000)
+            rf"{re.escape(SWEEP_TASK)}\[[^]]+\] succeeded", jobstate_worker.log_since(mark, 10_000)
         ),
         timeout=30,
         what="the worker running the sweep sent after the restart",
@@ -124,8 +124,8 @@ def test_a_worker_with_a_free_child_rides_through_a_restart_mid_stage(
     job_runner: JobRunner,
     fault_injector: FaultInjector,
     chaos_scenario: StartScenario,
-    celery_app: Celery,
-    celery_worker: WorkerProcess,
+    jobstate_celery_app: Celery,
+    jobstate_worker: WorkerProcess,
 ) -> None:
     # One child holds an unacknowledged stage, the other waits on the queue: the case a
     # lost connection used to end the worker in (see pipeline.consumer).
@@ -136,7 +136,7 @@ def test_a_worker_with_a_free_child_rides_through_a_restart_mid_stage(
 
     fault_injector.restart_redis()
     wait_until(
-        lambda: celery_app.control.ping(destination=[celery_worker.node], timeout=0.5),
+        lambda: jobstate_celery_app.control.ping(destination=[jobstate_worker.node], timeout=0.5),
         timeout=60,
         what="the worker answering after the restart",
     )
@@ -144,7 +144,7 @@ def test_a_worker_with_a_free_child_rides_through_a_restart_mid_stage(
 
     record = job_runner.wait_for(job_id, "COMPLETE", timeout=60)
     trail = record["result"]["trail"]
-    assert {step["worker"] for step in trail.values()} == {celery_worker.pid}
+    assert {step["worker"] for step in trail.values()} == {jobstate_worker.pid}
     after = job_runner.run(URL, timeout=60)
-    assert after["result"]["trail"][STAGE]["worker"] == celery_worker.pid
-    assert celery_worker.running
+    assert after["result"]["trail"][STAGE]["worker"] == jobstate_worker.pid
+    assert jobstate_worker.running

@@ -54,25 +54,25 @@ def test_system_exit_in_a_stage_is_written_by_the_stage(
     job_runner: JobRunner,
     fault_injector: FaultInjector,
     chaos_scenario: StartScenario,
-    celery_worker: WorkerProcess,
+    jobstate_worker: WorkerProcess,
 ) -> None:
     """The stage writes the error as ``SystemExit`` unwinds it; the child then exits,
     Celery redelivers the message (late acks) and the redelivery is fenced out by the
     terminal status. The same worker goes on with the next job."""
     chaos_scenario("SystemExit in a stage", f"SystemExit at {STAGE}")
-    mark = celery_worker.log_size()
+    mark = jobstate_worker.log_size()
     fault_injector.exit_at(STAGE)
     record = job_runner.run(URL, timeout=60)
     assert record["status"] == "ERROR"
     assert record["error"] == f"{STAGE}: SystemExit: injected exit at {STAGE}"
     wait_until(
-        lambda: "Worker exited prematurely" in _log_after(celery_worker, mark),
+        lambda: "Worker exited prematurely" in _log_after(jobstate_worker, mark),
         timeout=30,
         what="the worker noticing its child exited",
     )
     after = job_runner.run(URL, timeout=60)
     assert after["status"] == "COMPLETE"
-    assert _ran_by(after, STAGE) == celery_worker.pid
+    assert _ran_by(after, STAGE) == jobstate_worker.pid
 
 
 class TestHardTimeLimit:
@@ -88,19 +88,19 @@ class TestHardTimeLimit:
         job_runner: JobRunner,
         fault_injector: FaultInjector,
         chaos_scenario: StartScenario,
-        celery_worker: WorkerProcess,
+        jobstate_worker: WorkerProcess,
     ) -> None:
         """The stage swallows its soft limit and blocks on; at the hard limit the pool
         kills the child and Celery reports ``TimeLimitExceeded`` in the parent, whose
         ``task_failure`` handler writes the error naming the stage."""
         chaos_scenario("hard time limit", f"{STAGE} outlasts its 2 s hard limit")
-        mark = celery_worker.log_size()
+        mark = jobstate_worker.log_size()
         fault_injector.time_out_at(STAGE)
         record = job_runner.run(URL, timeout=60)
         assert record["status"] == "ERROR"
         assert record["error"].startswith(f"{STAGE}: TimeLimitExceeded"), record["error"]
         log = wait_until(
-            lambda: _logged(celery_worker, mark, "Hard time limit"),
+            lambda: _logged(jobstate_worker, mark, "Hard time limit"),
             timeout=30,
             what="the worker logging the hard time limit",
         )
@@ -113,8 +113,8 @@ def test_a_child_out_of_memory_fails_its_stage_and_celery_ends_the_worker(
     job_runner: JobRunner,
     fault_injector: FaultInjector,
     chaos_scenario: StartScenario,
-    celery_worker: WorkerProcess,
-    prefork_worker_factory: Callable[..., WorkerProcess],
+    jobstate_worker: WorkerProcess,
+    jobstate_worker_factory: Callable[..., WorkerProcess],
 ) -> None:
     """The child lowers its address-space limit and allocates past it: the stage writes
     ``MemoryError`` naming itself. Celery treats a ``MemoryError`` as unrecoverable and
@@ -122,15 +122,15 @@ def test_a_child_out_of_memory_fails_its_stage_and_celery_ends_the_worker(
     scenario: ChaosScenario = chaos_scenario(
         "memory limit exhausted", f"child exhausts RLIMIT_AS at {STAGE}"
     )
-    mark = celery_worker.log_size()
+    mark = jobstate_worker.log_size()
     fault_injector.exhaust_memory_at(STAGE)
     record = job_runner.run(URL, timeout=60)
     assert record["status"] == "ERROR"
     assert record["error"] == f"{STAGE}: MemoryError"
     fault_injector.wait_worker_gone(timeout=30)
-    assert "Unrecoverable error: MemoryError" in _log_after(celery_worker, mark)
+    assert "Unrecoverable error: MemoryError" in _log_after(jobstate_worker, mark)
     waiting = job_runner.submit(URL)
-    new = prefork_worker_factory(concurrency=1)
+    new = jobstate_worker_factory(concurrency=1)
     scenario.fault("new worker started")
     after = job_runner.wait_terminal(waiting, timeout=60)
     assert after["status"] == "COMPLETE"
@@ -141,8 +141,8 @@ def test_a_cold_shutdown_cuts_the_stage_and_the_job_still_ends(
     job_runner: JobRunner,
     fault_injector: FaultInjector,
     chaos_scenario: StartScenario,
-    celery_worker: WorkerProcess,
-    prefork_worker_factory: Callable[..., WorkerProcess],
+    jobstate_worker: WorkerProcess,
+    jobstate_worker_factory: Callable[..., WorkerProcess],
 ) -> None:
     """SIGQUIT: the worker terminates its children at once and puts the unacknowledged
     stage message back on the queue. Either the stage, cut by the signal's
@@ -151,17 +151,17 @@ def test_a_cold_shutdown_cuts_the_stage_and_the_job_still_ends(
     worker's redelivery runs the stage again, recorded as such, and the job completes).
     """
     scenario: ChaosScenario = chaos_scenario("cold shutdown (SIGQUIT)", f"SIGQUIT mid-{STAGE}")
-    mark = celery_worker.log_size()
+    mark = jobstate_worker.log_size()
     fault_injector.hang_at(STAGE)
     job_id = job_runner.submit(URL)
     job_runner.wait_for(job_id, STAGE, timeout=60)
     fault_injector.quit_worker()
     fault_injector.wait_worker_gone(timeout=30)
-    log = _log_after(celery_worker, mark)
+    log = _log_after(jobstate_worker, mark)
     assert "Cold shutdown" in log
     assert "Restoring 1 unacknowledged message(s)" in log
     fault_injector.release()
-    new = prefork_worker_factory(concurrency=1)
+    new = jobstate_worker_factory(concurrency=1)
     scenario.fault("new worker started")
     record = job_runner.wait_terminal(job_id, timeout=60)
     again = [e["status"] for e in job_runner.recorder.redeliveries(job_id)]
@@ -183,9 +183,9 @@ def test_a_remote_shutdown_lets_the_stage_finish_and_a_new_worker_goes_on(
     job_runner: JobRunner,
     fault_injector: FaultInjector,
     chaos_scenario: StartScenario,
-    celery_worker: WorkerProcess,
-    celery_app: Celery,
-    prefork_worker_factory: Callable[..., WorkerProcess],
+    jobstate_worker: WorkerProcess,
+    jobstate_celery_app: Celery,
+    jobstate_worker_factory: Callable[..., WorkerProcess],
 ) -> None:
     """Celery's remote ``shutdown`` is a warm shutdown: the worker stops taking messages
     and waits for the running stage, which finishes and hands off; the next stage waits
@@ -193,24 +193,24 @@ def test_a_remote_shutdown_lets_the_stage_finish_and_a_new_worker_goes_on(
     scenario: ChaosScenario = chaos_scenario(
         "remote shutdown command", f"shutdown via Celery control mid-{STAGE}"
     )
-    mark = celery_worker.log_size()
+    mark = jobstate_worker.log_size()
     fault_injector.hang_at(STAGE)
     job_id = job_runner.submit(URL)
     job_runner.wait_for(job_id, STAGE, timeout=60)
-    fault_injector.shutdown_worker(celery_app)
+    fault_injector.shutdown_worker(jobstate_celery_app)
     wait_until(
-        lambda: "Got shutdown from remote" in _log_after(celery_worker, mark),
+        lambda: "Got shutdown from remote" in _log_after(jobstate_worker, mark),
         timeout=30,
         what="the worker taking the shutdown command",
     )
-    assert celery_worker.running  # waiting for the stage
+    assert jobstate_worker.running  # waiting for the stage
     fault_injector.release()
     fault_injector.wait_worker_gone(timeout=30)
     assert job_runner.service.get(job_id)["status"] == STAGE  # handed off, not yet run
-    new = prefork_worker_factory(concurrency=1)
+    new = jobstate_worker_factory(concurrency=1)
     scenario.fault("new worker started")
     record = job_runner.wait_for(job_id, "COMPLETE", timeout=60)
-    assert _ran_by(record, STAGE) == celery_worker.pid
+    assert _ran_by(record, STAGE) == jobstate_worker.pid
     assert [_ran_by(record, s) for s in LATER] == [new.pid, new.pid]
     transitions = [
         e["status"] for e in job_runner.recorder.history(job_id) if e["kind"] == "transition"

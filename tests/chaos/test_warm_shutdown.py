@@ -28,37 +28,37 @@ def test_sigterm_mid_stage_then_a_new_worker_completes_the_job(
     job_runner: JobRunner,
     fault_injector: FaultInjector,
     chaos_scenario: StartScenario,
-    celery_worker: WorkerProcess,
-    prefork_worker_factory: Callable[..., WorkerProcess],
+    jobstate_worker: WorkerProcess,
+    jobstate_worker_factory: Callable[..., WorkerProcess],
 ) -> None:
     """SIGTERM to the worker's main process: it stops taking messages and waits for the
     running stage, which finishes and hands off; the worker exits; the next stage waits
     in the queue, its job still honestly in the stage that finished, until a new worker
     runs the rest. Every stage runs once and the result is complete."""
     scenario = chaos_scenario("warm shutdown (SIGTERM)", f"SIGTERM mid-{STAGE}")
-    mark = celery_worker.log_size()
+    mark = jobstate_worker.log_size()
     fault_injector.hang_at(STAGE)
     job_id = job_runner.submit(URL)
     job_runner.wait_for(job_id, STAGE, timeout=60)
     fault_injector.terminate_worker()
     wait_until(
-        lambda: "Warm shutdown" in celery_worker.log_since(mark, lines=100_000),
+        lambda: "Warm shutdown" in jobstate_worker.log_since(mark, lines=100_000),
         timeout=30,
         what="the worker starting its warm shutdown",
     )
-    assert celery_worker.running  # waiting for the running stage
+    assert jobstate_worker.running  # waiting for the running stage
     assert job_runner.service.get(job_id)["status"] == STAGE
     fault_injector.release()
     assert fault_injector.wait_worker_gone(timeout=30) == 0
     assert job_runner.service.get(job_id)["status"] == STAGE  # handed off, not yet taken
 
-    new = prefork_worker_factory(concurrency=1)
+    new = jobstate_worker_factory(concurrency=1)
     scenario.fault("new worker started")
     record = job_runner.wait_for(job_id, "COMPLETE", timeout=60)
     trail = record["result"]["trail"]
     assert [trail[s]["worker"] for s in PRD_WORKFLOW.stages] == [
-        celery_worker.pid,
-        celery_worker.pid,
+        jobstate_worker.pid,
+        jobstate_worker.pid,
         new.pid,
         new.pid,
     ]

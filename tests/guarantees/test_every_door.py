@@ -178,12 +178,12 @@ def _markers_in(say: str) -> tuple[str, ...]:
 
 
 def test_a_stage_task_returns_only_where_the_job_went(
-    celery_app: Celery, state_store: JobStore
+    jobstate_celery_app: Celery, state_store: JobStore
 ) -> None:
     # Slip: a stage task returning its context, input and all (Celery logs a task's
     # return value at INFO; the log redaction would then be the only guard).
     job_id = state_store.create({"token": "Tk-5519x", "url": LEAKY}).job_id
     ctx = job_context(state_store.get_state(job_id, reveal_credentials=True))
-    outcome = Tracker.of(celery_app).tasks["WORK"].apply(args=[ctx]).get()
+    outcome = Tracker.of(jobstate_celery_app).tasks["WORK"].apply(args=[ctx]).get()
     assert outcome == {"job_id": job_id, "attempt": 1, "stage": "WORK", "next": "DONE"}
     assert state_store.get_state(job_id)["status"] == "DONE"

@@ -32,7 +32,7 @@ PREFORK = [
     pytest.mark.prefork,
     pytest.mark.jobstate_celery("prefork"),
     pytest.mark.jobstate_redis("server"),
-    pytest.mark.usefixtures("celery_worker"),
+    pytest.mark.usefixtures("jobstate_worker"),
 ]
 
 

@@ -64,11 +64,11 @@ def jobstate_workflow() -> Workflow:
     fail=True,
 )
 def test_a_workers_log_shows_no_secret_of_a_job(
-    job_runner: JobRunner, celery_worker: Any, payload: Payload, say: str, fail: bool
+    job_runner: JobRunner, jobstate_worker: Any, payload: Payload, say: str, fail: bool
 ) -> None:
     # Slips: a stage task returning the job context (Celery logs the return value); a
     # stage's exception text logged raw by Celery; stage messages sent unredacted.
-    mark = celery_worker.log_size()
+    mark = jobstate_worker.log_size()
     spec: dict[str, Any] = {"say": say, "depth": 0}
     if fail:
         spec["raise"] = f"cannot connect to {say}"
@@ -78,7 +78,7 @@ def test_a_workers_log_shows_no_secret_of_a_job(
     celerys_line = "raised unexpected" if fail else " succeeded in "
 
     def log_with_celerys_line() -> str:
-        text = celery_worker.log_path.read_bytes()[mark:].decode(errors="replace")
+        text = jobstate_worker.log_path.read_bytes()[mark:].decode(errors="replace")
         return text if celerys_line in text else ""
 
     log = wait_until(log_with_celerys_line, 30, what=f"the worker's {celerys_line!r} line")

@@ -22,7 +22,7 @@ pytestmark = [
     pytest.mark.prefork,
     pytest.mark.jobstate_celery("prefork"),
     pytest.mark.jobstate_redis("server"),
-    pytest.mark.usefixtures("celery_worker"),
+    pytest.mark.usefixtures("jobstate_worker"),
 ]
 
 README_NO_REDELIVERY = App("tests.guarantees.apps:readme_app_no_redelivery", FLOW)

@@ -16,9 +16,9 @@ def test_chain_completes_with_the_exact_path(
     job_runner: JobRunner,
     state_recorder: StateRecorder,
     media_server: SampleServer,
-    celery_mode: str,
+    jobstate_celery_mode: str,
 ) -> None:
-    assert celery_mode == mode
+    assert jobstate_celery_mode == mode
     record = job_runner.run(media_server.url, space_id="space-1", timeout=120)
     assert record["status"] == "COMPLETE", record
     state_recorder.assert_path(record["job_id"], HAPPY)

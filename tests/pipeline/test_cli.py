@@ -85,7 +85,7 @@ def test_submit_rejects_bad_url_and_stores_nothing(
 def test_submit_wait_shows_every_status_until_complete(
     pipeline_settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
-    celery_worker: object,
+    jobstate_worker: object,
     media_server: SampleServer,
 ) -> None:
     for key, value in pipeline_settings.to_env().items():

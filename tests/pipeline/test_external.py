@@ -39,9 +39,9 @@ def test_chain_over_rabbitmq_broker(
     job_runner: JobRunner,
     state_recorder: StateRecorder,
     media_server: SampleServer,
-    celery_app: Celery,
+    jobstate_celery_app: Celery,
 ) -> None:
-    assert celery_app.conf.broker_url.startswith("amqp://")
+    assert jobstate_celery_app.conf.broker_url.startswith("amqp://")
     record = job_runner.run(media_server.url, timeout=120)
     assert record["status"] == "COMPLETE"
     state_recorder.assert_path(record["job_id"], HAPPY)

@@ -19,7 +19,7 @@ JOBS = 50
 
 
 @pytest.fixture
-def celery_worker_concurrency() -> int:
+def jobstate_worker_concurrency() -> int:
     """Four pool children."""
     return 4
 
@@ -28,9 +28,9 @@ def test_fifty_jobs_on_four_children(
     job_runner: JobRunner,
     state_recorder: StateRecorder,
     media_server: SampleServer,
-    celery_worker: object,
+    jobstate_worker: object,
 ) -> None:
-    assert len(celery_worker.child_pids()) == 4  # type: ignore[attr-defined]
+    assert len(jobstate_worker.child_pids()) == 4  # type: ignore[attr-defined]
     ids = [job_runner.submit(media_server.url, space_id=f"load-{i}") for i in range(JOBS)]
     for job_id in ids:
         assert job_runner.wait_for(job_id, "COMPLETE", timeout=300)["attempt"] == 1

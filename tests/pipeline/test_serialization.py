@@ -30,13 +30,13 @@ def test_config_is_json_only() -> None:
 @pytest.mark.jobstate_redis("server")
 def test_pickle_message_is_refused(
     job_runner: JobRunner,
-    celery_app: Celery,
+    jobstate_celery_app: Celery,
     state_store: JobStore,
     media_server: SampleServer,
 ) -> None:
     victim = state_store.create(media_server.url).job_id
     ctx = job_context(state_store.get_state(victim))
-    celery_app.send_task("jobstate.download", args=[ctx], serializer="pickle")
+    jobstate_celery_app.send_task("jobstate.download", args=[ctx], serializer="pickle")
     # A JSON job sent afterwards on the same queue completes: the worker has consumed
     # (and refused) the pickle message before it.
     record = job_runner.run(media_server.url, timeout=120)

@@ -67,9 +67,9 @@ def test_bad_input_is_refused_before_anything_is_sent(state_store: JobStore) -> 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_the_stages_see_the_input_and_the_job_completes(
-    mode: str, job_runner: JobRunner, state_recorder: StateRecorder, celery_mode: str
+    mode: str, job_runner: JobRunner, state_recorder: StateRecorder, jobstate_celery_mode: str
 ) -> None:
-    assert celery_mode == mode
+    assert jobstate_celery_mode == mode
     record = job_runner.run({"numbers": [3, 4, 5], "label": "sum"}, timeout=60)
     assert record["status"] == "DONE", record
     assert record["result"] == {

@@ -24,20 +24,22 @@ def _ctx(store: JobStore) -> dict[str, object]:
     return job_context(store.get_state(job_id))
 
 
-def test_stale_attempt_run_stops_quietly(celery_app: Celery, state_store: JobStore) -> None:
+def test_stale_attempt_run_stops_quietly(
+    jobstate_celery_app: Celery, state_store: JobStore
+) -> None:
     ctx = _ctx(state_store)
     job_id = str(ctx["job_id"])
     state_store.set_state(job_id, "DOWNLOADING", attempt=1)
     state_store.fail(job_id, "boom", attempt=1, stage="DOWNLOADING")
     state_store.retry(job_id)
     before = state_store.get_state(job_id)
-    result = Tracker.of(celery_app).tasks["TRANSCRIBING"].apply(args=[ctx])
+    result = Tracker.of(jobstate_celery_app).tasks["TRANSCRIBING"].apply(args=[ctx])
     assert result.state == "IGNORED"
     assert state_store.get_state(job_id) == before
 
 
 def test_duplicate_of_an_earlier_stage_stops_quietly(
-    celery_app: Celery,
+    jobstate_celery_app: Celery,
     state_store: JobStore,
 ) -> None:
     ctx = _ctx(state_store)
@@ -47,7 +49,7 @@ def test_duplicate_of_an_earlier_stage_stops_quietly(
     before = state_store.get_state(job_id)
     # A redelivered DOWNLOADING after the job moved on: fenced, no move, no hand-off; the
     # refusal is recorded in the history (a new version, the status unchanged).
-    result = Tracker.of(celery_app).tasks["DOWNLOADING"].apply(args=[ctx])
+    result = Tracker.of(jobstate_celery_app).tasks["DOWNLOADING"].apply(args=[ctx])
     assert result.state == "IGNORED"
     after = state_store.get_state(job_id)
     assert after == {**before, "version": before["version"] + 1}
@@ -56,15 +58,17 @@ def test_duplicate_of_an_earlier_stage_stops_quietly(
     assert last["message"] == "delivery of DOWNLOADING refused: the job is already in TRANSCRIBING"
 
 
-def test_cleared_job_stops_quietly(celery_app: Celery, state_store: JobStore) -> None:
+def test_cleared_job_stops_quietly(jobstate_celery_app: Celery, state_store: JobStore) -> None:
     ctx = _ctx(state_store)
     state_store.clear_state(str(ctx["job_id"]))
-    result = Tracker.of(celery_app).tasks["DOWNLOADING"].apply(args=[ctx])
+    result = Tracker.of(jobstate_celery_app).tasks["DOWNLOADING"].apply(args=[ctx])
     assert result.state == "IGNORED"
     assert state_store.find_state(str(ctx["job_id"])) is None
 
 
-def test_redelivery_counts_runs_and_caps(celery_app: Celery, state_store: JobStore) -> None:
+def test_redelivery_counts_runs_and_caps(
+    jobstate_celery_app: Celery, state_store: JobStore
+) -> None:
     ctx = _ctx(state_store)
     job_id = str(ctx["job_id"])
     cap = state_store.settings.max_stage_runs
@@ -80,12 +84,12 @@ def test_redelivery_counts_runs_and_caps(celery_app: Celery, state_store: JobSto
 
 
 def test_eager_chain_records_exact_path(
-    celery_app: Celery,
+    jobstate_celery_app: Celery,
     state_store: JobStore,
     state_recorder: StateRecorder,
 ) -> None:
     ctx = _ctx(state_store)
-    Tracker.of(celery_app).enqueue(ctx)
+    Tracker.of(jobstate_celery_app).enqueue(ctx)
     job_id = str(ctx["job_id"])
     record = state_store.get_state(job_id)
     assert record["status"] == "COMPLETE"
@@ -113,22 +117,22 @@ def test_sanitised_errors_are_bounded_single_line(exc: Exception, expected: str 
 
 
 def test_beat_schedules_the_sweep_which_errors_silent_jobs(
-    celery_app: Celery, state_store: JobStore
+    jobstate_celery_app: Celery, state_store: JobStore
 ) -> None:
-    entry = celery_app.conf.beat_schedule["jobstate-sweep"]
+    entry = jobstate_celery_app.conf.beat_schedule["jobstate-sweep"]
     assert entry["task"] == SWEEP_TASK
     assert entry["schedule"] <= 60
     job_id = state_store.create("http://example.com/a.mp3").job_id
     for status in ("DOWNLOADING", "TRANSCRIBING"):
         state_store.set_state(job_id, status, attempt=1)
-    tracker = Tracker.of(celery_app)
-    assert celery_app.tasks[SWEEP_TASK].apply().get() == {"stale": []}
+    tracker = Tracker.of(jobstate_celery_app)
+    assert jobstate_celery_app.tasks[SWEEP_TASK].apply().get() == {"stale": []}
     tracker.store_factory = lambda: JobStore(
         state_store.client,
         state_store.workflow,
         state_store.settings.with_(stale_after_seconds=0),
     )
-    assert celery_app.tasks[SWEEP_TASK].apply().get() == {"stale": [job_id]}
+    assert jobstate_celery_app.tasks[SWEEP_TASK].apply().get() == {"stale": [job_id]}
     record = state_store.get_state(job_id)
     assert record["status"] == "ERROR"
     assert "while TRANSCRIBING" in record["error"]

@@ -64,14 +64,14 @@ def test_whole_worker_killed_is_swept_to_error(
     state_recorder: StateRecorder,
     media_server: SampleServer,
     state_store: JobStore,
-    celery_worker: WorkerProcess,
+    jobstate_worker: WorkerProcess,
 ) -> None:
     chaos_scenario("whole worker killed", "SIGKILL worker mid-TRANSCRIBING")
     fault_injector.hang_at("TRANSCRIBING")
     job_id = job_runner.submit(media_server.url)
     job_runner.wait_for(job_id, "TRANSCRIBING", timeout=60)
     fault_injector.kill_worker()
-    assert not celery_worker.running
+    assert not jobstate_worker.running
     # Heartbeats stop with the worker: the sweep sees the job go silent after 2 s.
     swept = wait_until(
         lambda: mark_stale(state_store, older_than=2), timeout=30, what="stale sweep"

@@ -110,7 +110,7 @@ import pytest
 
 
 @pytest.mark.jobstate_celery("thread")
-def test_marked(redis_backend, celery_worker):
+def test_marked(redis_backend, jobstate_worker):
     assert redis_backend.mode == "fake-tcp"
 
 
@@ -133,9 +133,9 @@ def test_thread_mode_from_env(
         PASSING_RUN
         + """
 
-def test_mode(celery_mode, celery_worker):
-    assert celery_mode == "thread"
-    assert celery_worker is not None
+def test_mode(jobstate_celery_mode, jobstate_worker):
+    assert jobstate_celery_mode == "thread"
+    assert jobstate_worker is not None
 """
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:benchmark")

@@ -31,7 +31,7 @@ thread, prefork = pytest.mark.jobstate_celery("thread"), pytest.mark.jobstate_ce
         pytest.param("eager on server", marks=[server]),
     ],
 )
-def test_a_job_completes(mode, job_runner, celery_worker):
+def test_a_job_completes(mode, job_runner, jobstate_worker):
     job_id = job_runner.submit("https://example.com/in.mp3")
     assert job_runner.wait_for(job_id, "DONE", timeout=60)["result"]["answer"] == 42
 """

@@ -19,13 +19,13 @@ and no idle worker kept from an earlier test answers it."""
 
 
 def test_a_test_restarts_the_server_under_pooled_connections(
-    celery_app: Celery, redis_server: RedisServer
+    jobstate_celery_app: Celery, redis_server: RedisServer
 ) -> None:
     assert (
-        celery_app.control.ping(destination=NOBODY, timeout=0.2) == []
+        jobstate_celery_app.control.ping(destination=NOBODY, timeout=0.2) == []
     )  # a pooled connection, now open
     redis_server.restart()  # as a test may do itself, without the fault injector
 
 
-def test_the_next_test_finds_live_connections(celery_app: Celery) -> None:
-    assert celery_app.control.ping(destination=NOBODY, timeout=0.2) == []
+def test_the_next_test_finds_live_connections(jobstate_celery_app: Celery) -> None:
+    assert jobstate_celery_app.control.ping(destination=NOBODY, timeout=0.2) == []

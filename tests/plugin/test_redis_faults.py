@@ -66,7 +66,12 @@ NODES = []
 
 @pytest.fixture
 def hang_through(
-    job_runner, fault_injector, celery_worker, celery_app, jobstate_workers, state_recorder
+    job_runner,
+    fault_injector,
+    jobstate_worker,
+    jobstate_celery_app,
+    jobstate_workers,
+    state_recorder,
 ):
     \"\"\"``hang_through(fault)``: a job hangs at VALIDATING through ``fault()``, then
     goes on; returns its final record.\"\"\"
@@ -78,7 +83,9 @@ def hang_through(
         fault()
         # The worker answers through its new broker connection, the stage still hanging.
         wait_until(
-            lambda: celery_app.control.ping(destination=[celery_worker.node], timeout=0.5),
+            lambda: jobstate_celery_app.control.ping(
+                destination=[jobstate_worker.node], timeout=0.5
+            ),
             timeout=60,
             what="the worker answering after Redis came back",
         )
@@ -86,10 +93,10 @@ def hang_through(
         record = job_runner.wait_for(job_id, "IMPORTED", timeout=60)
         # The session has started one worker: it ran both stages, through the fault.
         assert jobstate_workers.started == 1
-        assert celery_worker.running
+        assert jobstate_worker.running
         state_recorder.assert_path(job_id, PATH)
         state_recorder.assert_all_legal()
-        NODES.append(celery_worker.node)
+        NODES.append(jobstate_worker.node)
         return record
 
     return run
@@ -104,9 +111,9 @@ def test_redis_down_for_two_seconds_while_a_stage_hangs(hang_through, fault_inje
 
 
 def test_the_same_worker_serves_the_next_test(
-    job_runner, celery_worker, jobstate_workers, state_recorder
+    job_runner, jobstate_worker, jobstate_workers, state_recorder
 ):
-    assert NODES == [celery_worker.node] * 2
+    assert NODES == [jobstate_worker.node] * 2
     assert jobstate_workers.started == 1
     job_id = job_runner.submit("https://example.com/more.csv")
     assert job_runner.wait_for(job_id, "IMPORTED", timeout=60)["result"] == {"rows": 3}

@@ -25,7 +25,7 @@ def test_job(job_runner, state_recorder, fault_injector):
 
 RESULT_TEST = """
 
-def test_a_result_stored_by_celerys_redis_backend(celery_worker):
+def test_a_result_stored_by_celerys_redis_backend(jobstate_worker):
     # Celery's Redis result backend stores it with redis-py's deprecated setex().
     assert mine.add.delay(2, 3).get(timeout=30) == 5
 """

@@ -28,8 +28,8 @@ JOB_TESTS = f"""
 import mine
 
 
-def test_job_runs_on_the_instance(job_runner, state_recorder, celery_app, state_store):
-    assert celery_app is mine.app
+def test_job_runs_on_the_instance(job_runner, state_recorder, jobstate_celery_app, state_store):
+    assert jobstate_celery_app is mine.app
     assert state_store.workflow is mine.flow
     job_id = job_runner.submit("https://example.com/in.mp3")
     record = job_runner.wait_for(job_id, "DONE", timeout=60)

@@ -23,18 +23,18 @@ def worker_id(worker):
     return getattr(worker, "pid", None) or worker.node
 
 
-def test_first(job_runner, fault_injector, celery_worker, pipeline_settings):
+def test_first(job_runner, fault_injector, jobstate_worker, pipeline_settings):
     # Armed for more runs than this test makes: nothing of it may reach the next test.
     fault_injector.fail_at("WORK", times=5)
     job_id = job_runner.submit("https://example.com/in.mp3")
     record = job_runner.wait_for(job_id, "FAILED", timeout=60)
     assert record["error"].startswith("WORK: InjectedFault")
-    SEEN["worker"] = worker_id(celery_worker)
+    SEEN["worker"] = worker_id(jobstate_worker)
     SEEN["queue"] = pipeline_settings.queue
 
 
-def test_second(job_runner, state_recorder, celery_worker, pipeline_settings, tmp_path):
-    assert worker_id(celery_worker) == SEEN["worker"], "the worker was not reused"
+def test_second(job_runner, state_recorder, jobstate_worker, pipeline_settings, tmp_path):
+    assert worker_id(jobstate_worker) == SEEN["worker"], "the worker was not reused"
     assert pipeline_settings.queue != SEEN["queue"]
     job_id = job_runner.submit("https://example.com/in.mp3")
     result = job_runner.wait_for(job_id, "DONE", timeout=60)["result"]
@@ -45,11 +45,11 @@ def test_second(job_runner, state_recorder, celery_worker, pipeline_settings, tm
 
 class TestAnotherPoolSize:
     @pytest.fixture
-    def celery_worker_concurrency(self):
+    def jobstate_worker_concurrency(self):
         return 3
 
-    def test_gets_its_own_worker(self, celery_worker, job_runner):
-        assert worker_id(celery_worker) != SEEN["worker"]
+    def test_gets_its_own_worker(self, jobstate_worker, job_runner):
+        assert worker_id(jobstate_worker) != SEEN["worker"]
         job_id = job_runner.submit("https://example.com/in.mp3")
         assert job_runner.wait_for(job_id, "DONE", timeout=60)
 """

@@ -52,7 +52,7 @@ def test_jobs_finish_when_the_primary_dies_mid_pipeline(
     state_recorder: StateRecorder,
     fault_injector: FaultInjector,
     redis_backend: RedisBackend,
-    celery_worker: object,
+    jobstate_worker: object,
     report: Callable[[str], None],
 ) -> None:
     group, store = _group(redis_backend), job_runner.service.store

@@ -40,10 +40,10 @@ def pipeline_settings(pipeline_settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def rabbit_queue(celery_app: Celery, pipeline_settings: Settings) -> Iterator[str]:
+def rabbit_queue(jobstate_celery_app: Celery, pipeline_settings: Settings) -> Iterator[str]:
     """Function: the test's queue name; the queue is deleted from RabbitMQ afterwards."""
     yield pipeline_settings.queue
-    with celery_app.connection_for_write() as conn:
+    with jobstate_celery_app.connection_for_write() as conn:
         conn.default_channel.queue_delete(pipeline_settings.queue)
 
 
@@ -54,13 +54,13 @@ def _finished(store: JobStore, ids: list[str], terminal: frozenset[str]) -> int:
 def test_a_hundred_jobs_survive_losing_one_of_two_hosts(
     job_service: JobService,
     state_recorder: StateRecorder,
-    prefork_worker_factory: Callable[..., WorkerProcess],
-    celery_app: Celery,
+    jobstate_worker_factory: Callable[..., WorkerProcess],
+    jobstate_celery_app: Celery,
     rabbit_queue: str,
     report: Callable[[str], None],
 ) -> None:
-    assert celery_app.conf.broker_url.startswith("amqp://")
-    host_a, host_b = prefork_worker_factory(2), prefork_worker_factory(2)
+    assert jobstate_celery_app.conf.broker_url.startswith("amqp://")
+    host_a, host_b = jobstate_worker_factory(2), jobstate_worker_factory(2)
     runner = JobRunner(job_service, state_recorder, timeout=180)
     store, terminal = job_service.store, runner.terminal
     clock = Stopwatch()

@@ -116,14 +116,14 @@ def _status(http: httpx.Client, job_id: str) -> tuple[str, int]:
 @pytest.mark.jobstate_celery("prefork")
 def test_workers_api_and_sweep_task_work_as_the_limited_user(
     job_service: JobService,
-    celery_worker: object,
+    jobstate_worker: object,
     live_ui: LiveUi,
-    celery_app: Celery,
+    jobstate_celery_app: Celery,
     fault_injector: FaultInjector,
     redis_backend: RedisBackend,
     acl_redis: AclRedis,
 ) -> None:
-    assert celery_app.conf.broker_url.startswith(f"redis://{USER}:")
+    assert jobstate_celery_app.conf.broker_url.startswith(f"redis://{USER}:")
     with httpx.Client(base_url=live_ui.url, timeout=10) as http:
         created = http.post("/api/jobs", json={"url": URL})
         assert created.status_code == 202
@@ -141,7 +141,7 @@ def test_workers_api_and_sweep_task_work_as_the_limited_user(
     silent = store.create(URL).job_id
     since = store.set_state(silent, "DOWNLOADING").ms
     wait_for_redis_time(store.client, since + 2000 + 5, timeout=10)
-    celery_app.send_task(SWEEP_TASK)  # what beat sends every 30 s
+    jobstate_celery_app.send_task(SWEEP_TASK)  # what beat sends every 30 s
     wait_until(lambda: store.get_state(silent)["status"] == "ERROR", 30, what="swept")
     assert "stale" in store.get_state(silent)["error"]
     assert acl_redis.denials() == []

@@ -14,7 +14,7 @@ import pytest
 
 from pipeline.netguard import BlockedURL
 from pipeline.stages.download import PROGRESS_EVERY, download, safe_filename
-from pipeline.stages.errors import (
+from pipeline.stages.stage_errors import (
     DownloadBlocked,
     DownloadError,
     DownloadTimeout,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.assets import sample_path
-from pipeline.stages.errors import TranscriptionError
+from pipeline.stages.stage_errors import TranscriptionError
 from pipeline.stages.transcribe import MEDIA_EXTRA, decode_audio, transcribe
 
 ROOT = Path(__file__).resolve().parents[2]

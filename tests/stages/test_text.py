@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.stages.errors import TextError
+from pipeline.stages.stage_errors import TextError
 from pipeline.stages.text import (
     GAP,
     MAX_CHUNK_WORDS,

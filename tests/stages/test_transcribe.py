@@ -9,7 +9,7 @@ import pytest
 from numpy.typing import NDArray
 
 from pipeline.assets import SAMPLE_WORDS, sample_path
-from pipeline.stages.errors import TranscriptionError
+from pipeline.stages.stage_errors import TranscriptionError
 from pipeline.stages.transcribe import (
     SAMPLE_RATE,
     decode_audio,

@@ -27,7 +27,7 @@ def test_a_non_url_input_is_stored_and_read_back(tally: JobStore) -> None:
     job_id = tally.create({"numbers": [1, 2, 3], "label": "first"}).job_id
     record = tally.get_state(job_id)
     assert record["input"] == {"numbers": [1, 2, 3], "label": "first"}
-    assert record["metadata"] == {"url": "", "space_id": None, "task_id": None}
+    assert record["metadata"] == {"task_id": None}  # no media-pipeline url or space_id
     assert record["status"] == "QUEUED"
     check_record(record, TALLY)
 

@@ -6,7 +6,7 @@
   shutdown), a remote ``shutdown`` through Celery's control; cut it off from Redis
   (a :class:`~harness.testing.chaos.relay.TcpRelay` between them stops passing bytes) and let it
   reconnect; start it with its clock ahead (:func:`clock_ahead_env` and
-  :func:`clock_ahead_entry`, libfaketime; ``chaos_worker_factory(clock_ahead=...)``).
+  :func:`clock_ahead_entry`, libfaketime; ``jobstate_worker_factory(clock_ahead=...)``).
 - Of Redis: stop, start, restart (AOF keeps the data), an outage of some seconds.
 
 No pytest here: the ``fault_injector`` fixture builds one for each test.

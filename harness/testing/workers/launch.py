@@ -7,11 +7,12 @@ scope each task carries (:mod:`harness.testing.workers.scoping`). No pytest here
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from celery import Celery
 
+from harness.testing.chaos.injector import clock_ahead_entry, clock_ahead_env
 from harness.testing.workers import scoping as scope
 from harness.testing.workers.app_binding import (
     AppBinding,
@@ -67,15 +68,32 @@ def start_process_worker(
     control: Celery,
     log_dir: Path,
     pythonpath: Sequence[str],
+    entry: Sequence[str] = WORKER_ENTRY,
+    extra_env: Mapping[str, str] | None = None,
+    redis_url: str | None = None,
+    clock_ahead: float = 0,
 ) -> WorkerProcess:
-    """A prefork worker subprocess (``harness.testing.workers.worker_main``), pinged through
-    ``control``."""
+    """The one way the harness starts a prefork worker subprocess; started and pinged
+    through ``control``. The caller ends it (:meth:`WorkerProcess.kill` for a quick end).
+
+    ``entry`` is the ``python -m`` command (the harness's worker by default,
+    ``pipeline.procs.worker_process.DEFAULT_ENTRY`` for ``jobstate worker``);
+    ``redis_url`` sends store, broker and results elsewhere (e.g. through a relay);
+    ``clock_ahead`` seconds puts the worker's wall clock ahead (libfaketime).
+    """
+    env = dict(extra_env or {})
+    if clock_ahead:
+        env.update(clock_ahead_env(clock_ahead))
+        entry = clock_ahead_entry(entry)
+    if redis_url is not None:
+        settings = settings.with_(redis_url=redis_url, broker_url="", result_url="")
     worker = WorkerProcess(
         target,
-        settings.with_(queue=home_queue()),
+        settings,
         concurrency=concurrency,
         log_dir=log_dir,
-        entry=WORKER_ENTRY,
+        entry=entry,
         pythonpath=pythonpath,
+        extra_env=env,
     )
     return worker.start(control)

@@ -47,10 +47,11 @@ SCOPED_FIELDS = ("key_prefix", "queue", "work_dir")
 REMEMBERED_TASKS = 1024
 REMEMBERED_STORES = 16
 
-Scope = dict[str, str]
+TaskScope = dict[str, str]
+"""The per-test part of the settings a task carries (key prefix, queue, work dir)."""
 
 
-def scope_of(settings: Settings) -> Scope:
+def scope_of(settings: Settings) -> TaskScope:
     """The per-test part of ``settings``."""
     return {name: str(getattr(settings, name)) for name in SCOPED_FIELDS}
 
@@ -62,12 +63,12 @@ def shared_key(settings: Settings) -> tuple[tuple[str, str], ...]:
 
 
 class _Local(threading.local):
-    scope: Scope | None = None
+    scope: TaskScope | None = None
 
 
 @dataclass
 class _Active:
-    scope: Scope
+    scope: TaskScope
     store: JobStore | None
 
 
@@ -81,7 +82,7 @@ class _Served:
 
 _local = _Local()
 _active: _Active | None = None
-_received: OrderedDict[str, Scope] = OrderedDict()
+_received: OrderedDict[str, TaskScope] = OrderedDict()
 _served: weakref.WeakKeyDictionary[Celery, _Served] = weakref.WeakKeyDictionary()
 _lock = threading.RLock()
 
@@ -102,14 +103,14 @@ def deactivate() -> None:
     _active = None
 
 
-def current() -> Scope | None:
+def current() -> TaskScope | None:
     """The scope of the task running in this thread, else the active test's."""
     if _local.scope is not None:
         return _local.scope
     return _active.scope if _active is not None else None
 
 
-def _header(value: Any) -> Scope | None:
+def _header(value: Any) -> TaskScope | None:
     if isinstance(value, Mapping) and set(SCOPED_FIELDS) <= set(value):
         return {name: str(value[name]) for name in SCOPED_FIELDS}
     return None

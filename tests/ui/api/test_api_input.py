@@ -28,7 +28,7 @@ async def test_submit_takes_the_workflows_input(
     body = response.json()
     assert body["status"] == "QUEUED"
     assert body["input"] == {"numbers": [1, 2], "label": "a"}
-    assert body["metadata"] == {"url": "", "space_id": None, "task_id": None}
+    assert body["metadata"] == {"task_id": None}  # no media-pipeline url or space_id
     assert enqueued[0]["input"] == {"numbers": [1, 2], "label": "a"}
     read = await client.get(f"/api/jobs/{body['job_id']}")
     assert read.json()["input"] == {"numbers": [1, 2], "label": "a"}

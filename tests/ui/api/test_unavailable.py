@@ -18,7 +18,7 @@ from pipeline.service import JobService
 from pipeline.store import JobStore
 from tests.ui.api.conftest import open_client
 from ui.app import create_app
-from ui.errors import UNAVAILABLE
+from ui.http_errors import UNAVAILABLE
 
 pytestmark = pytest.mark.anyio
 

@@ -28,7 +28,7 @@ WORKER_TIMEOUT = 120
 
 @pytest.mark.parametrize("mode", MODES)
 def test_real_worker_statuses_reach_complete_in_the_page(
-    mode: str, ui_page: UiView, celery_worker: Any, media_server: SampleServer
+    mode: str, ui_page: UiView, jobstate_worker: Any, media_server: SampleServer
 ) -> None:
     job_id = ui_page.submit(media_server.url, "space-1")
     ui_page.wait_for_status("COMPLETE", timeout=WORKER_TIMEOUT)
@@ -50,7 +50,7 @@ def test_real_worker_statuses_reach_complete_in_the_page(
 def test_real_worker_failure_then_retry_in_the_page(
     mode: str,
     ui_page: UiView,
-    celery_worker: Any,
+    jobstate_worker: Any,
     media_server: SampleServer,
     fault_injector: FaultInjector,
 ) -> None:
@@ -69,7 +69,7 @@ def test_real_worker_failure_then_retry_in_the_page(
 @pytest.mark.jobstate_celery("prefork")
 def test_a_stage_redelivered_after_a_killed_child_shows_in_the_timeline(
     ui_page: UiView,
-    celery_worker: Any,
+    jobstate_worker: Any,
     media_server: SampleServer,
     fault_injector: FaultInjector,
 ) -> None:
