@@ -31,6 +31,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -328,6 +329,9 @@ def latency_run(args: argparse.Namespace, redis_url: str, base: str, pollers: in
         f"{len(polls.failures)} errors; {len(job_ids)} jobs, each changed every "
         f"{CHANGE_EVERY:g} s)"
     )
+    if polls.failures:  # what the errors were: "HTTP 503 ...", "TimeoutError", ...
+        kinds = Counter(f.split(": ", 1)[1][:40] for f in polls.failures)
+        print("  errors: " + "; ".join(f"{n} x {kind}" for kind, n in kinds.most_common(3)))
     return p99
 
 
