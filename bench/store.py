@@ -26,6 +26,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 import redis
 
+from pipeline.batch import Batch
 from pipeline.cleanup import mark_stale
 from pipeline.procs.redis_server import RedisServer
 from pipeline.settings import Settings
@@ -135,7 +136,7 @@ def report_writes(label: str, store_us: list[float], hset_us: list[float]) -> No
 def seed(store: JobStore, ids: Sequence[str], status: str, chunk: int = 5000) -> None:
     """Create ``ids`` and move them to ``status`` with pipelined store writes."""
     for start in range(0, len(ids), chunk):
-        batch = store.batch()
+        batch = Batch(store)
         for job_id in ids[start : start + chunk]:
             batch.create(URL, job_id=job_id)
             if status != PRD_WORKFLOW.initial:

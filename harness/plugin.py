@@ -8,19 +8,29 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Generator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness.config import CONFIG_KEY, JobstateConfig, add_options, get_config, read_config
+from harness.config import (
+    CONFIG_KEY,
+    JobstateConfig,
+    add_options,
+    get_config,
+    marker_value,
+    read_config,
+)
 from harness.fixtures.browser import page_story
 from harness.fixtures.chaos import ChaosSummary, judge_after_call
 from harness.fixtures.workers import FAILED
-from harness.modes import celery_mode_help, redis_mode_help
+from harness.modes import CeleryMode, celery_mode_help, redis_mode_help
 from harness.testing.browser.page_view import PageView
 from harness.testing.browser.parked_loop import loop_set_aside
 from harness.testing.workers.app_binding import load_target
 from pipeline.loading import load_object
+
+if TYPE_CHECKING:
+    from harness.fixtures.audit.session import AuditRun
 
 pytest_plugins = [
     "harness.fixtures.redis",
@@ -34,12 +44,17 @@ pytest_plugins = [
 MARKERS = (
     f"jobstate_redis(mode): force the Redis backend for one test ({redis_mode_help()})",
     f"jobstate_celery(mode): force the Celery mode for one test ({celery_mode_help()})",
+    "jobstate_real: set by the plugin on tests that run on a real worker (their "
+    "jobstate_celery marker, else --jobstate-celery): -m 'not jobstate_real' runs the rest",
 )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Register ``--jobstate-*`` flags and ``jobstate_*`` ini keys."""
+    from harness.fixtures.audit.selection import add_audit_options
+
     add_options(parser)
+    add_audit_options(parser)
 
 
 THIRD_PARTY_WARNINGS = (
@@ -99,6 +114,10 @@ def pytest_configure(config: pytest.Config) -> None:
     for line in THIRD_PARTY_WARNINGS:
         config.addinivalue_line("filterwarnings", line)
     config.pluginmanager.register(_ChaosSummaryHooks(config), "jobstate-chaos-summary")
+    if config.getoption("jobstate_audit", False):
+        from harness.fixtures.audit.session import start_audit
+
+        config.pluginmanager.register(_AuditHooks(start_audit(config)), "jobstate-audit")
     if not _celery_plugin_active(config):
         from harness.fixtures import deprecated
 
@@ -130,6 +149,18 @@ def _check_targets(cfg: JobstateConfig) -> None:
             raise pytest.UsageError(
                 f"{exc} [set by {cfg.source(name)}; fix {flag} / jobstate_{name}]"
             ) from None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests that will run on a real worker ``jobstate_real``, so that
+    ``-m "not jobstate_real"`` selects the eager ones whatever markers pinned."""
+    default = get_config(config)["celery"]
+    for item in items:
+        if "jobstate_celery_app" not in getattr(item, "fixturenames", ()):
+            continue
+        mode = marker_value(item, "jobstate_celery") or default
+        if mode != CeleryMode.EAGER:
+            item.add_marker(pytest.mark.jobstate_real)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -182,6 +213,33 @@ def pytest_runtest_makereport(
             if isinstance(view, PageView):
                 report.sections.append(("jobstate page", page_story(view)))
     return report
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """The audit's cells: one per selected stage and fault."""
+    if metafunc.module.__name__ == "harness.fixtures.audit.cells":
+        from harness.fixtures.audit.cells import parametrize_cells
+
+        parametrize_cells(metafunc)
+
+
+class _AuditHooks:
+    """The audit's run: its cells come with the reports, its report card ends the run."""
+
+    def __init__(self, run: AuditRun) -> None:
+        self.run = run
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Remember each cell's stage and fault; drop tests left with no cell."""
+        self.run.collected(items)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Take the cell, findings or machine result a report carries."""
+        self.run.took(report)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """Print the report card and write it to ``test-results/``."""
+        self.run.write(terminalreporter)
 
 
 class _ChaosSummaryHooks:

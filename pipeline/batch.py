@@ -15,7 +15,7 @@ class BatchFailed(RuntimeError):
 
 
 class Batch(JobStore):
-    """A :class:`JobStore` whose writes queue instead of running (``store.batch()``).
+    """A :class:`JobStore` whose writes queue instead of running: ``Batch(store)``.
 
     Every write method returns a placeholder :class:`Write` (version 0) until
     :meth:`flush` runs the queued scripts and checks each succeeded. In cluster mode

@@ -1,4 +1,4 @@
-"""The ``jobstate`` command: worker, beat, submit, status, retry, cleanup, serve, demo."""
+"""The ``jobstate`` command: worker, beat, submit, status, retry, cleanup, serve, demo, audit."""
 
 from __future__ import annotations
 
@@ -293,6 +293,39 @@ def demo(fail_at: str | None, port: int, keep_open: bool) -> None:
     except TranscriptionError as exc:
         raise click.ClickException(f"jobstate demo: {exc}") from None
     sys.exit(run_demo(fail_at=fail_at, ui_port=port, keep_open=keep_open))
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.option(
+    "--app",
+    "app_target",
+    required=True,
+    envvar="JOBSTATE_APP",
+    help="Celery app (or factory f(settings)) to audit, as module:attribute [env JOBSTATE_APP].",
+)
+@click.option("--stages", default="", help="Audit only these stages (comma-separated).")
+@click.option("--faults", default="", help="Audit only these faults (comma-separated).")
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+def audit(app_target: str, stages: str, faults: str, pytest_args: tuple[str, ...]) -> None:
+    """Audit an app's job state: every stage through every fault on real workers, its
+    Celery settings and a state machine; the report card goes to test-results/.
+
+    Runs ``pytest --jobstate-audit`` here (extra arguments go to pytest) and exits with
+    its code. Needs redis-server on PATH.
+    """
+    import subprocess
+
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--jobstate-audit",
+        "-o",
+        f"jobstate_app={app_target}",
+    ]
+    command += [f"--jobstate-audit-stages={stages}"] if stages else []
+    command += [f"--jobstate-audit-faults={faults}"] if faults else []
+    sys.exit(subprocess.call([*command, *pytest_args]))
 
 
 def main() -> None:

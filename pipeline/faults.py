@@ -5,9 +5,16 @@ Nothing on the stage path looks at it: a process opts in by installing :func:`fa
 with :func:`pipeline.tracking.add_stage_hook` (the test harness does so for in-process
 workers; ``jobstate worker --faults`` or ``JOBSTATE_FAULTS=1`` does so for a worker).
 
-The kinds are the task terminations Celery's own smoke suite uses, and two more:
+The kinds are the task terminations Celery's own smoke suite uses, and more:
 
-- ``fail``: raise :class:`InjectedFault`;
+- ``fail``: raise :class:`InjectedFault` as the stage starts;
+- ``raise``: raise :class:`InjectedFault` *inside* the stage's own work: from the first
+  call the stage function makes (or as it returns, when it makes none), so a stage that
+  catches every exception catches this one too, as it would a real failure;
+- ``unreadable``: the same, with an exception whose text cannot be read (``str()`` of it
+  raises): describing the error must not stop it from being written;
+- ``duplicate``: send the running stage's own message once more (same task id, same
+  arguments), so a second delivery runs beside the first, as after a broker redelivery;
 - ``hang``: block until the fault is cleared (or the soft time limit interrupts it);
 - ``kill``: the prefork child SIGKILLs itself (a child lost mid-stage);
 - ``exit``: raise ``SystemExit`` in the stage;
@@ -26,8 +33,10 @@ from __future__ import annotations
 import os
 import resource
 import signal
+import sys
 import threading
 import time
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import redis
@@ -38,9 +47,27 @@ from pipeline.records import decode
 if TYPE_CHECKING:
     from pipeline.tracking import StageRun
 
-__all__ = ["FAULT_KINDS", "FaultPlan", "InjectedFault", "enabled", "fault_hook"]
+__all__ = [
+    "FAULT_KINDS",
+    "FaultPlan",
+    "InjectedFault",
+    "UnreadableFault",
+    "enabled",
+    "fault_hook",
+    "raise_inside_stage",
+]
 
-FAULT_KINDS = ("fail", "hang", "kill", "exit", "timeout", "memory")
+FAULT_KINDS = (
+    "fail",
+    "raise",
+    "unreadable",
+    "duplicate",
+    "hang",
+    "kill",
+    "exit",
+    "timeout",
+    "memory",
+)
 
 POLL_SECONDS = 0.05
 TIMEOUT_GRACE_SECONDS = 30.0
@@ -51,6 +78,16 @@ MEMORY_CHUNK = 1024 * 1024
 
 class InjectedFault(RuntimeError):
     """The failure a test asked for at a stage."""
+
+
+class UnreadableFault(InjectedFault):
+    """An injected failure whose text cannot be read: ``str()`` and ``repr()`` raise."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("this error's text cannot be read")
+
+    def __repr__(self) -> str:
+        raise RuntimeError("this error's text cannot be read")
 
 
 def enabled() -> bool:
@@ -92,13 +129,22 @@ class FaultPlan:
             self.client.hdel(self.key, stage, f"{stage}:left")
 
     def take(self, stage: str) -> str | None:
-        """The fault to apply now at ``stage`` (decrementing its remaining count)."""
+        """The fault to apply now at ``stage`` (decrementing its remaining count).
+
+        Each fault taken is counted in :meth:`fired`, which outlives :meth:`clear`.
+        """
         kind = self.client.hget(self.key, stage)
         if kind is None:
             return None
         if self.client.hincrby(self.key, f"{stage}:left", -1) < 0:
             return None
+        self.client.hincrby(f"{self.key}:fired", stage, 1)
         return decode(kind)
+
+    def fired(self, stage: str) -> int:
+        """How many times a fault armed at ``stage`` has been taken by a run of it."""
+        value = self.client.hget(f"{self.key}:fired", stage)
+        return int(value) if value is not None else 0
 
     def armed(self, stage: str) -> bool:
         """Whether ``stage`` still has a fault set (used to keep a hang going).
@@ -121,6 +167,12 @@ class FaultPlan:
         stop = stop or threading.Event()
         if kind == "fail":
             raise InjectedFault(f"injected failure at {stage}")
+        if kind == "raise":
+            raise_inside_stage(InjectedFault(f"injected failure inside {stage}"))
+        if kind == "unreadable":
+            raise_inside_stage(UnreadableFault())
+        if kind == "duplicate":
+            _send_again()
         if kind == "exit":
             raise SystemExit(f"injected exit at {stage}")
         if kind == "hang":
@@ -153,6 +205,57 @@ class FaultPlan:
     def describe(self) -> dict[str, Any]:
         """The plan as stored (for reports)."""
         return {decode(k): decode(v) for k, v in self.client.hgetall(self.key).items()}
+
+
+def raise_inside_stage(exc: BaseException) -> None:
+    """Raise ``exc`` inside the stage function this thread runs next.
+
+    Called from a stage hook, just before the tracker calls the stage function: a trace
+    function finds that function's frame and raises ``exc`` from the first call it makes
+    (so the stage's own ``try``/``except`` sees it, as it would a failing dependency), or
+    as it returns when it makes no call. Tracing stops as soon as it has fired.
+    """
+    from pipeline.tracking import Tracker
+
+    runner = Tracker.run_stage.__code__
+    stage: list[FrameType] = []
+
+    def at_return(frame: FrameType, event: str, arg: Any) -> Any:
+        if event == "return":
+            sys.settrace(None)
+            raise exc
+        return at_return
+
+    def tracer(frame: FrameType, event: str, arg: Any) -> Any:
+        if event != "call":
+            return None
+        if not stage:
+            if frame.f_back is not None and frame.f_back.f_code is runner:
+                stage.append(frame)
+                return at_return
+            return None
+        if frame.f_back is stage[0]:
+            sys.settrace(None)
+            raise exc
+        return None
+
+    sys.settrace(tracer)
+
+
+def _send_again() -> None:
+    """Send the running task's message once more: same task id, same arguments."""
+    from celery import current_task
+
+    task = current_task
+    if task is None:
+        raise InjectedFault("duplicate needs a running Celery task")
+    request = task.request
+    options: dict[str, Any] = {"task_id": request.id}
+    if request.delivery_info:
+        routing = request.delivery_info.get("routing_key")
+        if routing:
+            options["queue"] = routing
+    task.apply_async(args=tuple(request.args or ()), kwargs=dict(request.kwargs or {}), **options)
 
 
 def _address_space() -> int:

@@ -71,6 +71,10 @@ class JobInput:
     max_bytes: int = MAX_INPUT_BYTES
     prefix: str = "input."
     metadata_keys: tuple[str, ...] = ()
+    example: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None
+    """One valid input, or a function that makes one (it may create what the input names,
+    such as a file to read). The audit submits its jobs with it; without it the audit
+    builds one from the declared types when it can."""
 
     def __post_init__(self) -> None:
         both = set(self.required) & set(self.optional)
@@ -89,6 +93,28 @@ class JobInput:
         unknown = set(self.metadata_keys) - set(self.required) - set(self.optional)
         if unknown:
             raise ValueError(f"metadata_keys {sorted(unknown)} are not input keys")
+
+    def sample(self) -> dict[str, Any]:
+        """One valid input: :attr:`example` checked, or one built from the declared types.
+
+        Raises :class:`ValueError` saying what to declare when neither is possible.
+        """
+        if self.example is not None:
+            made = self.example() if callable(self.example) else self.example
+            return self.validate(made)
+        built = {key: _SAMPLES.get(spec) for key, spec in self.required.items()}
+        unknown = sorted(key for key, value in built.items() if value is None)
+        if unknown:
+            raise ValueError(
+                f"no sample input: keys {unknown} have checks of their own; declare one "
+                "with JobInput(..., example={...}) or example=a function that makes one"
+            )
+        try:
+            return self.validate(built)
+        except ValidationError as exc:
+            raise ValueError(
+                f"no sample input: {exc}; declare one with JobInput(..., example=...)"
+            ) from exc
 
     @property
     def keys(self) -> frozenset[str]:
@@ -162,6 +188,17 @@ class JobInput:
 
     def _check_json(self, out: dict[str, Any]) -> None:
         v.encode_json(out, self.prefix.rstrip("."), self.max_bytes)
+
+
+_SAMPLES: dict[Any, Any] = {
+    str: "sample",
+    int: 1,
+    float: 1.0,
+    bool: True,
+    list: [],
+    dict: {},
+}
+"""The value a sample input gives a key declared with a plain JSON type."""
 
 
 def encode_input(data: Mapping[str, Any]) -> bytes:

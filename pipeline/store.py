@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import redis
 
@@ -27,9 +27,6 @@ from pipeline.reading import history_entries, listable, redis_ms
 from pipeline.records import decode, record_from_hash
 from pipeline.settings import Settings
 from pipeline.workflow import PRD_WORKFLOW, Workflow
-
-if TYPE_CHECKING:
-    from pipeline.batch import Batch
 
 __all__ = ["JobStore", "StageRunId", "Sweep", "Write"]
 
@@ -356,16 +353,6 @@ class JobStore:
             if not self.settings.cluster:
                 extra.append(self.keys.archive)
         return self._run(sweep.value, job_id, [older_than, arg, job_id], extra)
-
-    def batch(self) -> Batch:
-        """A store whose writes queue on one pipeline until :meth:`Batch.flush` runs them.
-
-        Seeds thousands of jobs in a few round trips with exactly the writes the store
-        makes; see :class:`pipeline.batch.Batch`.
-        """
-        from pipeline.batch import Batch
-
-        return Batch(self)
 
     # -- reads ----------------------------------------------------------------------
 

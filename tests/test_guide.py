@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -63,3 +64,18 @@ def test_the_real_worker_and_machine_tests_pass(
 def test_the_page_test_passes(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     _project(pytester, monkeypatch)
     run(pytester, "tests/test_page.py").assert_outcomes(passed=1)
+
+
+@pytest.mark.prefork
+def test_the_audit_of_the_guides_project_is_green_with_no_config_of_its_own(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(pytester, monkeypatch)
+    result = run(pytester, "--jobstate-audit")
+    card = json.loads((pytester.path / "test-results" / "audit.json").read_text("utf-8"))
+    assert result.ret == 0, result.stdout.str()
+    assert card["app"] == "wordcount.app:app"
+    assert len(card["cells"]) == len(card["stages"]) * len(card["faults"]) == 2 * 12
+    assert {cell["verdict"] for cell in card["cells"]} == {"pass"}, card["cells"]
+    assert card["machine"]["ok"]
+    assert all(finding["ok"] for finding in card["findings"]), card["findings"]

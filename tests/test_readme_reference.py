@@ -33,7 +33,8 @@ def test_every_option_has_its_flag_env_and_ini_key() -> None:
 
 
 def test_every_marker_is_listed() -> None:
-    assert [m.split("(")[0] for m in MARKERS if not _named(m.split("(")[0])] == []
+    names = [re.split(r"[(:]", m)[0] for m in MARKERS]
+    assert [n for n in names if not _named(n)] == []
 
 
 def test_every_settings_variable_is_listed() -> None:

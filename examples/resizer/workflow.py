@@ -28,8 +28,18 @@ def _side(value: Any, field: str) -> int:
     return value
 
 
-RESIZE_INPUT = JobInput(required={"image": _image_name, "width": _side, "height": _side})
-"""``{"image": "cat.png", "width": 64, "height": 48}``: which inbox file, and its new size."""
+def _sample() -> dict[str, Any]:
+    """A sample job's input (it puts a small PNG in the inbox)."""
+    from resizer.sample import sample_input
+
+    return sample_input()
+
+
+RESIZE_INPUT = JobInput(
+    required={"image": _image_name, "width": _side, "height": _side}, example=_sample
+)
+"""``{"image": "cat.png", "width": 64, "height": 48}``: which inbox file, and its new size;
+its example (what ``pytest --jobstate-audit`` submits) puts a small PNG in the inbox."""
 
 RESIZE = Workflow.linear(
     "resize",

@@ -1,4 +1,4 @@
-"""Deprecated: seeding is :meth:`pipeline.store.JobStore.batch` (:mod:`pipeline.batch`)."""
+"""Deprecated: seeding is :class:`pipeline.batch.Batch`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,6 @@ SeedingFailed = BatchFailed
 
 
 def BatchStore(store: JobStore) -> Batch:
-    """Deprecated: ``store.batch()``."""
-    warn_once("harness.seeding.BatchStore(store)", "store.batch()")
-    return store.batch()
+    """Deprecated: ``Batch(store)``."""
+    warn_once("harness.seeding.BatchStore(store)", "Batch(store)")
+    return Batch(store)

@@ -34,7 +34,8 @@ def jobstate_app_target() -> str:
 
 def test_an_unknown_fault_kind_is_refused_naming_the_kinds(redis_client: redis.Redis) -> None:
     plan = FaultPlan(redis_client, "p")
-    with pytest.raises(ValueError, match="fault kind 'boom' is not one of fail, hang, kill, exit"):
+    kinds = "fail, raise, unreadable, duplicate, hang, kill, exit"
+    with pytest.raises(ValueError, match=f"fault kind 'boom' is not one of {kinds}"):
         plan.set("WORK", "boom")
     assert plan.describe() == {}
     assert set(FAULT_KINDS) >= {"exit", "timeout", "memory"}

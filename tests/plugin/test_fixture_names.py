@@ -60,3 +60,22 @@ def test_a_typo_in_jobstate_app_is_one_start_up_error(pytester: pytest.Pytester)
     assert "[set by ini; fix --jobstate-app / jobstate_app]" in text
     assert text.count("cannot import") == 1
     assert "Traceback" not in text
+
+
+def test_not_jobstate_real_selects_the_eager_tests(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        import pytest
+
+        def test_eager(job_runner): pass
+
+        @pytest.mark.jobstate_celery("eager")
+        def test_pinned_eager(job_runner): pass
+
+        @pytest.mark.jobstate_celery("prefork")
+        def test_prefork(job_runner): pass
+
+        def test_no_celery(state_store): pass
+    """)
+    result = run_here(pytester, "-m", "not jobstate_real", "--collect-only", "-q")
+    listed = [line.split("::")[-1] for line in result.stdout.lines if "::" in line]
+    assert sorted(listed) == ["test_eager", "test_no_celery", "test_pinned_eager"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from pipeline.batch import Batch
 from pipeline.cleanup import (
     BATCH,
     SweepReport,
@@ -140,7 +141,7 @@ def test_a_sweep_goes_through_every_page_of_candidates(
     state_store: JobStore, jobstate_workflow: Workflow
 ) -> None:
     stage = jobstate_workflow.happy_path()[1]
-    batch = state_store.batch()
+    batch = Batch(state_store)
     stale = [f"stale-{n}" for n in range(2 * BATCH + 50)]
     for job_id in stale:
         batch.create(URL, job_id=job_id)

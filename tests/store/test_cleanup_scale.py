@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from pipeline.batch import Batch
 from pipeline.cleanup import archive_completed, mark_stale, purge_errors
 from pipeline.store import JobStore
 from pipeline.workflow import Workflow
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.slow
 
 def seed(store: JobStore, groups: dict[str, tuple[int, str]]) -> dict[str, list[str]]:
     """Create ``count`` jobs per group, each moved to the group's status, in one pipeline."""
-    batch = store.batch()
+    batch = Batch(store)
     ids: dict[str, list[str]] = {}
     for name, (count, status) in groups.items():
         ids[name] = [f"{name}-{n}" for n in range(count)]
@@ -71,7 +72,7 @@ def test_sweeps_touch_exactly_the_right_jobs_among_10000(
         },
     )
     before, after = time_gap(store.client)
-    beats = store.batch()
+    beats = Batch(store)
     for job_id in old["alive"]:
         beats.heartbeat(job_id)
     beats.flush()

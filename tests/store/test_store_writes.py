@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pipeline.batch import Batch
 from pipeline.errors import InvalidTransition, JobExists, JobNotFound, StaleAttempt
 from pipeline.store import JobStore, Sweep
 from pipeline.workflow import Workflow
@@ -353,7 +354,7 @@ def test_a_sweep_not_due_is_skipped_and_a_due_one_is_done(store: JobStore, wf: W
 
 
 def test_a_batch_writes_nothing_until_flushed(store: JobStore) -> None:
-    batch = store.batch()
+    batch = Batch(store)
     ids = [f"seeded-{i}" for i in range(5)]
     for job_id in ids:
         assert batch.create(URL, job_id=job_id).version == 0

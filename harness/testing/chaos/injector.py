@@ -133,6 +133,24 @@ class FaultInjector:
         """The next ``times`` runs of ``stage`` raise an injected error."""
         self.plan.set(stage, "fail", times)
 
+    def raise_inside_at(self, stage: str, times: int = 1) -> None:
+        """The next ``times`` runs of ``stage`` fail inside their own work: the first call
+        the stage function makes raises (see :func:`pipeline.faults.raise_inside_stage`)."""
+        self.plan.set(stage, "raise", times)
+
+    def unreadable_error_at(self, stage: str, times: int = 1) -> None:
+        """Like :meth:`raise_inside_at`, with an exception whose text cannot be read."""
+        self.plan.set(stage, "unreadable", times)
+
+    def duplicate_at(self, stage: str, times: int = 1) -> None:
+        """The next ``times`` runs of ``stage`` send their own message once more, so a
+        second delivery of it runs beside the first."""
+        self.plan.set(stage, "duplicate", times)
+
+    def fired(self, stage: str) -> int:
+        """How many times a fault armed at ``stage`` has fired so far."""
+        return self.plan.fired(stage)
+
     def hang_at(self, stage: str, times: int = 1) -> None:
         """The next ``times`` runs of ``stage`` block until :meth:`release` (or their
         soft time limit)."""

@@ -17,7 +17,10 @@ import redis
 
 from harness.modes import URL, RedisMode, backend_kind
 from harness.testing.chaos.injector import forget_pooled_connections
+from harness.testing.redis.cluster import RedisClusterServers
+from harness.testing.redis.sentinel import RedisSentinelGroup
 from pipeline.async_client import add_async_twin
+from pipeline.connection import redis_client
 from pipeline.procs.redis_server import FakeTcpRedis, RedisServer
 from pipeline.settings import Settings
 from pipeline.store import JobStore
@@ -31,10 +34,12 @@ __all__ = [
     "SERVER",
     "URL",
     "RedisBackend",
+    "Topology",
     "backend_kind",
     "delete_prefixed",
     "fake_async_twin",
     "make_redis_backend",
+    "topology_backend",
     "unique_names",
 ]
 
@@ -231,7 +236,63 @@ def make_redis_backend(
     if kind == SERVER:
         return _server(chosen, server, redis_exec)
     if kind in {CLUSTER, SENTINEL}:
-        from harness.testing.redis.topology import topology_backend  # it builds on this module
-
         return topology_backend(kind, chosen, topology, server, redis_exec)
     return _external(mode, chosen)
+
+
+# -- Redis Cluster and Sentinel: the store there, Celery on a plain server ---------------
+
+
+Topology = RedisClusterServers | RedisSentinelGroup
+
+
+def _owned(topology: Topology | None, kind: str, redis_exec: str) -> tuple[Topology, bool]:
+    if topology is not None:
+        return topology, False
+    if kind == CLUSTER:
+        return RedisClusterServers(executable=redis_exec), True
+    return RedisSentinelGroup(executable=redis_exec), True
+
+
+def _revive(topology: Topology) -> None:
+    """Bring back whatever an earlier test stopped or killed."""
+    if isinstance(topology, RedisSentinelGroup):
+        topology.heal()
+    else:
+        topology.start()
+
+
+def topology_backend(
+    kind: str,
+    settings: Settings,
+    topology: Topology | None,
+    broker: RedisServer | None,
+    redis_exec: str = "redis-server",
+) -> RedisBackend:
+    """A flushed backend on a cluster or sentinel group (started and owned when ``None``),
+    with Celery's broker and results on ``broker`` (a plain server, owned when ``None``)."""
+    made, owns_topology = _owned(topology, kind, redis_exec)
+    side = broker or RedisServer(redis_exec)
+    cleanups = [made.close] if owns_topology else []
+    if broker is None:
+        cleanups.append(side.close)
+    try:
+        _revive(made)
+        side.start()
+        url = made.url
+        chosen = settings.with_(
+            redis_url=url, cluster=kind == CLUSTER, broker_url=side.url, result_url=side.url
+        )
+        client = redis_client(chosen)
+        client.flushall()
+        with side.client() as plain:
+            plain.flushall()
+    except BaseException:
+        for cleanup in reversed(cleanups):
+            cleanup()
+        raise
+    backend = RedisBackend(kind, url, client, chosen, None, lambda: redis_client(chosen))
+    backend.topology = made
+    for cleanup in cleanups:
+        backend.on_close(cleanup)
+    return backend

@@ -1,0 +1,1 @@
+"""The report card: one data model, rendered as JSON, Markdown, terminal text and HTML."""

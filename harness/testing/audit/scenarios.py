@@ -1,0 +1,292 @@
+"""How the audit plants each fault in the middle of one stage, with the fault injector.
+
+Every fault of :data:`FAULTS` is a function ``plant(cell) -> job_id``: it arms or does
+the fault around one job at the cell's stage, waits until the job reached a terminal
+status (running the stale sweep where only the sweep can end it, starting a new worker
+where the old one is gone) and returns the job's id. Judging is not done here: the
+chaos tally and :mod:`harness.testing.audit.verdict` read the store afterwards. No pytest here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.testing.chaos.injector import FaultInjector
+from harness.testing.chaos.relay import TcpRelay
+from harness.testing.runner import JobRunner
+from pipeline.cleanup import mark_stale
+from pipeline.procs.worker_process import WorkerProcess
+from pipeline.store import JobStore
+from pipeline.waiting import wait_until
+
+__all__ = [
+    "FAULTS",
+    "RELAYED",
+    "STALE_SECONDS",
+    "CellRun",
+    "Fault",
+    "NotPlantable",
+    "fault",
+    "fault_ids",
+]
+
+STALE_SECONDS = 2.0
+"""Silence after which the audit's sweep calls a running job stale (heartbeats: 0.25 s)."""
+
+JOB_TIMEOUT = 60.0
+"""How long one cell waits for its job at each step before calling it stuck."""
+
+
+class NotPlantable(Exception):
+    """This fault cannot be planted in this cell; the message says why (an ``n/a`` cell)."""
+
+
+@dataclass
+class CellRun:
+    """What planting a fault needs: the job, the worker, Redis and a way to start workers.
+
+    ``new_worker()`` starts another prefork worker of the app on the cell's queue;
+    ``job_input()`` makes one valid input for the app's workflow.
+    """
+
+    stage: str
+    runner: JobRunner
+    injector: FaultInjector
+    store: JobStore
+    worker: WorkerProcess | None
+    new_worker: Callable[[], WorkerProcess]
+    job_input: Callable[[], Mapping[str, Any] | str]
+    relay: TcpRelay | None = None
+    """The relay between the cell's worker and Redis, when the cell has one (cut-off)."""
+    notes: list[str] = field(default_factory=list)
+    ended_by: str = ""
+    """Set by a fault when it, not the job's history, knows who ended the job."""
+    fired_before: int = -1
+    """How often a fault at the stage had fired before this cell (counts outlive a cell)."""
+
+    def __post_init__(self) -> None:
+        if self.fired_before < 0:
+            self.fired_before = self.injector.fired(self.stage)
+
+    def fired(self) -> int:
+        """How often the fault planted at the cell's stage has fired in this cell."""
+        return self.injector.fired(self.stage) - self.fired_before
+
+    def submit(self) -> str:
+        """Submit one job with a fresh input."""
+        return self.runner.submit(self.job_input())
+
+    def reach_stage(self) -> str:
+        """Hang the cell's stage, submit a job and wait until it runs that stage: its
+        status is written and the hang has taken hold (the stage's hooks run after)."""
+        self.injector.hang_at(self.stage)
+        job_id = self.submit()
+        self.runner.wait_for(job_id, self.stage, timeout=JOB_TIMEOUT)
+        wait_until(
+            lambda: self.fired() > 0,
+            timeout=JOB_TIMEOUT,
+            what=f"{self.stage} hanging",
+        )
+        return job_id
+
+    def terminal(self, job_id: str) -> dict[str, Any]:
+        """Wait for ``job_id``'s terminal status."""
+        return self.runner.wait_terminal(job_id, timeout=JOB_TIMEOUT)
+
+    def sweep_until_terminal(self, job_id: str) -> dict[str, Any]:
+        """Run the stale sweep until ``job_id`` is terminal (swept, or ended on its own)."""
+        terminal = self.store.workflow.terminal
+
+        def ended() -> dict[str, Any] | None:
+            mark_stale(self.store, older_than=STALE_SECONDS)
+            record = self.store.get_state(job_id)
+            return record if record["status"] in terminal else None
+
+        record = wait_until(ended, timeout=JOB_TIMEOUT, interval=0.2, what=f"{job_id} ending")
+        assert record is not None  # wait_until returns only a truthy answer
+        return record
+
+    def replace_worker(self, job_id: str) -> WorkerProcess:
+        """Start a new worker once the cell's worker is gone: for what is left of the job
+        (then the new worker is who ended it) and for the retry the verdict may ask for."""
+        running = self.store.get_state(job_id)["status"] not in self.store.workflow.terminal
+        worker = self.new_worker()
+        if running:
+            self.ended_by = "new worker"
+        self.notes.append(f"new worker {worker.pid} started")
+        return worker
+
+
+PlantFn = Callable[[CellRun], str]
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One fault the audit plants: its id, what it does, and how."""
+
+    id: str
+    label: str
+    plant: PlantFn
+    prefork: bool = True
+    """Needs a prefork worker process (every fault of the audit does, for now)."""
+
+
+def _worker(cell: CellRun) -> WorkerProcess:
+    if cell.worker is None:
+        raise NotPlantable("needs a prefork worker process")
+    return cell.worker
+
+
+def _raise_inside(cell: CellRun) -> str:
+    cell.injector.raise_inside_at(cell.stage)
+    job_id = cell.submit()
+    cell.terminal(job_id)
+    return job_id
+
+
+def _unreadable(cell: CellRun) -> str:
+    cell.injector.unreadable_error_at(cell.stage)
+    job_id = cell.submit()
+    cell.terminal(job_id)
+    return job_id
+
+
+def _system_exit(cell: CellRun) -> str:
+    cell.injector.exit_at(cell.stage)
+    job_id = cell.submit()
+    cell.terminal(job_id)
+    return job_id
+
+
+def _time_limit(cell: CellRun) -> str:
+    cell.injector.time_out_at(cell.stage)
+    job_id = cell.submit()
+    cell.terminal(job_id)
+    return job_id
+
+
+def _child_killed(cell: CellRun) -> str:
+    _worker(cell)
+    cell.injector.kill_child_at(cell.stage)
+    job_id = cell.submit()
+    cell.terminal(job_id)
+    return job_id
+
+
+def _worker_killed(cell: CellRun) -> str:
+    worker = _worker(cell)
+    job_id = cell.reach_stage()
+    cell.injector.kill_worker(worker)
+    cell.injector.wait_worker_gone(worker, timeout=JOB_TIMEOUT)
+    cell.injector.release()
+    cell.sweep_until_terminal(job_id)
+    cell.replace_worker(job_id)
+    return job_id
+
+
+def _warm_shutdown(cell: CellRun) -> str:
+    worker = _worker(cell)
+    job_id = cell.reach_stage()
+    cell.injector.terminate_worker(worker)
+    cell.injector.release()
+    cell.injector.wait_worker_gone(worker, timeout=JOB_TIMEOUT)
+    cell.replace_worker(job_id)
+    cell.terminal(job_id)
+    return job_id
+
+
+def _cold_shutdown(cell: CellRun) -> str:
+    worker = _worker(cell)
+    job_id = cell.reach_stage()
+    cell.injector.quit_worker(worker)
+    cell.injector.wait_worker_gone(worker, timeout=JOB_TIMEOUT)
+    cell.injector.release()
+    cell.replace_worker(job_id)
+    cell.terminal(job_id)
+    return job_id
+
+
+def _duplicate(cell: CellRun) -> str:
+    cell.injector.duplicate_at(cell.stage)
+    job_id = cell.submit()
+    cell.terminal(job_id)
+    return job_id
+
+
+def _redis_restart(cell: CellRun) -> str:
+    job_id = cell.reach_stage()
+    cell.injector.restart_redis()
+    cell.injector.release()
+    cell.terminal(job_id)
+    return job_id
+
+
+def _redis_outage(cell: CellRun) -> str:
+    """Redis stays down until the worker has logged a failed heartbeat of the job: its
+    retries are spent. Then Redis comes back, the stage goes on, and either the job
+    ends on its own or the sweep ends it."""
+    worker = _worker(cell)
+    job_id = cell.reach_stage()
+    mark = worker.log_size()
+    cell.injector.stop_redis()
+    try:
+        wait_until(
+            lambda: f"heartbeat for {job_id} failed" in worker.log_since(mark, 100_000),
+            timeout=JOB_TIMEOUT,
+            what="the worker logging a failed heartbeat (its retries spent)",
+        )
+    finally:
+        cell.injector.start_redis()
+    cell.injector.release()
+    cell.sweep_until_terminal(job_id)
+    return job_id
+
+
+def _cut_off(cell: CellRun) -> str:
+    """The worker's only way to Redis stops passing bytes mid-stage: its heartbeats go
+    silent, the sweep ends the job, and once reconnected its late writes are refused."""
+    if cell.relay is None:
+        raise NotPlantable("needs a worker behind a relay")
+    job_id = cell.reach_stage()
+    cell.injector.cut_off(cell.relay)
+    try:
+        cell.sweep_until_terminal(job_id)
+    finally:
+        cell.injector.reconnect(cell.relay)
+    cell.injector.release()
+    return job_id
+
+
+FAULTS: tuple[Fault, ...] = (
+    Fault("exception", "the stage's work raises an exception", _raise_inside),
+    Fault("unreadable-error", "an exception whose text cannot be read", _unreadable),
+    Fault("system-exit", "SystemExit in the stage", _system_exit),
+    Fault("time-limit", "the stage outlasts its hard time limit", _time_limit),
+    Fault("child-killed", "the prefork child running the stage is killed", _child_killed),
+    Fault("worker-killed", "the whole worker is killed (SIGKILL)", _worker_killed),
+    Fault("warm-shutdown", "warm shutdown (SIGTERM) mid-stage", _warm_shutdown),
+    Fault("cold-shutdown", "cold shutdown (SIGQUIT) mid-stage", _cold_shutdown),
+    Fault("duplicate-delivery", "the stage's message delivered twice at once", _duplicate),
+    Fault("redis-restart", "Redis restarted mid-stage", _redis_restart),
+    Fault("redis-outage", "Redis down for longer than the retries", _redis_outage),
+    Fault("cut-off", "the worker cut off from Redis mid-stage", _cut_off),
+)
+"""Every fault the audit plants, in the card's order."""
+
+RELAYED = frozenset({"cut-off"})
+"""Faults whose cell runs on a worker behind a relay instead of a kept worker."""
+
+
+def fault_ids() -> list[str]:
+    """The ids of every fault, in the card's order."""
+    return [fault.id for fault in FAULTS]
+
+
+def fault(fault_id: str) -> Fault:
+    """The fault named ``fault_id``, or a ``KeyError`` listing the known ones."""
+    for known in FAULTS:
+        if known.id == fault_id:
+            return known
+    raise KeyError(f"unknown fault {fault_id!r}: known faults are {', '.join(fault_ids())}")
