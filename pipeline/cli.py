@@ -25,20 +25,12 @@ app_option = click.option("--app", "app_target", default=None, envvar="JOBSTATE_
 
 def _runtime(app_target: str | None = None) -> Any:
     """Store, app and service for the media pipeline, or for the app at ``app_target``."""
-    from pipeline.runtime import build_runtime
-
-    settings = Settings.from_env()
-    if app_target is None:
-        return build_runtime(settings)
-    from pipeline.tracking import Tracker
-    from pipeline.worker import load_app
+    from pipeline.runtime import runtime_for
 
     try:
-        app = load_app(app_target, settings)
-        workflow = Tracker.of(app).workflow
-    except (ImportError, AttributeError, TypeError, ValueError) as exc:
-        raise click.ClickException(f"--app {app_target}: {exc}") from exc
-    return build_runtime(settings, workflow, app)
+        return runtime_for(app_target, Settings.from_env())
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _fail(exc: Exception) -> NoReturn:
@@ -255,9 +247,23 @@ def cleanup(
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    envvar="JOBSTATE_UI_WORKERS",
+    help="Server processes on the one port (uvicorn's workers) [env JOBSTATE_UI_WORKERS].",
+)
 @app_option
-def serve(host: str, port: int, app_target: str | None) -> None:
+def serve(host: str, port: int, workers: int, app_target: str | None) -> None:
     """Serve the web UI and JSON API."""
+    if workers > 1:
+        from ui.server import serve_workers
+
+        _runtime(app_target).close()  # refuse a bad --app or settings here, not in N processes
+        serve_workers(workers, host, port, app_target=app_target)
+        return
     from ui.server import serve as run
 
     run(_runtime(app_target).service, host, port)

@@ -99,6 +99,9 @@ def _container_end(text: str, at: int) -> int:
     return len(text)
 
 
+_JUDGED_KEYS = 4096
+
+
 def _norm(name: str) -> str:
     return "".join(ch for ch in name.lower() if ch.isalnum())
 
@@ -112,9 +115,16 @@ class Redactor:
     def __post_init__(self) -> None:
         names = frozenset(n for n in (_norm(k) for k in self.secret_keys) if n)
         object.__setattr__(self, "_names", names)
+        # The same few key names come back in every record and context: judge each once
+        # (bounded, so hostile inputs with endless new keys cost memory only up to it).
+        judged = functools.lru_cache(maxsize=_JUDGED_KEYS)(self._judge)
+        object.__setattr__(self, "is_secret_key", judged)
 
     def is_secret_key(self, key: str) -> bool:
         """True when ``key`` names a secret (``db_password``, ``accessToken``, ``X-Api-Key``)."""
+        return self._judge(key)  # replaced per instance by a cached _judge
+
+    def _judge(self, key: str) -> bool:
         names: frozenset[str] = self._names  # type: ignore[attr-defined]
         words = [w.lower() for w in _WORDS.findall(key[:200])]
         compact = "".join(words)
@@ -247,13 +257,23 @@ def _log_redactor() -> Redactor:
     return redactor
 
 
+_ARGS_KEPT = frozenset({"uvicorn.access"})
+"""Loggers whose formatters read the record's ``args`` (uvicorn's access line unpacks
+them): their text arguments are redacted one by one and kept, not merged into the
+message."""
+
+
 def _redact_record(record: logging.LogRecord) -> None:
     """Format ``record``'s message and traceback now, redacted (never raises)."""
     redactor = _log_redactor()
-    try:
-        message = record.getMessage()
-    except Exception:  # a bad format: leave it for the handler to report
+    if record.name in _ARGS_KEPT and isinstance(record.args, tuple):
+        record.args = tuple(redactor.text(a) if isinstance(a, str) else a for a in record.args)
         message = None
+    else:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format: leave it for the handler to report
+            message = None
     if message is not None:
         record.msg, record.args = redactor.text(message), None
     if record.exc_info and not record.exc_text:

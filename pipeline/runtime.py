@@ -14,7 +14,7 @@ from pipeline.settings import Settings
 from pipeline.store import JobStore
 from pipeline.workflow import PRD_WORKFLOW, Workflow
 
-__all__ = ["Runtime", "build_runtime"]
+__all__ = ["Runtime", "build_runtime", "runtime_for"]
 
 
 @dataclass
@@ -45,3 +45,23 @@ def build_runtime(
     celery = app or create_app(settings, workflow)
     service = JobService(store, lambda ctx: enqueue(celery, ctx))
     return Runtime(settings, client, store, celery, service)
+
+
+def runtime_for(app_target: str | None, settings: Settings | None = None) -> Runtime:
+    """The runtime of the media pipeline, or of the Celery app at ``app_target``
+    (``module:attribute``, an app or a factory ``f(settings)``, tracked by jobstate).
+
+    Raises :class:`ValueError` naming the target when it cannot be loaded.
+    """
+    settings = settings or Settings.from_env()
+    if app_target is None:
+        return build_runtime(settings)
+    from pipeline.tracking import Tracker
+    from pipeline.worker import load_app
+
+    try:
+        app = load_app(app_target, settings)
+        workflow = Tracker.of(app).workflow
+    except (ImportError, AttributeError, TypeError, ValueError) as exc:
+        raise ValueError(f"--app {app_target}: {exc}") from exc
+    return build_runtime(settings, workflow, app)

@@ -11,6 +11,7 @@ from typing import Any
 import redis
 
 from pipeline import validation as v
+from pipeline.direct_calls import sync_direct_calls
 from pipeline.errors import (
     InvalidTransition,
     JobExists,
@@ -22,7 +23,8 @@ from pipeline.errors import (
 from pipeline.job_input import encode_input
 from pipeline.keys import Keys
 from pipeline.lua import OPS, script_source
-from pipeline.records import decode, history_entry, record_from_hash, report_once
+from pipeline.reading import history_entries, listable, redis_ms
+from pipeline.records import decode, record_from_hash
 from pipeline.settings import Settings
 from pipeline.workflow import PRD_WORKFLOW, Workflow
 
@@ -92,6 +94,7 @@ class JobStore:
             "mirrored": workflow.input.metadata_keys,
         }
         self._scripts = {op: client.register_script(script_source(workflow, op)) for op in OPS}
+        self._direct = sync_direct_calls(client)
         self._indexes = [] if self.settings.cluster else self.keys.indexes()
         self._common: list[Any] = [
             self.keys.channel,
@@ -127,9 +130,12 @@ class JobStore:
         return self._reply(op, job_id, decode(reply).split("\t"), attempt)
 
     def _eval(self, op: str, keys: list[str], args: list[Any]) -> Any:
-        """EVALSHA straight away (the hot path); load the script only when Redis lacks it."""
+        """EVALSHA straight away (the hot path, on a direct connection when the client has
+        one pool); load the script only when Redis lacks it."""
         script = self._scripts[op]
         try:
+            if self._direct is not None:
+                return self._direct.call("EVALSHA", script.sha, len(keys), *keys, *args)
             return self.client.evalsha(script.sha, len(keys), *keys, *args)
         except redis.exceptions.NoScriptError:
             return script(keys=keys, args=args)
@@ -382,7 +388,7 @@ class JobStore:
         fields = {decode(k): decode(val) for k, val in raw.items()}
         record = record_from_hash(fields, reveal=reveal_credentials, **self._shown)
         last = max(int(fields["updated_ms"]), int(fields["heartbeat_ms"]))
-        now = int(sec) * 1000 + int(usec) // 1000
+        now = redis_ms(sec, usec)
         record["stale"] = record["status"] not in self.workflow.terminal and (
             now - last > self.settings.stale_after_seconds * 1000
         )
@@ -409,21 +415,7 @@ class JobStore:
         job_id = v.check_job_id(job_id)
         key = self.keys.archived_history(job_id) if archived else self.keys.history(job_id)
         entries = self._call(self.client.xrange, key)
-        return [e for e in (self._entry(job_id, *raw) for raw in entries) if e is not None]
-
-    def _entry(self, job_id: str, entry_id: Any, fields: Any) -> dict[str, Any] | None:
-        """One history entry; one too damaged to read is left out (reported once)."""
-        try:
-            return history_entry(entry_id, fields, self.redactor)
-        except Exception as exc:
-            report_once(
-                (job_id, decode(entry_id)),
-                "job %s: history entry %s left out, it is damaged (%s)",
-                job_id,
-                decode(entry_id),
-                type(exc).__name__,
-            )
-            return None
+        return history_entries(job_id, entries, self.redactor)
 
     def list_jobs(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """The most recently created live jobs, newest first."""
@@ -440,23 +432,8 @@ class JobStore:
         gone = [j for j, raw in zip(ids, records, strict=True) if not raw]
         if gone:
             self.client.zrem(self.keys.jobs, *gone)
-        return [r for r in map(self._listable, ids, records) if r is not None]
-
-    def _listable(self, job_id: str, raw: Any) -> dict[str, Any] | None:
-        """One job of a listing; a record too damaged to read is left out, never fatal
-        whatever the damage raises (logged once per job)."""
-        if not raw:
-            return None
-        try:
-            return record_from_hash(raw, **self._shown)
-        except Exception as exc:
-            report_once(
-                (job_id, "unlisted"),
-                "job %s left out of the list: its record is damaged (%s)",
-                job_id,
-                type(exc).__name__,
-            )
-            return None
+        shown = (listable(j, raw, **self._shown) for j, raw in zip(ids, records, strict=True))
+        return [r for r in shown if r is not None]
 
     def ping(self) -> bool:
         """True when Redis answers."""

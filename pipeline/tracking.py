@@ -72,6 +72,20 @@ _HOOKS: list[StageHook] = []
 ARGSREPR_MAX = 1024
 """How much of a stage message's (redacted) arguments Celery shows, as its default."""
 
+
+def _shown_args(ctx: Any) -> str:
+    """The ``argsrepr`` of a stage message: its redacted context, cut at ARGSREPR_MAX.
+
+    A context is JSON data, whose ``repr`` is exact and a fraction of ``saferepr``'s cost
+    (this runs at every hand-off); anything else goes through ``saferepr``.
+    """
+    try:
+        text = repr((ctx,))
+    except Exception:
+        return saferepr((ctx,), ARGSREPR_MAX)
+    return text if len(text) <= ARGSREPR_MAX else text[: ARGSREPR_MAX - 3] + "..."
+
+
 HANDOFF = "handoff"
 """Job-context key naming the stage run that sent this stage: ``[status, delivery]``."""
 
@@ -320,7 +334,7 @@ class Tracker:
 
     def _send(self, status: str, ctx: dict[str, Any]) -> None:
         """Send ``status``'s task with ``ctx``; what Celery logs of it is redacted."""
-        shown = saferepr((self.settings.redactor.value(ctx),), ARGSREPR_MAX)
+        shown = _shown_args(self.settings.redactor.value(ctx))
         options: dict[str, Any] = {"argsrepr": shown}  # a Celery option celery-types omits
         self.tasks[status].apply_async(args=(ctx,), **options)
 

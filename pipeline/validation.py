@@ -39,16 +39,17 @@ MAX_ERROR = 2000
 MAX_URL = 2048
 MAX_JSON_DEPTH = 32
 CLOCK_SKEW = timedelta(seconds=5)
-_JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-_SPACE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
-_TASK_ID = re.compile(r"^[A-Za-z0-9._:-]{1,155}$")
-_HOST_LABEL = re.compile(r"^[\w-]{1,63}$")
-_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$")
+# Matched whole (fullmatch): "^...$" with match() let a final newline through.
+_JOB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+_SPACE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+_TASK_ID = re.compile(r"[A-Za-z0-9._:-]{1,155}")
+_HOST_LABEL = re.compile(r"[\w-]{1,63}")
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
 
 
 def check_job_id(job_id: object) -> str:
     """A job id is 1-64 characters of ``[A-Za-z0-9_-]`` (no braces: they are hash tags)."""
-    if not isinstance(job_id, str) or not _JOB_ID.match(job_id):
+    if not isinstance(job_id, str) or not _JOB_ID.fullmatch(job_id):
         raise ValidationError("job_id", f"{_show(job_id)} is not 1-64 chars of [A-Za-z0-9_-]")
     return job_id
 
@@ -125,7 +126,7 @@ def _check_host(host: str, field: str) -> None:
             raise ValidationError(field, f"host {_show(host)} is not an IPv6 address") from None
         return
     labels = host.rstrip(".").split(".")
-    if not all(_HOST_LABEL.match(label) for label in labels):
+    if not all(_HOST_LABEL.fullmatch(label) for label in labels):
         raise ValidationError(field, f"host {_show(host)} is not a valid host name")
 
 
@@ -206,7 +207,7 @@ def encode_json(value: Any, field: str, limit: int) -> str:
 
 def check_space_id(space_id: object, field: str = "metadata.space_id") -> str:
     """A space id: 1-128 characters of ``[A-Za-z0-9._:-]`` starting alphanumeric."""
-    if not isinstance(space_id, str) or not _SPACE_ID.match(space_id):
+    if not isinstance(space_id, str) or not _SPACE_ID.fullmatch(space_id):
         raise ValidationError(field, f"{_show(space_id)} is not a valid space id")
     return space_id
 
@@ -223,10 +224,10 @@ def check_metadata(metadata: object, *, require_url: bool = True) -> dict[str, s
         raise ValidationError("metadata", f"unknown keys {sorted(unknown)}")
     url = check_url(metadata.get("url")) if require_url or metadata.get("url") else ""
     space_id = metadata.get("space_id") or ""
-    if space_id and (not isinstance(space_id, str) or not _SPACE_ID.match(space_id)):
+    if space_id and (not isinstance(space_id, str) or not _SPACE_ID.fullmatch(space_id)):
         raise ValidationError("metadata.space_id", f"{_show(space_id)} is not a valid space id")
     task_id = metadata.get("task_id") or ""
-    if task_id and (not isinstance(task_id, str) or not _TASK_ID.match(task_id)):
+    if task_id and (not isinstance(task_id, str) or not _TASK_ID.fullmatch(task_id)):
         raise ValidationError("metadata.task_id", f"{_show(task_id)} is not a valid task id")
     return {"url": url, "space_id": space_id, "task_id": task_id}
 
@@ -235,14 +236,14 @@ def check_task_id(task_id: object) -> str:
     """A Celery task id (empty means: keep the current one)."""
     if task_id is None or task_id == "":
         return ""
-    if not isinstance(task_id, str) or not _TASK_ID.match(task_id):
+    if not isinstance(task_id, str) or not _TASK_ID.fullmatch(task_id):
         raise ValidationError("metadata.task_id", f"{_show(task_id)} is not a valid task id")
     return task_id
 
 
 def parse_timestamp(value: object, field: str = "updated_at") -> datetime:
     """Parse an ISO-8601 timestamp with a timezone into an aware UTC datetime."""
-    if not isinstance(value, str) or not _ISO.match(value):
+    if not isinstance(value, str) or not _ISO.fullmatch(value):
         raise ValidationError(field, f"{_show(value)} is not an ISO-8601 UTC timestamp")
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))

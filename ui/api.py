@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
 from pipeline import validation as v
 from pipeline.errors import JobNotFound
 from ui.context import AppContext, context
-from ui.listing import recent_jobs
+from ui.etags import etag, held
 from ui.schemas import HistoryEntry, JobRecord, Problem, SubmitRequest, WorkflowInfo
 
-__all__ = ["router"]
+__all__ = ["poll_answer", "router"]
 
 
 # Bad parameters get the same Problem body as every other error (ui.http_errors), so say so.
@@ -31,6 +31,9 @@ NOT_QUEUED: Answers = {
     502: {"model": Problem, "description": "Stored and marked failed; its work could not be queued"}
 }
 DOWN: Answers = {503: {"model": Problem, "description": "Redis is unreachable"}}
+UNCHANGED: Answers = {
+    304: {"description": "The job is at the version If-None-Match names (no body)"}
+}
 _PONG = {"status": "ok"}
 
 
@@ -59,15 +62,39 @@ async def submit_job(body: SubmitRequest, ctx: Ctx) -> Response:
 @router.get("/jobs", response_model=list[JobRecord], responses=DOWN)
 async def list_jobs(ctx: Ctx, limit: Annotated[int, Query(ge=1, le=200)] = 20) -> Response:
     """The most recent jobs, newest first, each flagged ``stale`` like one job's record."""
-    records = await ctx.read(recent_jobs, ctx.service, limit)
+    records = await ctx.read(ctx.reads.list, limit)
     return JSONResponse([ctx.view(r) for r in records])
 
 
-@router.get("/jobs/{job_id}", response_model=JobRecord, responses={**BAD_ID, **UNKNOWN, **DOWN})
-async def get_job(job_id: str, ctx: Ctx) -> Response:
-    """One job's current state (the endpoint the page polls every second)."""
+@router.get(
+    "/jobs/{job_id}",
+    response_model=JobRecord,
+    responses={**UNCHANGED, **BAD_ID, **UNKNOWN, **DOWN},
+)
+async def get_job(
+    job_id: str,
+    ctx: Ctx,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """One job's current state (the endpoint the page polls every second).
+
+    The answer carries a weak ``ETag``; send it back as ``If-None-Match`` and an unchanged
+    job is a 304 with no body. Only ``heartbeat_at`` may move without changing the tag.
+    """
+    return await poll_answer(ctx, job_id, if_none_match)
+
+
+async def poll_answer(ctx: AppContext, job_id: str, if_none_match: str | None) -> Response:
+    """The answer to a poll of ``job_id``: 200 with the record, or 304 when the
+    ``If-None-Match`` header names its version; both carry the ``ETag``. Refusals raise
+    (the app's error handlers answer them)."""
     v.check_job_id(job_id)
-    return JSONResponse(ctx.view(await ctx.read(ctx.service.get, job_id)))
+    tags, any_held = held(if_none_match)
+    poll = await ctx.read(ctx.reads.poll, job_id, tags, any_held)
+    headers = {"ETag": etag(poll.tag)}
+    if poll.record is None:
+        return Response(status_code=304, headers=headers)
+    return JSONResponse(ctx.view(poll.record), headers=headers)
 
 
 @router.get(
@@ -78,10 +105,7 @@ async def get_job(job_id: str, ctx: Ctx) -> Response:
 async def job_history(job_id: str, ctx: Ctx) -> Response:
     """Every recorded change of the job, oldest first."""
     v.check_job_id(job_id)
-    entries: list[dict[str, Any]] = await ctx.read(ctx.service.history, job_id)
-    if not entries:
-        await ctx.read(ctx.service.get, job_id)  # raises JobNotFound for an unknown job
-    return JSONResponse(entries)
+    return JSONResponse(await ctx.read(ctx.reads.history, job_id))
 
 
 @router.post(

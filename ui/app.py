@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import metadata
 
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
+from pipeline.live_reads import LiveReads
 from pipeline.service import JobService
 from ui import api, health
 from ui.body_limit import BodyLimit
@@ -14,9 +17,10 @@ from ui.body_timeout import BodyTimeout
 from ui.context import AppContext
 from ui.http_errors import install_error_handlers
 from ui.pages import STATIC_DIR, pages_router
+from ui.poll_path import PollPath
 from ui.security import SecurityHeaders
 
-__all__ = ["create_app"]
+__all__ = ["close_reads", "create_app"]
 
 NO_STORE = ("/api/", "/healthz", "/openapi.json")
 DESCRIPTION = (
@@ -38,15 +42,25 @@ def create_app(
     read_deadline: float = 2.0,
     write_deadline: float = 10.0,
     body_timeout: float | None = None,
+    reads: LiveReads | None = None,
 ) -> FastAPI:
     """Build the app around ``service``.
 
     ``read_deadline``/``write_deadline`` bound how long a request waits for Redis before
     answering 503 (a write may also enqueue work, so it gets longer); ``body_timeout``
     how long a request body may take to arrive before a 408 (default: the service's
-    ``ui_body_timeout_seconds``).
+    ``ui_body_timeout_seconds``). Reads go through ``reads`` (default: asyncio reads of
+    the service's store, whose connections the app's shutdown closes).
     """
+    live = reads or LiveReads(service.store)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await live.aclose()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="jobstate",
         version=_version(),
         description=DESCRIPTION,
@@ -54,12 +68,14 @@ def create_app(
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    app.state.jobstate = AppContext(service, read_deadline, write_deadline)
+    ctx = AppContext(service, live, read_deadline, write_deadline)
+    app.state.jobstate = ctx
     install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(health.router)
     app.include_router(pages_router())
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(PollPath, ctx=ctx)  # the page's poll skips the framework's routing
     app.add_middleware(BodyLimit)  # inside SecurityHeaders: a 413 carries the policy too
     timeout = (
         service.store.settings.ui_body_timeout_seconds if body_timeout is None else body_timeout
@@ -67,3 +83,10 @@ def create_app(
     app.add_middleware(BodyTimeout, seconds=timeout)  # a 408 too
     app.add_middleware(SecurityHeaders, no_store_prefixes=NO_STORE)
     return app
+
+
+async def close_reads(app: FastAPI) -> None:
+    """Close the connections the app's reads opened in this event loop (what its
+    shutdown does; for callers that run no lifespan, such as an in-process client)."""
+    ctx: AppContext = app.state.jobstate
+    await ctx.reads.aclose()

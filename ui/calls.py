@@ -1,15 +1,16 @@
-"""Run blocking store calls off the event loop, with a deadline."""
+"""Store calls with a deadline: awaited reads, and blocking calls off the event loop."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
 
-__all__ = ["StoreTimeout", "call_store"]
+__all__ = ["StoreTimeout", "await_store", "call_store"]
 
 T = TypeVar("T")
 
@@ -34,5 +35,16 @@ async def call_store(deadline: float, fn: Callable[..., T], *args: Any, **kwargs
             return await anyio.to_thread.run_sync(
                 partial(fn, *args, **kwargs), abandon_on_cancel=True
             )
+    except TimeoutError as exc:
+        raise StoreTimeout(deadline) from exc
+
+
+async def await_store(deadline: float, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+    """``await fn(*args)``; :class:`StoreTimeout` after ``deadline`` s (the read is
+    cancelled, and the connection it was waiting on is dropped). asyncio's own timeout:
+    the app is served on asyncio, and it costs a fraction of a cancel scope per read."""
+    try:
+        async with asyncio.timeout(deadline):
+            return await fn(*args)
     except TimeoutError as exc:
         raise StoreTimeout(deadline) from exc

@@ -1,15 +1,16 @@
-"""What a request handler needs from the app: the service and the store deadlines."""
+"""What a request handler needs from the app: the service, its reads and the deadlines."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from fastapi import Request
 
+from pipeline.live_reads import LiveReads
 from pipeline.service import JobService
-from ui.calls import call_store
+from ui.calls import await_store, call_store
 
 __all__ = ["AppContext", "context"]
 
@@ -18,18 +19,20 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class AppContext:
-    """The service behind the app and how long a request waits for the store."""
+    """The service behind the app, the asyncio reads of its store, and how long a
+    request waits for the store."""
 
     service: JobService
+    reads: LiveReads
     read_deadline: float
     write_deadline: float
 
-    async def read(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a read against the store with the read deadline."""
-        return await call_store(self.read_deadline, fn, *args)
+    async def read(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Await a read of the store (a :class:`LiveReads` method) with the read deadline."""
+        return await await_store(self.read_deadline, fn, *args)
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a write (which may also enqueue work) with the longer write deadline."""
+        """Run a write (which may also enqueue work) in a thread with the longer deadline."""
         return await call_store(self.write_deadline, fn, *args)
 
     def view(self, record: dict[str, Any]) -> dict[str, Any]:
@@ -40,7 +43,7 @@ class AppContext:
         return record
 
 
-def context(request: Request) -> AppContext:
+async def context(request: Request) -> AppContext:
     """The :class:`AppContext` that :func:`ui.app.create_app` stored on the app."""
     ctx: AppContext = request.app.state.jobstate
     return ctx

@@ -21,7 +21,7 @@ router = APIRouter(tags=["health"])
 async def healthz(ctx: Annotated[AppContext, Depends(context)]) -> Response:
     """Whether the state store answers within the read deadline."""
     try:
-        up = await ctx.read(ctx.service.healthy)
+        up = await ctx.read(ctx.reads.healthy)
     except StoreTimeout:
         up = False
     if up:

@@ -25,7 +25,7 @@ from pipeline.errors import (
 from ui.allow import http_error
 from ui.calls import StoreTimeout
 
-__all__ = ["install_error_handlers", "problem"]
+__all__ = ["handler_for", "install_error_handlers", "problem"]
 
 log = logging.getLogger(__name__)
 
@@ -105,3 +105,13 @@ def install_error_handlers(app: FastAPI) -> None:
     """Register every mapping above on ``app``."""
     for kind, handler in HANDLERS.items():
         app.add_exception_handler(kind, handler)
+
+
+def handler_for(exc: Exception) -> Handler | None:
+    """The handler :func:`install_error_handlers` registers for ``exc``'s type (or the
+    nearest base), as the app would pick it; ``None`` when there is none."""
+    for kind in type(exc).__mro__:
+        handler = HANDLERS.get(kind)
+        if handler is not None:
+            return handler
+    return None

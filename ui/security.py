@@ -6,7 +6,6 @@ import json
 import logging
 from collections.abc import Iterable
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["CONTENT_SECURITY_POLICY", "SecurityHeaders"]
@@ -25,6 +24,10 @@ _ALWAYS = {
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+_RAW = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in _ALWAYS.items()]
+_RAW_NO_STORE = [*_RAW, (b"cache-control", b"no-store")]
+_NAMES = frozenset(k for k, _ in _RAW)
+_NAMES_NO_STORE = frozenset(k for k, _ in _RAW_NO_STORE)
 _INTERNAL_ERROR = json.dumps({"detail": "internal error: the server could not answer"}).encode()
 
 
@@ -52,7 +55,7 @@ class SecurityHeaders:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                self._stamp(MutableHeaders(scope=message), no_store=no_store)
+                self._stamp(message, no_store=no_store)
             await send(message)
 
         try:
@@ -64,11 +67,13 @@ class SecurityHeaders:
             await self._internal_error(stamped)
 
     @staticmethod
-    def _stamp(headers: MutableHeaders, *, no_store: bool) -> None:
-        for name, value in _ALWAYS.items():
-            headers[name] = value
-        if no_store:
-            headers["Cache-Control"] = "no-store"
+    def _stamp(message: Message, *, no_store: bool) -> None:
+        """Our headers replace any of the same name the app set (one pass over the list:
+        this runs on every answer, the page's poll included)."""
+        ours = _RAW_NO_STORE if no_store else _RAW
+        names = _NAMES_NO_STORE if no_store else _NAMES
+        kept = [(k, v) for k, v in message.get("headers", ()) if k.lower() not in names]
+        message["headers"] = kept + ours
 
     @staticmethod
     async def _internal_error(send: Send) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from collections.abc import Callable
@@ -10,10 +11,18 @@ from typing import Any
 import uvicorn
 
 from pipeline.service import JobService
+from pipeline.settings import Settings
 from pipeline.waiting import wait_until
 from ui.app import create_app
 
-__all__ = ["AppFactory", "RunningServer", "connection_cap", "serve", "start_in_thread"]
+__all__ = [
+    "AppFactory",
+    "RunningServer",
+    "connection_cap",
+    "serve",
+    "serve_workers",
+    "start_in_thread",
+]
 
 AppFactory = Callable[[JobService], Any]
 """Builds an ASGI app from a service (``ui.app.create_app`` or a project's own)."""
@@ -43,6 +52,38 @@ def serve(
     uvicorn.Server(config).run()
 
 
+def serve_workers(
+    workers: int,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    app_target: str | None = None,
+    log_level: str = "info",
+) -> None:
+    """Serve the app from ``workers`` processes on one port until interrupted (blocks).
+
+    uvicorn's own process model: a supervisor process that starts the workers, restarts
+    one that dies, and stops them all on SIGINT/SIGTERM. Each worker builds its app from
+    the ``JOBSTATE_*`` environment (:mod:`ui.workers`; ``app_target`` is handed down as
+    ``JOBSTATE_APP``) and serves at most ``JOBSTATE_UI_MAX_CONNECTIONS`` connections.
+    """
+    from ui.workers import APP_FACTORY
+
+    if app_target:
+        os.environ["JOBSTATE_APP"] = app_target
+    settings = Settings.from_env()
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        timeout_graceful_shutdown=5,
+        limit_concurrency=_limit(settings.ui_max_connections),
+    )
+
+
 def connection_cap(service: JobService, max_connections: int | None = None) -> int:
     """uvicorn's ``limit_concurrency`` that serves ``max_connections`` connections at once
     (default ``JOBSTATE_UI_MAX_CONNECTIONS``).
@@ -52,7 +93,12 @@ def connection_cap(service: JobService, max_connections: int | None = None) -> i
     and dropped, at once, while the others keep being served.
     """
     cap = service.store.settings.ui_max_connections if max_connections is None else max_connections
-    return cap + 1
+    return _limit(cap)
+
+
+def _limit(max_connections: int) -> int:
+    # uvicorn counts the connection asking among the open ones.
+    return max_connections + 1
 
 
 class RunningServer:
@@ -126,7 +172,7 @@ def start_in_thread(
         app_factory(service),
         log_level=log_level,
         access_log=False,
-        lifespan="off",
+        lifespan="auto",
         timeout_graceful_shutdown=2,
         limit_concurrency=connection_cap(service, max_connections),
     )

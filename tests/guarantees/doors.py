@@ -26,6 +26,7 @@ from pipeline.errors import JobStateError
 from pipeline.service import JobService
 from pipeline.store import JobStore
 from tests.guarantees.hostile import Payload
+from ui.app import close_reads
 
 __all__ = ["Answer", "AsgiClient", "Doors"]
 
@@ -37,6 +38,7 @@ class AsgiClient:
 
     def __init__(self, app: Any, portal: BlockingPortal) -> None:
         self._portal = portal
+        self._app = app
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         self._client = httpx.AsyncClient(transport=transport, base_url="http://ui.test")
 
@@ -49,8 +51,9 @@ class AsgiClient:
         return self._portal.call(partial(self._client.post, path, **kwargs))
 
     def close(self) -> None:
-        """Close the client."""
+        """Close the client and the connections the app's reads opened."""
         self._portal.call(self._client.aclose)
+        self._portal.call(close_reads, self._app)
 
 
 @dataclass

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
 from pipeline.service import JobService
 from pipeline.store import JobStore
+from tests.asgi import AppClient
 from ui.app import create_app
 from ui.body_limit import MAX_BODY_BYTES
 
@@ -76,8 +76,7 @@ async def test_a_chunked_body_is_refused_as_soon_as_it_passes_the_cap(
 
 @pytest.mark.anyio
 async def test_the_413_says_why_and_carries_the_security_headers(app: Any) -> None:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://ui.test") as client:
+    async with AppClient(app) as client:
         answer = await client.post("/api/jobs", content=b"{" + b" " * (MAX_BODY_BYTES + 1) + b"}")
     assert answer.status_code == 413
     assert "larger than 65536 bytes" in answer.json()["detail"]
@@ -86,7 +85,6 @@ async def test_the_413_says_why_and_carries_the_security_headers(app: Any) -> No
 
 @pytest.mark.anyio
 async def test_a_normal_submit_still_works(app: Any) -> None:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://ui.test") as client:
+    async with AppClient(app) as client:
         answer = await client.post("/api/jobs", json={"url": "https://media.example/a.mp3"})
     assert answer.status_code == 202

@@ -6,7 +6,6 @@ import json
 import logging
 from typing import Any
 
-import httpx
 import pytest
 from click.testing import CliRunner
 
@@ -14,6 +13,7 @@ from pipeline.cli import cli
 from pipeline.service import JobService
 from pipeline.settings import Settings
 from pipeline.store import JobStore
+from tests.asgi import AppClient
 
 SECRET_URL = "https://alice:s3cret-pw@media.example.com/talk.mp3"
 SHOWN = "https://***@media.example.com/talk.mp3"
@@ -70,9 +70,8 @@ async def test_api_never_shows_credentials(
     from ui.app import create_app
 
     app = create_app(JobService(state_store, lambda ctx: None))
-    transport = httpx.ASGITransport(app=app)
     caplog.set_level(logging.DEBUG)
-    async with httpx.AsyncClient(transport=transport, base_url="http://ui.test") as client:
+    async with AppClient(app) as client:
         made = await client.post("/api/jobs", json={"url": SECRET_URL})
         assert made.status_code == 202
         job_id = made.json()["job_id"]
@@ -96,3 +95,31 @@ def test_cli_status_never_shows_credentials(
     assert out.exit_code == 0, out.output
     assert "s3cret-pw" not in out.output
     assert json.loads(out.output)["metadata"]["url"] == SHOWN
+
+
+def test_the_servers_access_line_is_redacted_and_still_formats() -> None:
+    from uvicorn.logging import AccessFormatter
+
+    from pipeline.redaction import install_log_redaction
+
+    install_log_redaction()
+    logger = logging.getLogger("uvicorn.access")
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    keep = Keep()
+    logger.addHandler(keep)
+    try:
+        path = "/api/jobs?access_token=s3cret-pw&url=https://alice:pw2@media.example/a.mp3"
+        logger.warning('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "GET", path, "1.1", 200)
+    finally:
+        logger.removeHandler(keep)
+    [record] = records
+    line = AccessFormatter('%(client_addr)s "%(request_line)s" %(status_code)s').format(record)
+    assert line.startswith('127.0.0.1:5 "GET /api/jobs?access_token=***')
+    assert line.endswith('HTTP/1.1" 200 OK')
+    assert "s3cret-pw" not in line
+    assert "pw2" not in line

@@ -15,6 +15,7 @@ from pipeline.errors import ValidationError
 from pipeline.job_input import JobInput
 from pipeline.records import record_from_hash
 from pipeline.store import JobStore
+from tests.asgi import AppClient
 
 URL = "https://media.example.com/talk.mp3"
 _FLOW_ARGS: dict[str, Any] = {
@@ -235,14 +236,12 @@ async def test_a_lone_surrogate_in_an_input_key_is_a_4xx_naming_it_escaped(
     state_store: JobStore, body: bytes
 ) -> None:
     # Slip: the raw key put into the error's field name; encoding the answer then fails (500).
-    import httpx
 
     from pipeline.service import JobService
     from ui.app import create_app
 
     app = create_app(JobService(state_store, lambda ctx: None))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://ui.test") as client:
+    async with AppClient(app) as client:
         answer = await client.post(
             "/api/jobs", content=body, headers={"content-type": "application/json"}
         )

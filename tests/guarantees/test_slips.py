@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import httpx
 import pytest
 
 from harness.testing.recorder import StateRecorder
@@ -25,6 +24,7 @@ from pipeline.settings import Settings
 from pipeline.store import JobStore
 from pipeline.waiting import wait_until
 from pipeline.workflow import PRD_WORKFLOW, Workflow
+from tests.asgi import AppClient
 from tests.guarantees.apps import FLOW
 from tests.guarantees.test_error_propagation import BASE
 
@@ -120,8 +120,7 @@ async def test_the_api_flags_follow_the_jobs_workflow_not_the_reference_names(
     job_id = store.create("https://media.example/a.mp3").job_id
     store.set_state(job_id, "WORK", attempt=1)
     store.fail(job_id, "boom", attempt=1, stage="WORK")
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://ui.test") as client:
+    async with AppClient(app) as client:
         shown = (await client.get(f"/api/jobs/{job_id}")).json()
     assert (shown["status"], shown["failed"], shown["terminal"]) == ("FAILED", True, True)
     assert shown["error"] == "WORK: boom"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -87,3 +88,16 @@ def test_hostile_text_covers_the_classics() -> None:
     for needle in ("<img src=x onerror=", "</script><script>", "javascript:", "\x00", "\u202e"):
         assert needle in joined
     assert max(len(s) for s in hs.HOSTILE_SAMPLES) >= 100_000
+
+
+@pytest.mark.parametrize(
+    ("check", "value"),
+    [
+        (v.check_job_id, "job1\n"),
+        (v.check_task_id, "task-1\n"),
+        (v.check_space_id, "space\n"),
+    ],
+)
+def test_a_final_newline_is_refused(check: Any, value: str) -> None:
+    with pytest.raises(ValidationError):
+        check(value)

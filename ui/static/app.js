@@ -22,6 +22,7 @@ let lastStatus = null;
 
 const poller = new JobPoller({
   onState: showState,
+  onUnchanged: () => timeline.tick(serverNow()),
   onMissing: (status) => {
     view.showMissing(status, openId);
     list.refresh();

@@ -6,9 +6,10 @@ export const REQUEST_TIMEOUT_MS = 4000;
 
 /**
  * Send one request and read its JSON answer.
- * Resolves to {status, ok, data}; status 0 means no answer (network error, timeout or abort).
+ * Resolves to {status, ok, data, etag}; status 0 means no answer (network error, timeout or
+ * abort); a 204 or 304 has no data. `ifNoneMatch` asks for a 304 when the entity tag still holds.
  */
-export async function requestJSON(url, { method = "GET", body, timeoutMs = REQUEST_TIMEOUT_MS, signal } = {}) {
+export async function requestJSON(url, { method = "GET", body, timeoutMs = REQUEST_TIMEOUT_MS, signal, ifNoneMatch } = {}) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   const forwardAbort = () => controller.abort();
@@ -20,6 +21,7 @@ export async function requestJSON(url, { method = "GET", body, timeoutMs = REQUE
     credentials: "same-origin",
     headers: { Accept: "application/json" },
   };
+  if (ifNoneMatch) init.headers["If-None-Match"] = ifNoneMatch;
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers["Content-Type"] = "application/json";
@@ -27,10 +29,11 @@ export async function requestJSON(url, { method = "GET", body, timeoutMs = REQUE
   try {
     const response = await fetch(url, init);
     noteServerDate(response.headers.get("Date"));
-    const data = response.status === 204 ? null : await response.json().catch(() => null);
-    return { status: response.status, ok: response.ok, data };
+    const empty = response.status === 204 || response.status === 304;
+    const data = empty ? null : await response.json().catch(() => null);
+    return { status: response.status, ok: response.ok, data, etag: response.headers.get("ETag") };
   } catch {
-    return { status: 0, ok: false, data: null };
+    return { status: 0, ok: false, data: null, etag: null };
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener("abort", forwardAbort);

@@ -1,4 +1,5 @@
-// Polls one job's state: one request at a time, the next one only after the answer.
+// Polls one job's state: one request at a time, the next one only after the answer. Each poll
+// sends the entity tag of the state it holds; a 304 means that state is still current.
 
 import { jobPath, requestJSON, detailOf } from "./http.js";
 
@@ -18,8 +19,8 @@ export function isTerminal(record) {
 
 export class JobPoller {
   /**
-   * handlers: onState(record), onMissing(status, detail), onTrouble({failures, delay, status, detail}),
-   * onRecovered().
+   * handlers: onState(record), onUnchanged(record), onMissing(status, detail),
+   * onTrouble({failures, delay, status, detail}), onRecovered().
    */
   constructor(handlers) {
     this.handlers = handlers;
@@ -28,6 +29,8 @@ export class JobPoller {
     this.timer = null;
     this.controller = null;
     this.failures = 0;
+    this.record = null;
+    this.etag = null;
   }
 
   /** Poll `jobId` (now, or after one interval when the caller just rendered fresh state). */
@@ -35,6 +38,8 @@ export class JobPoller {
     this.stop();
     this.jobId = jobId;
     this.failures = 0;
+    this.record = null;
+    this.etag = null;
     const generation = this.generation;
     if (immediately) {
       this.#poll(generation);
@@ -64,24 +69,35 @@ export class JobPoller {
     if (generation !== this.generation || this.controller) return;
     const controller = new AbortController();
     this.controller = controller;
-    const result = await requestJSON(jobPath(this.jobId), { signal: controller.signal });
+    const held = this.record ? this.etag : null;
+    const result = await requestJSON(jobPath(this.jobId), { signal: controller.signal, ifNoneMatch: held });
     if (this.controller === controller) this.controller = null;
     if (generation !== this.generation) return;
     if (result.status === 200 && result.data) {
-      this.#answered(generation, result.data);
+      this.record = result.data;
+      this.etag = result.etag;
+      this.#answered(generation, result.data, true);
+    } else if (result.status === 304 && this.record) {
+      this.#answered(generation, this.record, false);
     } else if (result.status === 404 || result.status === 400) {
+      this.record = null;
+      this.etag = null;
       this.handlers.onMissing(result.status, detailOf(result, ""));
     } else {
       this.#failed(generation, result);
     }
   }
 
-  #answered(generation, record) {
+  #answered(generation, record, changed) {
     if (this.failures) {
       this.failures = 0;
       this.handlers.onRecovered();
     }
-    this.handlers.onState(record);
+    if (changed) {
+      this.handlers.onState(record);
+    } else {
+      this.handlers.onUnchanged?.(record);
+    }
     if (!isTerminal(record)) this.#schedule(generation, POLL_INTERVAL_MS);
   }
 

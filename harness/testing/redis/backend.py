@@ -19,6 +19,7 @@ from harness.modes import URL, RedisMode, backend_kind
 from harness.testing.chaos.injector import forget_pooled_connections
 from harness.testing.redis.cluster import RedisClusterServers
 from harness.testing.redis.sentinel import RedisSentinelGroup
+from pipeline.async_client import add_async_twin
 from pipeline.connection import redis_client
 from pipeline.procs.redis_server import FakeTcpRedis, RedisServer
 from pipeline.settings import Settings
@@ -36,6 +37,7 @@ __all__ = [
     "Topology",
     "backend_kind",
     "delete_prefixed",
+    "fake_async_twin",
     "make_redis_backend",
     "topology_backend",
     "unique_names",
@@ -123,6 +125,21 @@ def _settings(url: str, base: Settings | None, overrides: dict[str, Any]) -> Set
     prefix, queue = unique_names()
     changes = {"redis_url": url, "key_prefix": prefix, "queue": queue, **overrides}
     return (base or Settings()).with_(**changes)
+
+
+def fake_async_twin(client: redis.Redis) -> Any:
+    """The asyncio client of a fakeredis client's server (the web API reads through one),
+    or ``None`` for any other client."""
+    if not type(client).__module__.startswith("fakeredis"):
+        return None
+    import fakeredis
+
+    options = client.connection_pool.connection_kwargs
+    decode = bool(options.get("decode_responses", False))
+    return fakeredis.FakeAsyncRedis(server=options["server"], decode_responses=decode)
+
+
+add_async_twin(fake_async_twin)
 
 
 def _fake(settings: Settings) -> RedisBackend:

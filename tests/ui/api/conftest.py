@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from pipeline.service import JobService
 from pipeline.store import JobStore
+from tests.asgi import AppClient
 from ui.app import create_app
 
 Contexts = list[dict[str, Any]]
@@ -40,9 +41,9 @@ def app(service: JobService) -> FastAPI:
     return create_app(service)
 
 
-async def open_client(app: Any) -> httpx.AsyncClient:
-    """An httpx client that calls ``app`` in-process (no socket)."""
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ui.test")
+async def open_client(app: Any) -> AppClient:
+    """An httpx client that calls ``app`` in-process (no socket), running its lifespan."""
+    return AppClient(app)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -12,6 +12,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from pipeline.live_reads import LiveReads, Poll
 from pipeline.procs.redis_server import free_port
 from pipeline.service import JobService
 from pipeline.store import JobStore
@@ -30,20 +31,22 @@ def dead_store() -> Iterator[JobStore]:
     client.close()
 
 
-class StuckService(JobService):
-    """A service whose reads block until released (a Redis that stopped answering)."""
+@pytest.fixture
+def silent_store() -> Iterator[JobStore]:
+    """Function: a JobStore on a port that accepts connections and never answers (a Redis
+    that stopped answering); the listener is closed at teardown."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    client = redis.Redis(port=listener.getsockname()[1], retry=Retry(NoBackoff(), 0))
+    yield JobStore(client)
+    client.close()
+    listener.close()
 
-    def __init__(self, store: JobStore) -> None:
-        super().__init__(store, lambda ctx: None)
-        self.release = threading.Event()
 
-    def get(self, job_id: str) -> dict[str, Any]:
-        self.release.wait(10)
+class TimingOut(LiveReads):
+    """Reads whose poll fails the way redis-py reports a socket timeout."""
+
+    async def poll(self, job_id: str, held: Any = (), any_held: bool = False) -> Poll:
         raise redis.TimeoutError("Timeout reading from socket")
-
-    def healthy(self) -> bool:
-        self.release.wait(10)
-        return False
 
 
 @pytest.mark.parametrize(
@@ -83,17 +86,13 @@ async def test_health_is_503_when_redis_is_down(dead_store: JobStore) -> None:
     assert response.json() == {"status": "unavailable", "redis": "down"}
 
 
-async def test_a_silent_store_answers_503_at_the_deadline(state_store: JobStore) -> None:
-    service = StuckService(state_store)
-    app = create_app(service, read_deadline=0.3)
-    try:
-        async with await open_client(app) as client:
-            began = time.monotonic()
-            response = await client.get("/api/jobs/abc")
-            health = await client.get("/healthz")
-            took = time.monotonic() - began
-    finally:
-        service.release.set()
+async def test_a_silent_store_answers_503_at_the_deadline(silent_store: JobStore) -> None:
+    app = create_app(JobService(silent_store, lambda ctx: None), read_deadline=0.3)
+    async with await open_client(app) as client:
+        began = time.monotonic()
+        response = await client.get("/api/jobs/abc")
+        health = await client.get("/healthz")
+        took = time.monotonic() - began
     assert response.status_code == 503
     assert response.json() == {"detail": UNAVAILABLE}
     assert health.status_code == 503
@@ -101,9 +100,9 @@ async def test_a_silent_store_answers_503_at_the_deadline(state_store: JobStore)
 
 
 async def test_redis_timeout_error_is_503(state_store: JobStore) -> None:
-    service = StuckService(state_store)
-    service.release.set()
-    async with await open_client(create_app(service)) as client:
+    service = JobService(state_store, lambda ctx: None)
+    app = create_app(service, reads=TimingOut(state_store))
+    async with await open_client(app) as client:
         response = await client.get("/api/jobs/abc")
     assert response.status_code == 503
 
@@ -124,11 +123,12 @@ async def test_enqueue_failure_is_502_and_the_job_is_marked_failed(
 
 
 async def test_unexpected_error_is_a_json_500_with_the_headers(state_store: JobStore) -> None:
-    class Broken(JobService):
-        def list(self, limit: int = 50) -> list[dict[str, Any]]:
+    class Broken(LiveReads):
+        async def list(self, limit: int = 50) -> list[dict[str, Any]]:
             raise RuntimeError("bug")
 
-    async with await open_client(create_app(Broken(state_store, lambda ctx: None))) as client:
+    service = JobService(state_store, lambda ctx: None)
+    async with await open_client(create_app(service, reads=Broken(state_store))) as client:
         response = await client.get("/api/jobs")
     assert response.status_code == 500
     assert response.json() == {"detail": "internal error: the server could not answer"}

@@ -1,0 +1,89 @@
+"""Direct calls on an asyncio pool: replies, error replies, and connections lost or cut off."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import redis
+import redis.asyncio as aredis
+
+from pipeline.async_client import async_twin
+from pipeline.direct_calls import DirectCalls, pack
+from pipeline.procs.redis_server import RedisServer
+from pipeline.store import JobStore
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Function: run async tests on asyncio only."""
+    return "asyncio"
+
+
+def test_pack_is_the_redis_protocol() -> None:
+    assert pack(b"GET", "k\u00e9", 7) == b"*3\r\n$3\r\nGET\r\n$3\r\nk\xc3\xa9\r\n$1\r\n7\r\n"
+
+
+async def _with_calls(client: redis.Redis) -> tuple[aredis.Redis, DirectCalls]:
+    twin = async_twin(client)
+    return twin, DirectCalls(twin.connection_pool, 4)
+
+
+async def test_replies_and_error_replies_keep_the_connection(redis_client: redis.Redis) -> None:
+    twin, calls = await _with_calls(redis_client)
+    try:
+        assert await calls.call("SET", "direct-k", "v") in (b"OK", "OK", True)
+        assert await calls.call("GET", "direct-k") == b"v"
+        with pytest.raises(redis.ResponseError):
+            await calls.call("INCR", "direct-k")
+        assert await calls.call("GET", "direct-k") == b"v"
+        assert len(calls._idle) == 1  # one connection served every call
+    finally:
+        await calls.aclose()
+        await twin.aclose()
+
+
+@pytest.mark.integration
+@pytest.mark.jobstate_redis("server")
+async def test_a_connection_killed_while_idle_is_replaced(redis_client: redis.Redis) -> None:
+    twin, calls = await _with_calls(redis_client)
+    try:
+        await calls.call("SET", "direct-k", "v")
+        own = await calls.call("CLIENT", "ID")  # the one idle connection's
+        assert redis_client.client_kill_filter(_id=own) == 1
+        assert await calls.call("GET", "direct-k") == b"v"
+    finally:
+        await calls.aclose()
+        await twin.aclose()
+
+
+@pytest.mark.integration
+@pytest.mark.jobstate_redis("server")
+async def test_a_call_cut_off_by_its_deadline_drops_its_connection(
+    redis_client: redis.Redis,
+) -> None:
+    twin, calls = await _with_calls(redis_client)
+    try:
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.2):
+                await calls.call("BLPOP", "direct-nothing", 5)
+        assert calls._idle == []  # its reply may still come: never reused
+        assert await calls.call("PING") in (b"PONG", True)
+    finally:
+        await calls.aclose()
+        await twin.aclose()
+
+
+@pytest.mark.integration
+@pytest.mark.jobstate_redis("server")
+def test_a_store_write_after_a_redis_restart_reconnects_and_writes_once(
+    state_store: JobStore, redis_server: RedisServer
+) -> None:
+    job_id = state_store.create("https://media.example/a.mp3").job_id
+    state_store.set_state(job_id, "DOWNLOADING", attempt=1)  # its connection is now idle
+    redis_server.restart()
+    state_store.progress(job_id, {"percent": 5}, attempt=1)
+    assert [e["kind"] for e in state_store.history(job_id)][-1] == "progress"
+    assert state_store.get_state(job_id)["version"] == 3
