@@ -63,6 +63,8 @@ class CellRun:
     notes: list[str] = field(default_factory=list)
     ended_by: str = ""
     """Set by a fault when it, not the job's history, knows who ended the job."""
+    before_retry: Callable[[], None] = lambda: None
+    """Called before the verdict retries the job (a cell may put settings back first)."""
     fired_before: int = -1
     """How often a fault at the stage had fired before this cell (counts outlive a cell)."""
 
@@ -96,11 +98,14 @@ class CellRun:
         return self.runner.wait_terminal(job_id, timeout=JOB_TIMEOUT)
 
     def sweep_until_terminal(self, job_id: str) -> dict[str, Any]:
-        """Run the stale sweep until ``job_id`` is terminal (swept, or ended on its own)."""
+        """Run the stale sweep while ``job_id`` is still in the cell's stage, until it is
+        terminal (swept, or ended on its own). Once the job has moved on, the sweep is no
+        longer the backstop for this fault: the job is left to end by itself."""
         terminal = self.store.workflow.terminal
 
         def ended() -> dict[str, Any] | None:
-            mark_stale(self.store, older_than=STALE_SECONDS)
+            if self.store.get_state(job_id)["status"] == self.stage:
+                mark_stale(self.store, older_than=STALE_SECONDS)
             record = self.store.get_state(job_id)
             return record if record["status"] in terminal else None
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from harness.testing.workers import scoping as scope
 from harness.testing.workers.app_binding import AppBinding, build_app, load_target, worker_conf
+from harness.testing.workers.task_limits import limits_from_env, set_task_limits
 from pipeline.faults import fault_hook
 from pipeline.settings import Settings
 from pipeline.tracking import add_stage_hook
@@ -39,6 +40,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = Settings.from_env()
     app, _ = build_app(args.app, load_target(args.app), settings)
     AppBinding(app, worker_conf(app, settings))  # this process only: never restored
+    set_task_limits(app, limits_from_env())
     scope.serve_scopes(app, settings)
     add_stage_hook(fault_hook)
     run_worker(
