@@ -12,6 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+# The fixture modules are imported below, before pytest reads ``pytest_plugins``: mark them
+# for assertion rewriting first, or pytest warns that it can no longer rewrite them (an
+# error under ``filterwarnings = error``).
+pytest.register_assert_rewrite("harness.fixtures")
+
 from harness.config import (
     CONFIG_KEY,
     JobstateConfig,
