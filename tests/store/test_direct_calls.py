@@ -31,6 +31,8 @@ async def _with_calls(client: redis.Redis) -> tuple[aredis.Redis, DirectCalls]:
     return twin, DirectCalls(twin.connection_pool, 4)
 
 
+# Direct calls serve one node's pool; a cluster client keeps redis-py's own path.
+@pytest.mark.jobstate_redis("fake")
 async def test_replies_and_error_replies_keep_the_connection(redis_client: redis.Redis) -> None:
     twin, calls = await _with_calls(redis_client)
     try:
