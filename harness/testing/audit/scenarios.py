@@ -144,40 +144,19 @@ def _worker(cell: CellRun) -> WorkerProcess:
     return cell.worker
 
 
-def _raise_inside(cell: CellRun) -> str:
-    cell.injector.raise_inside_at(cell.stage)
-    job_id = cell.submit()
-    cell.terminal(job_id)
-    return job_id
+def _armed(kind: str, *, prefork: bool = False) -> PlantFn:
+    """A fault of the plan (:data:`pipeline.faults.FAULT_KINDS`) armed at the cell's stage
+    for one run; the job submitted next takes it."""
 
+    def plant(cell: CellRun) -> str:
+        if prefork:
+            _worker(cell)
+        cell.injector.plan.set(cell.stage, kind)
+        job_id = cell.submit()
+        cell.terminal(job_id)
+        return job_id
 
-def _unreadable(cell: CellRun) -> str:
-    cell.injector.unreadable_error_at(cell.stage)
-    job_id = cell.submit()
-    cell.terminal(job_id)
-    return job_id
-
-
-def _system_exit(cell: CellRun) -> str:
-    cell.injector.exit_at(cell.stage)
-    job_id = cell.submit()
-    cell.terminal(job_id)
-    return job_id
-
-
-def _time_limit(cell: CellRun) -> str:
-    cell.injector.time_out_at(cell.stage)
-    job_id = cell.submit()
-    cell.terminal(job_id)
-    return job_id
-
-
-def _child_killed(cell: CellRun) -> str:
-    _worker(cell)
-    cell.injector.kill_child_at(cell.stage)
-    job_id = cell.submit()
-    cell.terminal(job_id)
-    return job_id
+    return plant
 
 
 def _worker_killed(cell: CellRun) -> str:
@@ -191,33 +170,26 @@ def _worker_killed(cell: CellRun) -> str:
     return job_id
 
 
-def _warm_shutdown(cell: CellRun) -> str:
-    worker = _worker(cell)
-    job_id = cell.reach_stage()
-    cell.injector.terminate_worker(worker)
-    cell.injector.release()
-    cell.injector.wait_worker_gone(worker, timeout=JOB_TIMEOUT)
-    cell.replace_worker(job_id)
-    cell.terminal(job_id)
-    return job_id
+def _shutdown(warm: bool) -> PlantFn:
+    """SIGTERM (warm: the worker waits for the hung stage, so it is released first) or
+    SIGQUIT (cold: released once the worker is gone) mid-stage, then a new worker."""
 
+    def plant(cell: CellRun) -> str:
+        worker = _worker(cell)
+        job_id = cell.reach_stage()
+        if warm:
+            cell.injector.terminate_worker(worker)
+            cell.injector.release()
+            cell.injector.wait_worker_gone(worker, timeout=JOB_TIMEOUT)
+        else:
+            cell.injector.quit_worker(worker)
+            cell.injector.wait_worker_gone(worker, timeout=JOB_TIMEOUT)
+            cell.injector.release()
+        cell.replace_worker(job_id)
+        cell.terminal(job_id)
+        return job_id
 
-def _cold_shutdown(cell: CellRun) -> str:
-    worker = _worker(cell)
-    job_id = cell.reach_stage()
-    cell.injector.quit_worker(worker)
-    cell.injector.wait_worker_gone(worker, timeout=JOB_TIMEOUT)
-    cell.injector.release()
-    cell.replace_worker(job_id)
-    cell.terminal(job_id)
-    return job_id
-
-
-def _duplicate(cell: CellRun) -> str:
-    cell.injector.duplicate_at(cell.stage)
-    job_id = cell.submit()
-    cell.terminal(job_id)
-    return job_id
+    return plant
 
 
 def _redis_restart(cell: CellRun) -> str:
@@ -265,15 +237,19 @@ def _cut_off(cell: CellRun) -> str:
 
 
 FAULTS: tuple[Fault, ...] = (
-    Fault("exception", "the stage's work raises an exception", _raise_inside),
-    Fault("unreadable-error", "an exception whose text cannot be read", _unreadable),
-    Fault("system-exit", "SystemExit in the stage", _system_exit),
-    Fault("time-limit", "the stage outlasts its hard time limit", _time_limit),
-    Fault("child-killed", "the prefork child running the stage is killed", _child_killed),
+    Fault("exception", "the stage's work raises an exception", _armed("raise")),
+    Fault("unreadable-error", "an exception whose text cannot be read", _armed("unreadable")),
+    Fault("system-exit", "SystemExit in the stage", _armed("exit")),
+    Fault("time-limit", "the stage outlasts its hard time limit", _armed("timeout", prefork=True)),
+    Fault(
+        "child-killed",
+        "the prefork child running the stage is killed",
+        _armed("kill", prefork=True),
+    ),
     Fault("worker-killed", "the whole worker is killed (SIGKILL)", _worker_killed),
-    Fault("warm-shutdown", "warm shutdown (SIGTERM) mid-stage", _warm_shutdown),
-    Fault("cold-shutdown", "cold shutdown (SIGQUIT) mid-stage", _cold_shutdown),
-    Fault("duplicate-delivery", "the stage's message delivered twice at once", _duplicate),
+    Fault("warm-shutdown", "warm shutdown (SIGTERM) mid-stage", _shutdown(warm=True)),
+    Fault("cold-shutdown", "cold shutdown (SIGQUIT) mid-stage", _shutdown(warm=False)),
+    Fault("duplicate-delivery", "the stage's message delivered twice at once", _armed("duplicate")),
     Fault("redis-restart", "Redis restarted mid-stage", _redis_restart),
     Fault("redis-outage", "Redis down for longer than the retries", _redis_outage),
     Fault("cut-off", "the worker cut off from Redis mid-stage", _cut_off),
