@@ -49,11 +49,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FAULT_KINDS",
+    "RAISED_INSIDE",
     "FaultPlan",
     "InjectedFault",
     "UnreadableFault",
     "enabled",
     "fault_hook",
+    "inside_error",
     "raise_inside_stage",
 ]
 
@@ -74,6 +76,8 @@ TIMEOUT_GRACE_SECONDS = 30.0
 """How long a ``timeout`` fault blocks beyond the hard limit before giving up on it."""
 MEMORY_HEADROOM = 32 * 1024 * 1024
 MEMORY_CHUNK = 1024 * 1024
+RAISED_INSIDE = frozenset({"raise", "unreadable"})
+"""Kinds raised from inside the stage's own work rather than around it."""
 
 
 class InjectedFault(RuntimeError):
@@ -164,13 +168,26 @@ class FaultPlan:
         ``time_limit`` is the stage's hard time limit (what ``timeout`` outlasts).
         """
         kind = self.take(stage)
+        if kind in RAISED_INSIDE:
+            raise_inside_stage(inside_error(kind, stage))
+        elif kind is not None:
+            self.act(kind, stage, stop, time_limit=time_limit)
+
+    def act(
+        self,
+        kind: str,
+        stage: str,
+        stop: threading.Event | None = None,
+        *,
+        time_limit: float = 0,
+    ) -> None:
+        """Do fault ``kind`` here and now, in the code running ``stage`` (a fault already
+        taken; the kinds raised inside the work are :func:`inside_error`'s)."""
         stop = stop or threading.Event()
+        if kind in RAISED_INSIDE:
+            raise inside_error(kind, stage)
         if kind == "fail":
             raise InjectedFault(f"injected failure at {stage}")
-        if kind == "raise":
-            raise_inside_stage(InjectedFault(f"injected failure inside {stage}"))
-        if kind == "unreadable":
-            raise_inside_stage(UnreadableFault())
         if kind == "duplicate":
             _send_again()
         if kind == "exit":
@@ -205,6 +222,13 @@ class FaultPlan:
     def describe(self) -> dict[str, Any]:
         """The plan as stored (for reports)."""
         return {decode(k): decode(v) for k, v in self.client.hgetall(self.key).items()}
+
+
+def inside_error(kind: str, stage: str) -> InjectedFault:
+    """The exception a ``raise`` or ``unreadable`` fault throws inside ``stage``'s work."""
+    if kind == "unreadable":
+        return UnreadableFault()
+    return InjectedFault(f"injected failure inside {stage}")
 
 
 def raise_inside_stage(exc: BaseException) -> None:
@@ -250,7 +274,19 @@ def _send_again() -> None:
     if task is None:
         raise InjectedFault("duplicate needs a running Celery task")
     request = task.request
-    options: dict[str, Any] = {"task_id": request.id}
+    # What a broker's second delivery carries: the same id, ancestry and continuation
+    # (a plain Celery chain's next tasks travel inside the message).
+    options: dict[str, Any] = {
+        "task_id": request.id,
+        "root_id": request.root_id,
+        "parent_id": request.parent_id,
+    }
+    if request.chain:
+        options["chain"] = request.chain
+    if request.callbacks:
+        options["link"] = request.callbacks
+    if request.errbacks:
+        options["link_error"] = request.errbacks
     if request.delivery_info:
         routing = request.delivery_info.get("routing_key")
         if routing:

@@ -272,6 +272,11 @@ class Tracker:
             )
         return tracker
 
+    @classmethod
+    def tracks(cls, app: Celery) -> bool:
+        """Whether a tracker was made on ``app``."""
+        return app in _TRACKERS
+
     def close(self) -> None:
         """Disconnect the signal handlers (for short-lived apps, e.g. in tests)."""
         signals.task_failure.disconnect(self._on_task_failure)

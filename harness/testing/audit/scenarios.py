@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.testing.audit.report.card import Cell
+from harness.testing.audit.verdict import judge_cell
 from harness.testing.chaos.injector import FaultInjector
 from harness.testing.chaos.relay import TcpRelay
 from harness.testing.runner import JobRunner
@@ -28,6 +30,7 @@ __all__ = [
     "CellRun",
     "Fault",
     "NotPlantable",
+    "TrackedCell",
     "fault",
     "fault_ids",
 ]
@@ -45,16 +48,17 @@ class NotPlantable(Exception):
 
 @dataclass
 class CellRun:
-    """What planting a fault needs: the job, the worker, Redis and a way to start workers.
+    """What planting a fault needs: the stage, the worker, Redis, a way to start workers.
 
     ``new_worker()`` starts another prefork worker of the app on the cell's queue;
-    ``job_input()`` makes one valid input for the app's workflow.
+    ``job_input()`` makes one valid input for the app's workflow. How a job is submitted,
+    seen in its stage and waited for differs between an app on our tracker
+    (:class:`TrackedCell`) and an app with its own state
+    (:class:`harness.testing.audit.foreign.cell.ForeignCell`); the faults are the same.
     """
 
     stage: str
-    runner: JobRunner
     injector: FaultInjector
-    store: JobStore
     worker: WorkerProcess | None
     new_worker: Callable[[], WorkerProcess]
     job_input: Callable[[], Mapping[str, Any] | str]
@@ -70,32 +74,131 @@ class CellRun:
 
     def __post_init__(self) -> None:
         if self.fired_before < 0:
-            self.fired_before = self.injector.fired(self.stage)
+            self.fired_before = self.injector.fired(self.fault_key)
+
+    @property
+    def fault_key(self) -> str:
+        """Where the fault plan arms this cell's faults: the stage's status."""
+        return self.stage
+
+    def arm(self, kind: str) -> None:
+        """Arm fault ``kind`` (:data:`pipeline.faults.FAULT_KINDS`) for one run here."""
+        self.injector.plan.set(self.fault_key, kind)
 
     def fired(self) -> int:
         """How often the fault planted at the cell's stage has fired in this cell."""
-        return self.injector.fired(self.stage) - self.fired_before
+        return self.injector.fired(self.fault_key) - self.fired_before
+
+    def submit(self) -> str:
+        """Submit one job with a fresh input."""
+        raise NotImplementedError
+
+    def wait_in_stage(self, job_id: str) -> None:
+        """Wait until ``job_id`` shows the cell's stage."""
+
+    def reach_stage(self) -> str:
+        """Hang the cell's stage, submit a job and wait until it runs that stage and the
+        hang has taken hold."""
+        self.arm("hang")
+        job_id = self.submit()
+        self.wait_in_stage(job_id)
+        wait_until(lambda: self.fired() > 0, timeout=JOB_TIMEOUT, what=f"{self.stage} hanging")
+        return job_id
+
+    def terminal(self, job_id: str) -> Any:
+        """Wait for ``job_id``'s end."""
+        raise NotImplementedError
+
+    def sweep_until_terminal(self, job_id: str) -> Any:
+        """Wait for ``job_id``'s end where only a sweep can end it."""
+        return self.terminal(job_id)
+
+    def running(self, job_id: str) -> bool:
+        """Whether ``job_id`` is still in a running status."""
+        raise NotImplementedError
+
+    def outage_felt(self, worker: WorkerProcess, mark: int, job_id: str) -> bool:
+        """Whether a Redis outage has lasted long enough to matter to ``job_id``."""
+        raise NotImplementedError
+
+    def while_cut_off(self, job_id: str) -> None:
+        """What happens while the cell's worker is cut off from Redis."""
+        self.sweep_until_terminal(job_id)
+
+    def judge(self, fault_id: str, job_id: str) -> Cell:
+        """The cell's verdict once the fault was planted around ``job_id``."""
+        raise NotImplementedError
+
+    def unfinished(self, fault_id: str, exc: Exception) -> Cell:
+        """A red cell for a plant that could not finish (a stuck job, a failed step)."""
+        return Cell(self.stage, fault_id, "fail", [f"{type(exc).__name__}: {exc}"])
+
+    def replace_worker(self, job_id: str) -> WorkerProcess:
+        """Start a new worker once the cell's worker is gone: for what is left of the job
+        (then the new worker is who ended it) and for the retry the verdict may ask for."""
+        running = self.running(job_id)
+        worker = self.new_worker()
+        if running:
+            self.ended_by = "new worker"
+        self.notes.append(f"new worker {worker.pid} started")
+        return worker
+
+
+@dataclass(kw_only=True)
+class TrackedCell(CellRun):
+    """A cell of an app on our tracker: submitted through the service, read from our store."""
+
+    runner: JobRunner
+    store: JobStore
 
     def submit(self) -> str:
         """Submit one job with a fresh input."""
         return self.runner.submit(self.job_input())
 
-    def reach_stage(self) -> str:
-        """Hang the cell's stage, submit a job and wait until it runs that stage: its
-        status is written and the hang has taken hold (the stage's hooks run after)."""
-        self.injector.hang_at(self.stage)
-        job_id = self.submit()
+    def wait_in_stage(self, job_id: str) -> None:
+        """Wait until the stage's status is written (the stage's hooks, the hang
+        included, run after)."""
         self.runner.wait_for(job_id, self.stage, timeout=JOB_TIMEOUT)
-        wait_until(
-            lambda: self.fired() > 0,
-            timeout=JOB_TIMEOUT,
-            what=f"{self.stage} hanging",
-        )
-        return job_id
 
     def terminal(self, job_id: str) -> dict[str, Any]:
         """Wait for ``job_id``'s terminal status."""
         return self.runner.wait_terminal(job_id, timeout=JOB_TIMEOUT)
+
+    def running(self, job_id: str) -> bool:
+        """Whether ``job_id`` is still in a running status."""
+        return self.store.get_state(job_id)["status"] not in self.store.workflow.terminal
+
+    def outage_felt(self, worker: WorkerProcess, mark: int, job_id: str) -> bool:
+        """The worker has logged a failed heartbeat of the job: its retries are spent."""
+        return f"heartbeat for {job_id} failed" in worker.log_since(mark, 100_000)
+
+    def judge(self, fault_id: str, job_id: str) -> Cell:
+        """The verdict from our store: :func:`harness.testing.audit.verdict.judge_cell`,
+        retrying the job from the error status through the service."""
+
+        def retry(job: str) -> dict[str, Any]:
+            self.before_retry()
+            self.runner.retry(job)
+            return self.terminal(job)
+
+        return judge_cell(
+            self.store,
+            self.stage,
+            fault_id,
+            job_id,
+            fired=self.fired(),
+            hint=self.ended_by,
+            retry=retry,
+        )
+
+    def unfinished(self, fault_id: str, exc: Exception) -> Cell:
+        """A red cell with the last job's history as its evidence."""
+        cell = super().unfinished(fault_id, exc)
+        jobs = self.runner.recorder.jobs()
+        if jobs:
+            cell.evidence = {jobs[-1]: self.store.history(jobs[-1])}
+            cell.jobs = [jobs[-1]]
+        return cell
 
     def sweep_until_terminal(self, job_id: str) -> dict[str, Any]:
         """Run the stale sweep while ``job_id`` is still in the cell's stage, until it is
@@ -112,16 +215,6 @@ class CellRun:
         record = wait_until(ended, timeout=JOB_TIMEOUT, interval=0.2, what=f"{job_id} ending")
         assert record is not None  # wait_until returns only a truthy answer
         return record
-
-    def replace_worker(self, job_id: str) -> WorkerProcess:
-        """Start a new worker once the cell's worker is gone: for what is left of the job
-        (then the new worker is who ended it) and for the retry the verdict may ask for."""
-        running = self.store.get_state(job_id)["status"] not in self.store.workflow.terminal
-        worker = self.new_worker()
-        if running:
-            self.ended_by = "new worker"
-        self.notes.append(f"new worker {worker.pid} started")
-        return worker
 
 
 PlantFn = Callable[[CellRun], str]
@@ -151,7 +244,7 @@ def _armed(kind: str, *, prefork: bool = False) -> PlantFn:
     def plant(cell: CellRun) -> str:
         if prefork:
             _worker(cell)
-        cell.injector.plan.set(cell.stage, kind)
+        cell.arm(kind)
         job_id = cell.submit()
         cell.terminal(job_id)
         return job_id
@@ -210,9 +303,9 @@ def _redis_outage(cell: CellRun) -> str:
     cell.injector.stop_redis()
     try:
         wait_until(
-            lambda: f"heartbeat for {job_id} failed" in worker.log_since(mark, 100_000),
+            lambda: cell.outage_felt(worker, mark, job_id),
             timeout=JOB_TIMEOUT,
-            what="the worker logging a failed heartbeat (its retries spent)",
+            what="the outage to be felt (a tracked worker logs a failed heartbeat)",
         )
     finally:
         cell.injector.start_redis()
@@ -229,7 +322,7 @@ def _cut_off(cell: CellRun) -> str:
     job_id = cell.reach_stage()
     cell.injector.cut_off(cell.relay)
     try:
-        cell.sweep_until_terminal(job_id)
+        cell.while_cut_off(job_id)
     finally:
         cell.injector.reconnect(cell.relay)
     cell.injector.release()

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 __all__ = [
+    "BUG_KINDS",
     "CARD_VERSION",
     "AuditCard",
     "Cell",
@@ -30,6 +31,15 @@ Verdict = Literal["pass", "fail", "n/a"]
 
 Severity = Literal["error", "warning", "info"]
 """How much a settings finding matters: an ``error`` that is not ``ok`` fails the audit."""
+
+
+BUG_KINDS = {
+    "inconsistent-updates": "state updates disagree between processes",
+    "lost-at-handoff": "transitions lost at task hand-offs",
+    "ui-not-truth": "the UI/API shows something other than the stored truth",
+    "errors-not-propagated": "errors never reach the state",
+}
+"""The four kinds of state bug the audit names on an app with its own state."""
 
 
 @dataclass
@@ -54,6 +64,11 @@ class Cell:
     evidence: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     test: str = ""
     """The command that replays this cell alone."""
+    bugs: list[dict[str, str]] = field(default_factory=list)
+    """For an app with its own state: each finding as ``{kind, finding, way_over}``, where
+    ``kind`` is one of :data:`BUG_KINDS` and ``way_over`` what our store does instead."""
+    sampled: str = ""
+    """For an app with its own state: how often its store was read during the cell."""
 
     @property
     def key(self) -> str:

@@ -1,0 +1,362 @@
+"""Judge one cell of an app that keeps its own state: the sampled story and Celery's log.
+
+What the sampler saw of the job (every status, error and whether a result was held) is
+held against the workflow, against what Celery logged of the job's tasks, and against
+the fault that was planted. Each finding names one of the four kinds of state bug
+(:data:`~harness.testing.audit.report.card.BUG_KINDS`) and what our store and tracker do
+instead. No pytest here.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.adapter import JobReading, TaskEvent
+from harness.testing.audit.foreign.sampler import ApiSpan, Change, SampleStats
+from harness.testing.audit.report.card import Cell
+from harness.testing.audit.verdict import SWALLOWABLE
+from pipeline.workflow import Workflow
+
+__all__ = ["API_LAG_SECONDS", "WAY_OVER", "ForeignJob", "judge_foreign_cell"]
+
+API_LAG_SECONDS = 1.0
+"""The API may lag the store by a poll; a disagreement that lasts longer is a finding."""
+
+WAY_OVER = {
+    "stuck": (
+        "pipeline.tracking.Tracker heartbeats every running stage; the stale sweep "
+        "(jobstate cleanup) ends a job whose worker went silent in the error status, naming "
+        "the stage, and with acks_late + reject_on_worker_lost a lost child's stage runs again"
+    ),
+    "celery-failed": (
+        "the tracker hears Celery's task_failure in the worker's parent too (WorkerLostError, "
+        "TimeLimitExceeded) and writes the error status naming the stage"
+    ),
+    "went-back": (
+        "JobStore writes each transition in one Lua script that checks it against the workflow "
+        "in Redis and fences it by attempt and delivery: a second run of a stage is refused "
+        "and recorded in the history, never written over a later status"
+    ),
+    "skipped": (
+        "Tracker writes a stage's status as the stage starts, before its work, in the process "
+        "that runs it, and hands off to the next stage in the same atomic write"
+    ),
+    "swallowed": (
+        "Tracker writes the error status, naming the stage, for whatever the stage raises; "
+        "a stage that must go on after an error says so by returning, not by hiding it"
+    ),
+    "no-stage": (
+        "Tracker writes the error as 'STAGE: ExceptionType: message', sanitised and bounded, "
+        "even when the exception's text cannot be read"
+    ),
+    "lost-result": (
+        "the last stage's result is written in the same atomic write as the final status, "
+        "and a final status never changes"
+    ),
+    "api": (
+        "the jobstate page reads the store on every poll (an ETag on the job's version makes "
+        "an unchanged poll cheap), so it shows the stored truth within a second"
+    ),
+    "retry": "JobService.retry is atomic and allowed only from the error status",
+}
+"""What our store and tracker do instead, by finding."""
+
+
+@dataclass
+class ForeignJob:
+    """What the audit knows of one job of the cell: its sampled changes, the API's
+    disagreements, how it was sampled and what Celery logged of its tasks."""
+
+    job_id: str
+    changes: list[Change]
+    spans: list[ApiSpan] = field(default_factory=list)
+    stats: SampleStats = field(default_factory=SampleStats)
+    events: list[TaskEvent] = field(default_factory=list)
+
+    def statuses(self) -> list[str]:
+        """The statuses seen, each once per stretch."""
+        out: list[str] = []
+        for change in self.changes:
+            status = change.reading.status if change.reading else ""
+            if status and (not out or out[-1] != status):
+                out.append(status)
+        return out
+
+    def last(self) -> JobReading | None:
+        """The job as last read."""
+        return self.changes[-1].reading if self.changes else None
+
+
+class _Verdict:
+    def __init__(self, cell: Cell) -> None:
+        self.cell = cell
+
+    def bug(self, kind: str, finding: str, way: str) -> None:
+        self.cell.reasons.append(finding)
+        self.cell.bugs.append({"kind": kind, "finding": finding, "way_over": WAY_OVER[way]})
+
+    def plain(self, finding: str) -> None:
+        self.cell.reasons.append(finding)
+
+
+def _runs(job: ForeignJob, task: str, event: str) -> list[TaskEvent]:
+    return [e for e in job.events if e.task == task and e.event == event]
+
+
+def _overlapped(job: ForeignJob, task: str) -> bool:
+    """Two runs of ``task`` for the job were under way at once."""
+    open_runs = 0
+    for event in job.events:
+        if event.task != task:
+            continue
+        if event.event == "started":
+            open_runs += 1
+            if open_runs > 1:
+                return True
+        elif event.event in {"succeeded", "failed", "retried"}:
+            open_runs = max(open_runs - 1, 0)
+    return False
+
+
+def _check_path(v: _Verdict, wf: Workflow, job: ForeignJob, task: str, stats: str) -> None:
+    order = wf.happy_path()
+    steps = job.statuses()
+    for src, dst in itertools.pairwise(steps):
+        if wf.allowed(src, dst) or (src == wf.error and dst == wf.initial):
+            continue
+        if src in wf.terminal:
+            twice = f" while two runs of {task} were under way" if _overlapped(job, task) else ""
+            v.bug(
+                "inconsistent-updates",
+                f"the state went from {src} back to {dst} after it was final{twice}: "
+                "a late write from another process",
+                "went-back",
+            )
+        elif src in order and dst in order and order.index(dst) > order.index(src):
+            missed = order[order.index(src) + 1 : order.index(dst)]
+            v.bug(
+                "lost-at-handoff",
+                f"the state went from {src} to {dst}: {', '.join(missed)} never showed "
+                f"(the store was {stats})",
+                "skipped",
+            )
+        else:
+            v.bug(
+                "inconsistent-updates",
+                f"the state went from {src} back to {dst}: a stale write from another process",
+                "went-back",
+            )
+
+
+def _check_end(
+    v: _Verdict,
+    wf: Workflow,
+    job: ForeignJob,
+    cell: tuple[str, str, str],
+    settle: float,
+    results: bool,
+) -> None:
+    stage, task, _ = cell
+    last = job.last()
+    done = wf.happy_path()[-1]
+    failures = [e for e in job.events if e.event == "failed"]
+    if last is None:
+        v.bug("inconsistent-updates", "the job's state vanished from the store", "lost-result")
+        return
+    if last.status not in wf.terminal:
+        if failures:
+            f = failures[-1]
+            v.bug(
+                "errors-not-propagated",
+                f"Celery recorded {f.task} failed ({f.error}) but the state still says "
+                f"{last.status}",
+                "celery-failed",
+            )
+        else:
+            v.bug(
+                "lost-at-handoff",
+                f"stuck in {last.status}: no task moved it on and nothing changed for {settle:g} s",
+                "stuck",
+            )
+        return
+    if last.status == done:
+        _check_done(v, job, cell, failures, done, results)
+    if last.status == wf.error:
+        error = last.error or ""
+        short = task.rsplit(".", 1)[-1]
+        if not error:
+            v.bug(
+                "errors-not-propagated", f"the job is in {wf.error} with no error text", "no-stage"
+            )
+        elif not any(name in error for name in (stage, task, short)):
+            v.bug(
+                "errors-not-propagated",
+                f"the error does not say which stage failed: {error!r}",
+                "no-stage",
+            )
+
+
+def _check_done(
+    v: _Verdict,
+    job: ForeignJob,
+    cell: tuple[str, str, str],
+    failures: list[TaskEvent],
+    done: str,
+    results: bool,
+) -> None:
+    stage, task, fault = cell
+    last = job.last()
+    assert last is not None
+    ran_again = len(_runs(job, task, "started")) > 1
+    if fault in SWALLOWABLE and not ran_again and _runs(job, task, "succeeded"):
+        v.bug(
+            "errors-not-propagated",
+            f"{stage}'s work raised but the job says {done}: {task} caught the error and "
+            "Celery saw it succeed",
+            "swallowed",
+        )
+    unanswered = [f for f in failures if not ran_again]
+    if unanswered:
+        f = unanswered[-1]
+        v.bug(
+            "errors-not-propagated",
+            f"Celery recorded {f.task} failed ({f.error}) but the job says {done}",
+            "celery-failed",
+        )
+    if results and not last.has_result:
+        held = any(c.reading is not None and c.reading.has_result for c in job.changes)
+        v.bug(
+            "inconsistent-updates" if held else "lost-at-handoff",
+            f"the job says {done} but its result is gone (a later write dropped it)"
+            if held
+            else f"the job says {done} with no result",
+            "lost-result",
+        )
+    if fault == "time-limit":
+        v.plain(
+            f"{stage} outlasted its hard time limit and went on to {done}: the limit never "
+            "stopped it (is the task's time_limit set, and short enough?)"
+        )
+
+
+def _check_api(v: _Verdict, job: ForeignJob) -> None:
+    for span in job.spans:
+        if span.seconds >= API_LAG_SECONDS:
+            v.bug(
+                "ui-not-truth",
+                f"for {span.seconds:.1f} s the API showed {span.api} while the store held "
+                f"{span.store}",
+                "api",
+            )
+            return
+
+
+def _evidence(job: ForeignJob) -> list[dict[str, Any]]:
+    rows: list[tuple[float, dict[str, Any]]] = []
+    for change in job.changes:
+        r = change.reading
+        rows.append(
+            (
+                change.at,
+                {
+                    "at": f"{change.at * 1000:.1f} ms",
+                    "source": "store",
+                    "status": r.status if r else "(nothing)",
+                    "error": (r.error or "") if r else "",
+                    "result": ("held" if r.has_result else "") if r else "",
+                },
+            )
+        )
+    t0 = min((e.at for e in job.events), default=0.0)
+    for event in job.events:
+        rows.append(
+            (
+                float("inf"),
+                {
+                    "at": f"celery +{(event.at - t0) * 1000:.1f} ms",
+                    "source": f"celery pid {event.pid}",
+                    "status": f"{event.task} {event.event}",
+                    "error": event.error,
+                    "result": "",
+                },
+            )
+        )
+    for span in job.spans:
+        rows.append(
+            (
+                span.start,
+                {
+                    "at": f"{span.start * 1000:.1f} ms",
+                    "source": "api",
+                    "status": f"{span.api} (store: {span.store}) for {span.seconds:.1f} s",
+                    "error": "",
+                    "result": "",
+                },
+            )
+        )
+    rows.sort(key=lambda row: row[0])
+    return [row for _, row in rows]
+
+
+def judge_foreign_cell(
+    workflow: Workflow,
+    stage: str,
+    task: str,
+    fault: str,
+    job: ForeignJob,
+    *,
+    fired: int,
+    settle: float,
+    results: bool = True,
+    retry: Callable[[str], JobReading | None] | None = None,
+) -> Cell:
+    """The cell's verdict for ``job`` after ``fault`` was planted at ``task`` (``stage``).
+
+    ``retry(job_id)`` retries the job and returns its terminal reading (``None``: the
+    adapter cannot retry); ``results`` says whether the app stores a result when done.
+    """
+    cell = Cell(stage, fault, "pass", jobs=[job.job_id])
+    v = _Verdict(cell)
+    stats = job.stats.describe()
+    cell.sampled = stats
+    if fired == 0:
+        v.plain(f"the fault never fired: {task} did not run in this cell")
+    _check_path(v, workflow, job, task, stats)
+    _check_end(v, workflow, job, (stage, task, fault), settle, results)
+    _check_api(v, job)
+    last = job.last()
+    cell.final_status = last.status if last else None
+    cell.ended_by = _ended_by(job, workflow)
+    if last is not None and last.status == workflow.error and retry is not None and not cell.bugs:
+        again = retry(job.job_id)
+        done = workflow.happy_path()[-1]
+        if again is not None and again.status != done:
+            v.bug(
+                "errors-not-propagated",
+                f"a retry from {workflow.error} ended in {again.status}, not {done}",
+                "retry",
+            )
+    cell.evidence = {job.job_id: _evidence(job)}
+    cell.verdict = "fail" if cell.reasons else "pass"
+    return cell
+
+
+def _ended_by(job: ForeignJob, workflow: Workflow) -> str:
+    last = job.last()
+    if last is None or last.status not in workflow.terminal:
+        return ""
+    finished = [e for e in job.events if e.event in {"succeeded", "failed"}]
+    if not finished:
+        return "stage"
+    pids = {e.pid for e in job.events if e.event == "started"}
+    final = finished[-1]
+    if final.event == "failed" and final.pid not in pids:
+        return "parent"
+    return (
+        "redelivery"
+        if len([e for e in job.events if e.event == "started"]) > len({e.task for e in job.events})
+        else "stage"
+    )
