@@ -100,6 +100,8 @@ class StateAdapter:
     """The app's statuses: initial, one running status per stage, done, error."""
     stage_tasks: ClassVar[Mapping[str, str]]
     """Each stage's status -> the name of the Celery task that runs it."""
+    results: ClassVar[bool] = True
+    """Whether a job that is done holds a result (a done job without one is a finding)."""
     settle_seconds: ClassVar[float] = 3.0
     """How long a job may show no change (and run no task) before the audit judges it
     where it stands: a job still in a running status then is stuck."""

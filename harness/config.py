@@ -70,10 +70,16 @@ OPTIONS: tuple[Option, ...] = (
         "Function that sends a job's first stage: f(app, job_context) (module:callable)",
     ),
     Option("timeout", "60", "Default seconds the runner waits for a status"),
+    Option(
+        "adapter",
+        "",
+        "State adapter of an app that keeps its own job state (module:Class, a "
+        "harness.adapter.StateAdapter); the audit judges the app through it",
+    ),
 )
 
 
-HEADER_BLANKS = {"workflow": "the app's tracker's"}
+HEADER_BLANKS = {"workflow": "the app's tracker's", "adapter": "none (the app's tracker)"}
 """How the header shows an option left empty on purpose."""
 
 
@@ -104,6 +110,7 @@ class JobstateConfig:
             f"{n}={s.value or HEADER_BLANKS.get(n, '')} ({s.source})"
             for n, s in self._settings.items()
             if n in {"redis", "celery", "browser", "app", "workflow"}
+            or (n == "adapter" and s.value)
         ]
         return "jobstate: " + ", ".join(parts)
 

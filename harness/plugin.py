@@ -220,9 +220,13 @@ def pytest_runtest_makereport(
     return report
 
 
+AUDIT_MODULES = frozenset({"harness.fixtures.audit.cells", "harness.fixtures.audit.foreign_cells"})
+"""The audit's test modules, whose cells are parametrized by the audit's selection."""
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """The audit's cells: one per selected stage and fault."""
-    if metafunc.module.__name__ == "harness.fixtures.audit.cells":
+    if metafunc.module.__name__ in AUDIT_MODULES:
         from harness.fixtures.audit.cells import parametrize_cells
 
         parametrize_cells(metafunc)

@@ -303,10 +303,19 @@ def demo(fail_at: str | None, port: int, keep_open: bool) -> None:
     envvar="JOBSTATE_APP",
     help="Celery app (or factory f(settings)) to audit, as module:attribute [env JOBSTATE_APP].",
 )
+@click.option(
+    "--adapter",
+    default="",
+    envvar="JOBSTATE_ADAPTER",
+    help="State adapter (module:Class) of an app that keeps its own job state "
+    "[env JOBSTATE_ADAPTER].",
+)
 @click.option("--stages", default="", help="Audit only these stages (comma-separated).")
 @click.option("--faults", default="", help="Audit only these faults (comma-separated).")
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
-def audit(app_target: str, stages: str, faults: str, pytest_args: tuple[str, ...]) -> None:
+def audit(
+    app_target: str, adapter: str, stages: str, faults: str, pytest_args: tuple[str, ...]
+) -> None:
     """Audit an app's job state: every stage through every fault on real workers, its
     Celery settings and a state machine; the report card goes to test-results/.
 
@@ -323,6 +332,7 @@ def audit(app_target: str, stages: str, faults: str, pytest_args: tuple[str, ...
         "-o",
         f"jobstate_app={app_target}",
     ]
+    command += ["-o", f"jobstate_adapter={adapter}"] if adapter else []
     command += [f"--jobstate-audit-stages={stages}"] if stages else []
     command += [f"--jobstate-audit-faults={faults}"] if faults else []
     sys.exit(subprocess.call([*command, *pytest_args]))

@@ -10,8 +10,10 @@ waits for the task's own function to run:
   (or as it returns, when it makes none), so a task that catches every exception
   catches them, as it would a failing dependency;
 - every other kind (``hang``, ``kill``, ``exit``, ``timeout``, ``duplicate``...) happens
-  as the function's work ends, before it returns to Celery: whatever the task writes to
-  its own store first is written.
+  at the task's hand-off: right after it sends its first message (the next task), or as
+  its function returns when it sends none (a chain's next task is sent by Celery after
+  the return). Whatever the task wrote to its own store before that point is written;
+  what it writes after is not yet.
 
 Beside the faults, every task run is logged to a Redis stream: started, succeeded,
 failed (with the exception's name: a lost child or a hard time limit is reported by
@@ -80,30 +82,51 @@ def task_code(task: Any) -> CodeType:
     return code
 
 
-def _tracer(code: CodeType, kind: str, fire: Callable[[], None]) -> Any:
-    """A trace function that does the fault inside the frame running ``code``."""
-    anchor: list[FrameType] = []
+class _Planted:
+    """One fault taken for one task run: fired once, from the trace function or from the
+    task's hand-off, whichever comes first."""
 
-    def at_return(frame: FrameType, event: str, arg: Any) -> Any:
-        if event == "return":
+    def __init__(self, code: CodeType, kind: str, fire: Callable[[], None]) -> None:
+        self.code = code
+        self.kind = kind
+        self._fire = fire
+        self.inside = False
+        self.done = False
+
+    def fire(self) -> None:
+        if not self.done:
+            self.done = True
             sys.settrace(None)
-            fire()
-        return at_return
+            self._fire()
 
-    def tracer(frame: FrameType, event: str, arg: Any) -> Any:
-        if event != "call":
-            return None
-        if not anchor:
-            if frame.f_code is code:
-                anchor.append(frame)
-                return at_return
-            return None
-        if kind in RAISED_INSIDE and frame.f_back is anchor[0]:
-            sys.settrace(None)
-            fire()
-        return None
+    def handed_off(self) -> None:
+        """The task sent a message (its next task): the fault happens now, inside it."""
+        if self.inside and self.kind not in RAISED_INSIDE:
+            self.fire()
 
-    return tracer
+    def tracer(self) -> Any:
+        """A trace function that does the fault inside the frame running the task."""
+        anchor: list[FrameType] = []
+
+        def at_return(frame: FrameType, event: str, arg: Any) -> Any:
+            if event == "return":
+                self.fire()
+            return at_return
+
+        def tracer(frame: FrameType, event: str, arg: Any) -> Any:
+            if event != "call" or self.done:
+                return None
+            if not anchor:
+                if frame.f_code is self.code:
+                    anchor.append(frame)
+                    self.inside = True
+                    return at_return
+                return None
+            if self.kind in RAISED_INSIDE and frame.f_back is anchor[0]:
+                self.fire()
+            return None
+
+        return tracer
 
 
 class _TaskFaults:
@@ -113,6 +136,7 @@ class _TaskFaults:
         self.settings = settings
         self._client: redis.Redis | None = None
         self._pid = 0
+        self._local = threading.local()
 
     @property
     def client(self) -> redis.Redis:
@@ -139,10 +163,17 @@ class _TaskFaults:
                 raise inside_error(kind, name)
             plan.act(kind, task_key(name), time_limit=limit)
 
-        sys.settrace(_tracer(task_code(task), kind, fire))
+        planted = self._local.planted = _Planted(task_code(task), kind, fire)
+        sys.settrace(planted.tracer())
+
+    def on_publish(self, **_: Any) -> None:
+        planted = getattr(self._local, "planted", None)
+        if planted is not None:
+            planted.handed_off()
 
     def on_postrun(self, task: Any = None, task_id: str = "", state: str = "", **kw: Any) -> None:
         sys.settrace(None)  # a fault whose task never ran its function
+        self._local.planted = None
         event = {"SUCCESS": "succeeded", "RETRY": "retried"}.get(state)
         if event:
             self.log(event, task, task_id, kw.get("args"), kw.get("kwargs"))
@@ -195,6 +226,7 @@ def install_task_faults(settings: Settings) -> None:
         _installed.append(handlers)
     signals.task_prerun.connect(handlers.on_prerun, weak=False)
     signals.task_postrun.connect(handlers.on_postrun, weak=False)
+    signals.after_task_publish.connect(handlers.on_publish, weak=False)
     signals.task_failure.connect(handlers.on_failure, weak=False)
 
 

@@ -121,6 +121,12 @@ def _overlapped(job: ForeignJob, task: str) -> bool:
     return False
 
 
+def _swallowed(job: ForeignJob, task: str) -> bool:
+    """The task ran once and Celery saw it succeed (no failure, no retry)."""
+    runs = [e.event for e in job.events if e.task == task]
+    return runs.count("started") == 1 and "succeeded" in runs and "failed" not in runs
+
+
 def _check_path(v: _Verdict, wf: Workflow, job: ForeignJob, task: str, stats: str) -> None:
     order = wf.happy_path()
     steps = job.statuses()
@@ -158,13 +164,23 @@ def _check_end(
     cell: tuple[str, str, str],
     settle: float,
     results: bool,
+    fired: int,
 ) -> None:
-    stage, task, _ = cell
+    stage, task, fault = cell
     last = job.last()
     done = wf.happy_path()[-1]
     failures = [e for e in job.events if e.event == "failed"]
     if last is None:
         v.bug("inconsistent-updates", "the job's state vanished from the store", "lost-result")
+        return
+    raised = fault in SWALLOWABLE and fired > 0
+    if raised and last.status != wf.error and _swallowed(job, task):
+        v.bug(
+            "errors-not-propagated",
+            f"{stage}'s work raised but {task} caught the error: Celery saw it succeed and "
+            f"the state says {last.status}",
+            "swallowed",
+        )
         return
     if last.status not in wf.terminal:
         if failures:
@@ -211,13 +227,6 @@ def _check_done(
     last = job.last()
     assert last is not None
     ran_again = len(_runs(job, task, "started")) > 1
-    if fault in SWALLOWABLE and not ran_again and _runs(job, task, "succeeded"):
-        v.bug(
-            "errors-not-propagated",
-            f"{stage}'s work raised but the job says {done}: {task} caught the error and "
-            "Celery saw it succeed",
-            "swallowed",
-        )
     unanswered = [f for f in failures if not ran_again]
     if unanswered:
         f = unanswered[-1]
@@ -325,7 +334,7 @@ def judge_foreign_cell(
     if fired == 0:
         v.plain(f"the fault never fired: {task} did not run in this cell")
     _check_path(v, workflow, job, task, stats)
-    _check_end(v, workflow, job, (stage, task, fault), settle, results)
+    _check_end(v, workflow, job, (stage, task, fault), settle, results, fired)
     _check_api(v, job)
     last = job.last()
     cell.final_status = last.status if last else None
