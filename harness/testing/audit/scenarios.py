@@ -121,6 +121,9 @@ class CellRun:
         """Whether a Redis outage has lasted long enough to matter to ``job_id``."""
         raise NotImplementedError
 
+    def cold_shutdown_begun(self, worker: WorkerProcess, mark: int) -> None:
+        """Called once the worker was sent SIGQUIT, before waiting for it to be gone."""
+
     def while_cut_off(self, job_id: str) -> None:
         """What happens while the cell's worker is cut off from Redis."""
         self.sweep_until_terminal(job_id)
@@ -275,7 +278,9 @@ def _shutdown(warm: bool) -> PlantFn:
             cell.injector.release()
             cell.injector.wait_worker_gone(worker, timeout=JOB_TIMEOUT)
         else:
+            mark = worker.log_size()
             cell.injector.quit_worker(worker)
+            cell.cold_shutdown_begun(worker, mark)
             cell.injector.wait_worker_gone(worker, timeout=JOB_TIMEOUT)
             cell.injector.release()
         cell.replace_worker(job_id)

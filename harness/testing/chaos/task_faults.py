@@ -10,9 +10,9 @@ waits for the task's own function to run:
   (or as it returns, when it makes none), so a task that catches every exception
   catches them, as it would a failing dependency;
 - every other kind (``hang``, ``kill``, ``exit``, ``timeout``, ``duplicate``...) happens
-  at the task's hand-off: right after it sends its first message (the next task), or as
-  its function returns when it sends none (a chain's next task is sent by Celery after
-  the return). Whatever the task wrote to its own store before that point is written;
+  at the task's hand-off: at the first call its function makes after it sent a message
+  (the next task), or as its function returns when it makes none (a chain's next task
+  is sent by Celery after the return). Whatever the task wrote to its own store before that point is written;
   what it writes after is not yet.
 
 Beside the faults, every task run is logged to a Redis stream: started, succeeded,
@@ -91,6 +91,7 @@ class _Planted:
         self.kind = kind
         self._fire = fire
         self.inside = False
+        self.handed = False
         self.done = False
 
     def fire(self) -> None:
@@ -100,9 +101,10 @@ class _Planted:
             self._fire()
 
     def handed_off(self) -> None:
-        """The task sent a message (its next task): the fault happens now, inside it."""
-        if self.inside and self.kind not in RAISED_INSIDE:
-            self.fire()
+        """The task sent a message (its next task): the fault happens at the next call
+        the task's function makes (not inside the sending, which holds the producer)."""
+        if self.inside:
+            self.handed = True
 
     def tracer(self) -> Any:
         """A trace function that does the fault inside the frame running the task."""
@@ -122,7 +124,7 @@ class _Planted:
                     self.inside = True
                     return at_return
                 return None
-            if self.kind in RAISED_INSIDE and frame.f_back is anchor[0]:
+            if frame.f_back is anchor[0] and (self.kind in RAISED_INSIDE or self.handed):
                 self.fire()
             return None
 

@@ -24,13 +24,16 @@ from harness.testing.chaos.task_faults import task_key
 from pipeline.procs.worker_process import WorkerProcess
 from pipeline.waiting import wait_until
 
-__all__ = ["CUT_OFF_SECONDS", "OUTAGE_SECONDS", "ForeignCell"]
+__all__ = ["COLD_SHUTDOWN_LINES", "CUT_OFF_SECONDS", "OUTAGE_SECONDS", "ForeignCell"]
 
 OUTAGE_SECONDS = 2.0
 """How long Redis stays down in a ``redis-outage`` cell (as the audit's reads see it)."""
 
 CUT_OFF_SECONDS = 2.0
 """How long the worker stays cut off from Redis in a ``cut-off`` cell."""
+
+COLD_SHUTDOWN_LINES = ("Hitting Ctrl+C again", "Cold shutdown")
+"""What a Celery worker logs as its cold shutdown begins (5.5 and later, and before)."""
 
 FINAL_QUIET = 0.5
 """How long a job in a final status must stay still before it is judged (longer when the
@@ -101,6 +104,21 @@ class ForeignCell(CellRun):
     def outage_felt(self, worker: WorkerProcess, mark: int, job_id: str) -> bool:
         """The store has failed every read for :data:`OUTAGE_SECONDS`."""
         return self.sampler.down_for() >= OUTAGE_SECONDS
+
+    def cold_shutdown_begun(self, worker: WorkerProcess, mark: int) -> None:
+        """Let the hung task go once the worker has begun its cold shutdown.
+
+        Celery (5.5 and later) cancels a running task that is not acknowledged late by
+        signalling its pool child, then waits for the pool to stop; the audit's hang is no
+        task work that signal could cut short, so it is released here, and the task is
+        cut at its next step as Celery cuts it.
+        """
+        wait_until(
+            lambda: any(line in worker.log_since(mark, 100_000) for line in COLD_SHUTDOWN_LINES),
+            timeout=JOB_TIMEOUT,
+            what="the worker beginning its cold shutdown",
+        )
+        self.injector.release()
 
     def while_cut_off(self, job_id: str) -> None:
         """Keep the worker cut off for :data:`CUT_OFF_SECONDS` (the fault's length)."""

@@ -227,7 +227,10 @@ def _check_done(
     last = job.last()
     assert last is not None
     ran_again = len(_runs(job, task, "started")) > 1
-    unanswered = [f for f in failures if not ran_again]
+    # A failure after the job was seen done (the stage died after writing it) left the
+    # state true; one before it is an error the state never showed.
+    done_at = next((c.wall for c in job.changes if c.reading and c.reading.status == done), 0.0)
+    unanswered = [f for f in failures if not ran_again and f.at < done_at]
     if unanswered:
         f = unanswered[-1]
         v.bug(
@@ -244,7 +247,7 @@ def _check_done(
             else f"the job says {done} with no result",
             "lost-result",
         )
-    if fault == "time-limit":
+    if fault == "time-limit" and not failures:
         v.plain(
             f"{stage} outlasted its hard time limit and went on to {done}: the limit never "
             "stopped it (is the task's time_limit set, and short enough?)"

@@ -36,6 +36,8 @@ class Change:
 
     at: float
     reading: JobReading | None
+    wall: float = 0.0
+    """The wall-clock time it was seen (to order it with Celery's log)."""
 
 
 @dataclass
@@ -205,7 +207,7 @@ class StateSampler:
             job.last_read = now
             last = job.changes[-1].reading if job.changes else ...
             if last is ... or _key(last) != _key(reading):
-                job.changes.append(Change(round(now - job.t0, 4), reading))
+                job.changes.append(Change(round(now - job.t0, 4), reading, time.time()))
                 job.last_change = now
 
     def _compare(self, job_id: str, job: _Job) -> None:
