@@ -1,5 +1,6 @@
-"""Cards to render in the tests: a realistic audit of the media pipeline, and a small card
-with every kind of cell, finding and machine result."""
+"""Cards to render in the tests: a realistic audit of the media pipeline, a small card
+with every kind of cell, finding and machine result, and the audit of an app that keeps
+its own job state (bugs of three kinds, a sampled timeline, no state machine)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,17 @@ from typing import Any
 
 from harness.testing.audit.report.card import AuditCard, Cell, Finding, MachineResult
 
-__all__ = ["FAULTS", "STAGES", "history", "mixed_card", "realistic_card"]
+__all__ = [
+    "ADAPTER",
+    "FAULTS",
+    "SAMPLED",
+    "STAGES",
+    "history",
+    "mixed_card",
+    "own_state_card",
+    "realistic_card",
+    "sampled",
+]
 
 STAGES = ["DOWNLOADING", "TRANSCRIBING", "GENERATING_QUOTES", "GENERATING_SUMMARY"]
 FAULTS = {
@@ -279,4 +290,112 @@ def mixed_card() -> AuditCard:
             counterexample="def test_replay():\n    state = Machine()\n    state.submit()\n",
         ),
         seconds=17.0,
+    )
+
+
+ADAPTER = "naive_resizer.audit:NaiveAdapter"
+SAMPLED = "read 5210 times, every 0.61 ms on average, longest gap 14.2 ms"
+# What our store and tracker do instead, by bug (short forms of the judge's own lines).
+INSTEAD = {
+    "swallowed": "Tracker writes the error status, naming the stage, for whatever it raises",
+    "celery-failed": "the tracker hears Celery's task_failure in the worker's parent too",
+    "stuck": "the stale sweep ends a job whose worker went silent, naming the stage",
+    "went-back": "JobStore refuses a write that would put an earlier status back",
+}
+
+
+def sampled(rows: list[tuple[str, str, str]], **last: str) -> list[dict[str, Any]]:
+    """An app with its own state's evidence: ``(source, status, error)`` rows 2.5 ms apart
+    (the store as sampled, Celery's task log, the API); ``last`` overrides fields of the
+    final row."""
+    entries = [
+        {"at": f"{2.5 * n:.1f} ms", "source": source, "status": status, "error": error}
+        | {"result": ""}
+        for n, (source, status, error) in enumerate(rows)
+    ]
+    entries[-1].update(last)
+    return entries
+
+
+def _bug(kind: str, finding: str, way: str) -> dict[str, str]:
+    return {"kind": kind, "finding": finding, "way_over": INSTEAD[way]}
+
+
+def _own_state_cell(stage: str, fault: str, bugs: list[dict[str, str]], *plain: str) -> Cell:
+    job = f"naive-{stage.lower()}-{fault}"
+    return Cell(
+        stage,
+        fault,
+        "fail",
+        reasons=[*(bug["finding"] for bug in bugs), *plain],
+        ended_by="",
+        final_status=stage,
+        seconds=4.2,
+        jobs=[job],
+        evidence={
+            job: sampled(
+                [
+                    ("store", "QUEUED", ""),
+                    ("celery pid 4242", "naive.resize started", ""),
+                    ("store", "RESIZING", ""),
+                    ("celery pid 4242", "naive.resize failed", "WorkerLostError"),
+                ]
+            )
+        },
+        test=f"tests/audit::{stage}[{fault}]",
+        bugs=bugs,
+        sampled=SAMPLED,
+    )
+
+
+def own_state_card() -> AuditCard:
+    """The naive resizer, judged through its adapter: RESIZING swallows an exception and
+    is left stuck by a killed child, both stages are overwritten by a duplicate delivery,
+    UPLOADING survives an exception; the UI never disagreed with the store."""
+    swallowed = _bug(
+        "errors-not-propagated",
+        "RESIZING's work raised but naive.resize caught the error: Celery saw it succeed and "
+        "the state says DONE",
+        "swallowed",
+    )
+    unheard = _bug(
+        "errors-not-propagated",
+        "Celery recorded naive.resize failed (WorkerLostError) but the state still says RESIZING",
+        "celery-failed",
+    )
+    stuck = _bug(
+        "lost-at-handoff",
+        "stuck in RESIZING: no task moved it on and nothing changed for 3 s",
+        "stuck",
+    )
+
+    def went_back(status: str) -> dict[str, str]:
+        return _bug(
+            "inconsistent-updates",
+            f"the state went from DONE back to {status} after it was final: a late write "
+            "from another process",
+            "went-back",
+        )
+
+    ok = Cell("UPLOADING", "exception", "pass", ended_by="stage", final_status="FAILED")
+    ok.seconds, ok.sampled = 0.9, SAMPLED
+    return AuditCard(
+        app="naive_resizer.app:app",
+        workflow="naive-resize",
+        stages=["RESIZING", "UPLOADING"],
+        faults={
+            "exception": "the stage raises an exception",
+            "child-killed": "the prefork child running the stage is killed",
+            "duplicate-delivery": "the stage's message is delivered twice at once",
+        },
+        cells=[
+            _own_state_cell("RESIZING", "exception", [swallowed], "the job ended in DONE"),
+            _own_state_cell("RESIZING", "child-killed", [unheard, stuck]),
+            _own_state_cell("RESIZING", "duplicate-delivery", [went_back("RESIZING")]),
+            ok,
+            _own_state_cell("UPLOADING", "duplicate-delivery", [went_back("UPLOADING")]),
+        ],
+        machine=None,
+        seconds=21.0,
+        adapter=ADAPTER,
     )

@@ -1,5 +1,6 @@
 """The HTML card in a real Chromium from file://: text only, nothing blocked by its own
-policy, red cells reaching their evidence; and the picture the README shows."""
+policy, red cells and the bugs found reaching their evidence; and the picture the README
+shows."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from harness.testing.audit.report.card import AuditCard, Cell, Finding, MachineR
 from harness.testing.audit.report.card_view import TIMES
 from harness.testing.audit.report.html_gate import shown
 from harness.testing.audit.report.render import write_card
-from tests.audit.cards import history, mixed_card, realistic_card
+from tests.audit.cards import history, mixed_card, own_state_card, realistic_card
 from tests.ui.page.shots import PNG_MAGIC
 
 pytestmark = pytest.mark.ui
@@ -111,6 +112,23 @@ def test_the_page_style_applies_under_its_policy_and_a_red_cell_reaches_its_evid
     expect(evidence.locator("table.timeline tbody tr").last).to_contain_text("transcribing 0%")
     evidence.get_by_role("link", name="back to the matrix").click()
     expect(page.get_by_test_id("matrix")).to_be_in_viewport()
+    assert console == []
+
+
+def test_a_bug_found_links_to_the_cell_that_found_it(
+    page: Page, console: list[str], tmp_path: Path
+) -> None:
+    page.set_viewport_size({"width": 1280, "height": 800})
+    _open(page, own_state_card(), tmp_path)
+    bugs = page.get_by_test_id("bugs")
+    expect(bugs.locator("tbody tr")).to_have_count(4)
+    evidence = page.get_by_test_id("cell-5")
+    expect(evidence).not_to_be_in_viewport()
+    bugs.get_by_role("link", name="UPLOADING/duplicate-delivery").click()
+    expect(page).to_have_url(f"{(tmp_path / 'audit.html').as_uri()}#cell-5")
+    expect(evidence).to_be_in_viewport()
+    expect(evidence.locator("h3")).to_have_text(f"UPLOADING {TIMES} duplicate-delivery")
+    expect(evidence.locator(".way-over")).to_contain_text("What our store does instead")
     assert console == []
 
 

@@ -22,7 +22,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.strategies import HOSTILE_SAMPLES, error_texts, hostile_text
-from harness.testing.audit.report.card import AuditCard, Cell, Finding, MachineResult, Severity
+from harness.testing.audit.report.card import (
+    BUG_KINDS,
+    AuditCard,
+    Cell,
+    Finding,
+    MachineResult,
+    Severity,
+)
 from harness.testing.audit.report.card_view import HISTORY_COLUMNS
 from harness.testing.audit.report.html_gate import ALLOWED_TAGS, shown
 from harness.testing.audit.report.render import (
@@ -71,10 +78,27 @@ def history_entries(draw: st.DrawFn) -> dict[str, Any]:
     return entry
 
 
+def _bugs(draw: st.DrawFn, reasons: list[str]) -> list[dict[str, str]]:
+    """Bugs of a cell: some of its ``reasons`` named as bugs, maybe one more finding; the
+    kind is one of :data:`BUG_KINDS` or hostile text the card does not know."""
+    # A plain function, not a strategy: the reasons are hostile and never its arguments.
+    findings = [reason for reason in reasons if draw(st.booleans())]
+    findings += draw(st.lists(TEXT, max_size=1))
+    return [{"kind": draw(_kinds()), "finding": f, "way_over": draw(TEXT)} for f in findings]
+
+
+@st.composite
+def _kinds(draw: st.DrawFn) -> str:
+    if draw(st.booleans()):
+        return draw(st.sampled_from(list(BUG_KINDS)))
+    kind = draw(TEXT)
+    return kind + "!" if kind in BUG_KINDS else kind
+
+
 @st.composite
 def hostile_cards(draw: st.DrawFn) -> AuditCard:
-    """A card whose every string (names, labels, reasons, evidence, findings, the machine's
-    counterexample, the app) is hostile."""
+    """A card whose every string (names, labels, reasons, bugs, evidence, findings, the
+    machine's counterexample, the app, its adapter) is hostile."""
     stages = _distinct(draw(st.lists(TEXT, min_size=1, max_size=2)))
     faults = {
         fault: draw(TEXT) for fault in _distinct(draw(st.lists(TEXT, min_size=1, max_size=3)))
@@ -91,16 +115,31 @@ def hostile_cards(draw: st.DrawFn) -> AuditCard:
         counterexample=draw(st.none() | TEXT),
     )
     app, workflow = draw(TEXT), draw(TEXT)
-    return AuditCard(app, workflow, stages, faults, cells, findings, machine, seconds=9.5)
+    # An app with its own state has no machine: the card says so, naming its adapter.
+    adapter = draw(st.just("") | TEXT)
+    return AuditCard(
+        app,
+        workflow,
+        stages,
+        faults,
+        cells,
+        findings,
+        draw(st.none() | st.just(machine)),
+        seconds=9.5,
+        adapter=adapter,
+    )
 
 
 @st.composite
 def _cell_fields(draw: st.DrawFn) -> dict[str, Any]:
     # Hostile names are never arguments of a strategy: Hypothesis would repr them.
     jobs = _distinct(draw(st.lists(TEXT, min_size=1, max_size=2)))
+    reasons = draw(st.lists(TEXT, max_size=2))
     return {
         "verdict": draw(st.sampled_from(["pass", "fail", "n/a"])),
-        "reasons": draw(st.lists(TEXT, max_size=2)),
+        "reasons": reasons,
+        "bugs": _bugs(draw, reasons),
+        "sampled": draw(st.just("") | TEXT),
         "ended_by": draw(TEXT),
         "final_status": draw(st.none() | TEXT),
         "seconds": draw(st.floats(0, 500)),
@@ -133,6 +172,10 @@ def relabel(card: AuditCard, f: Callable[[str], str]) -> AuditCard:
             for k, v in e.items()
         }
 
+    def bug(b: dict[str, str]) -> dict[str, str]:
+        # A kind the card knows is vocabulary (it picks the title), not user text.
+        return {k: v if k == "kind" and v in BUG_KINDS else f(v) for k, v in b.items()}
+
     def cell(c: Cell) -> Cell:
         return Cell(
             f(c.stage),
@@ -145,6 +188,8 @@ def relabel(card: AuditCard, f: Callable[[str], str]) -> AuditCard:
             [f(j) for j in c.jobs],
             {f(j): [entry(e) for e in es] for j, es in c.evidence.items()},
             f(c.test),
+            [bug(b) for b in c.bugs],
+            f(c.sampled),
         )
 
     def finding(x: Finding) -> Finding:
@@ -164,6 +209,7 @@ def relabel(card: AuditCard, f: Callable[[str], str]) -> AuditCard:
         if card.machine
         else None,
         card.seconds,
+        adapter=f(card.adapter),
     )
 
 
@@ -236,7 +282,9 @@ def test_every_hostile_card_is_written_and_reads_back(card: AuditCard) -> None:
 def test_the_samples_reach_every_field() -> None:
     # The strategy draws from the known hostile samples; the comparison must see them.
     sample = HOSTILE_SAMPLES[0]
-    card = AuditCard(sample, sample, [sample], {sample: sample}, [Cell(sample, sample, "fail")])
+    bug = {"kind": sample, "finding": sample, "way_over": sample}
+    cell = Cell(sample, sample, "fail", [sample], bugs=[bug], sampled=sample)
+    card = AuditCard(sample, sample, [sample], {sample: sample}, [cell], adapter=sample)
     plain, originals = tokenised(card)
     assert originals == [sample]
     assert "<img" not in render_html(card)

@@ -1,5 +1,5 @@
-"""The HTML card: the grid, red cells reaching their evidence, findings, the machine, the
-page's policy; and the gate that every value passes."""
+"""The HTML card: the bugs found, the grid, red cells reaching their evidence, findings, the
+machine, the page's policy; and the gate that every value passes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from harness.testing.audit.report.card import AuditCard, Cell
 from harness.testing.audit.report.card_view import TIMES
 from harness.testing.audit.report.html_gate import Markup, concat, el, shown, text
 from harness.testing.audit.report.render import render_html
-from tests.audit.cards import mixed_card, realistic_card
+from tests.audit.cards import SAMPLED, mixed_card, own_state_card, realistic_card
 from tests.audit.html_tree import Node, events, tree
 
 
@@ -171,3 +171,88 @@ def test_the_gate_refuses_what_the_page_must_never_hold(
 ) -> None:
     with pytest.raises(ValueError, match=refused):
         el(tag, "x", **attrs)
+
+
+@pytest.fixture
+def own_state_page() -> Node:
+    """Function: the page of an app with its own state, parsed back into a tree."""
+    return tree(render_html(own_state_card()))
+
+
+def test_the_bugs_found_list_every_kind_with_its_count_and_links_to_the_cells(
+    own_state_page: Node,
+) -> None:
+    main = own_state_page.all("main")[0]
+    sections = [n.attrs.get("id") for n in main.children if isinstance(n, Node)]
+    assert sections[:2] == ["bugs", "matrix"], "the bugs found come first"
+    rows = own_state_page.by("id", "bugs").all("tbody")[0].all("tr")
+    assert [[cell.text for cell in row.all("th") + row.all("td")] for row in rows] == [
+        [
+            "state updates disagree between processesinconsistent-updates",
+            "2 cells",
+            "RESIZING/duplicate-delivery, UPLOADING/duplicate-delivery",
+        ],
+        ["transitions lost at task hand-offslost-at-handoff", "1 cell", "RESIZING/child-killed"],
+        [
+            "the UI/API shows something other than the stored truthui-not-truth",
+            "not found",
+            "no cell found it",
+        ],
+        [
+            "errors never reach the stateerrors-not-propagated",
+            "2 cells",
+            "RESIZING/exception, RESIZING/child-killed",
+        ],
+    ]
+    assert [row.classes for row in rows] == [["found"], ["found"], ["none"], ["found"]]
+    links = [[a.attrs["href"] for a in row.all("a")] for row in rows]
+    assert links == [["#cell-3", "#cell-5"], ["#cell-2"], [], ["#cell-1", "#cell-2"]]
+    for href, key in (
+        ("#cell-3", "RESIZING/duplicate-delivery"),
+        ("#cell-1", "RESIZING/exception"),
+    ):
+        stage, fault = key.split("/")
+        target = own_state_page.by("id", href[1:])
+        assert target.all("h3")[0].text == f"{stage} {TIMES} {fault}"
+    nav = [a.attrs["href"] for a in own_state_page.all("nav")[0].all("a")]
+    assert nav[:2] == ["#bugs", "#matrix"]
+
+
+def test_each_bug_shows_its_kind_and_what_our_store_does_instead(own_state_page: Node) -> None:
+    killed = own_state_page.by("id", "cell-2")
+    items = killed.all("ul", "reasons")[0].all("li")
+    assert [li.classes for li in items] == [["bug"], ["bug"]]
+    assert [li.all("span", "bug-kind")[0].text for li in items] == [
+        "errors never reach the state",
+        "transitions lost at task hand-offs",
+    ]
+    assert [li.all("div", "way-over")[0].text for li in items] == [
+        "What our store does instead: the tracker hears Celery's task_failure in the worker's "
+        "parent too",
+        "What our store does instead: the stale sweep ends a job whose worker went silent, "
+        "naming the stage",
+    ]
+    facts = [div.text for div in killed.all("dl", "facts")[0].all("div")]
+    assert facts[-1] == f"Store sampled{SAMPLED}"
+    head = [th.text for th in killed.all("table", "timeline")[0].all("th")]
+    assert head == ["at", "source", "status", "error", "result"]
+    swallowed = own_state_page.by("id", "cell-1").all("ul", "reasons")[0].all("li")
+    assert swallowed[1].classes == []
+    assert swallowed[1].text == "the job ended in DONE"
+
+
+def test_an_app_with_its_own_state_says_why_the_machine_did_not_run(
+    own_state_page: Node,
+) -> None:
+    assert own_state_page.by("data-testid", "machine").text == (
+        "not run an app with its own state is judged by its cells"
+    )
+    assert own_state_page.by("data-testid", "adapter").text == (
+        "The app keeps its own job state, read through the adapter naive_resizer.audit:NaiveAdapter"
+    )
+
+
+def test_a_card_without_bugs_has_no_bugs_section(card_page: Node) -> None:
+    assert not [n for n in card_page.walk() if n.attrs.get("id") == "bugs"]
+    assert not [n for n in card_page.walk() if n.attrs.get("data-testid") == "adapter"]
+    assert card_page.by("data-testid", "machine").text.startswith("FAIL")

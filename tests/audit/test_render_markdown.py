@@ -1,12 +1,13 @@
-"""The Markdown card: verdict, matrix, failing cells with their evidence, settings with
-their fixes, the machine's counterexample and the cost; user text never adds structure."""
+"""The Markdown card: verdict, bugs found, matrix, failing cells with their evidence,
+settings with their fixes, the machine's counterexample and the cost; user text never adds
+structure."""
 
 from __future__ import annotations
 
 from harness.testing.audit.report.card import AuditCard, Cell, Finding, MachineResult
 from harness.testing.audit.report.card_view import TIMES
 from harness.testing.audit.report.render import render_markdown
-from tests.audit.cards import mixed_card, realistic_card
+from tests.audit.cards import SAMPLED, mixed_card, own_state_card, realistic_card
 from tests.audit.markdown_shape import code_blocks, skeleton, split_row, tables
 
 
@@ -150,3 +151,63 @@ def test_pipes_backticks_and_newlines_in_user_text_stay_inside_their_cell() -> N
         "code",
     ]
     assert "- r\\|1 ↵ r2" in markdown
+
+
+def test_the_bugs_found_list_every_kind_with_its_count_and_links_to_the_cells() -> None:
+    markdown = render_markdown(own_state_card())
+    assert markdown.index("\n## Bugs found\n") < markdown.index(f"\n## Stages {TIMES} faults\n")
+    assert tables(_section(markdown, "Bugs found"))[0] == [
+        ["bug", "cells", "found in"],
+        [
+            "state updates disagree between processes (inconsistent-updates)",
+            "2",
+            "[RESIZING/duplicate-delivery](#cell-3), [UPLOADING/duplicate-delivery](#cell-5)",
+        ],
+        [
+            "transitions lost at task hand-offs (lost-at-handoff)",
+            "1",
+            "[RESIZING/child-killed](#cell-2)",
+        ],
+        [
+            "the UI/API shows something other than the stored truth (ui-not-truth)",
+            "not found",
+            "no cell found it",
+        ],
+        [
+            "errors never reach the state (errors-not-propagated)",
+            "2",
+            "[RESIZING/exception](#cell-1), [RESIZING/child-killed](#cell-2)",
+        ],
+    ]
+    failing = _section(markdown, "Failing cells")
+    for link in ("cell-1", "cell-2", "cell-3", "cell-5"):
+        assert f'<a id="{link}"></a>\n\n### ' in failing, "every link reaches its cell"
+    assert '<a id="cell-4">' not in failing, "the passing cell has no section"
+
+
+def test_each_bug_shows_its_kind_and_what_our_store_does_instead() -> None:
+    failing = _section(render_markdown(own_state_card()), "Failing cells")
+    killed = failing[failing.index(f"### RESIZING {TIMES} child-killed") :]
+    assert (
+        "- **errors never reach the state**: Celery recorded naive.resize failed "
+        "(WorkerLostError) but the state still says RESIZING\n"
+        "  - what our store does instead: the tracker hears Celery's task\\_failure in the "
+        "worker's parent too\n"
+        "- **transitions lost at task hand-offs**: stuck in RESIZING: no task moved it on and "
+        "nothing changed for 3 s\n"
+        "  - what our store does instead: the stale sweep ends a job whose worker went silent, "
+        "naming the stage\n"
+    ) in killed
+    assert f"Store sampled: {SAMPLED}" in killed
+    assert "- the job ended in DONE\n" in failing, "a reason that names no bug stays plain"
+    assert tables(killed)[0][0] == ["at", "source", "status", "error", "result"]
+
+
+def test_an_app_with_its_own_state_says_why_the_machine_did_not_run() -> None:
+    markdown = render_markdown(own_state_card())
+    assert "read through the adapter naive\\_resizer.audit:NaiveAdapter." in markdown
+    machine = _section(markdown, "State machine")
+    assert "not run (an app with its own state is judged by its cells)" in machine
+    plain = render_markdown(mixed_card())
+    assert "## Bugs found" not in plain
+    assert "adapter" not in plain

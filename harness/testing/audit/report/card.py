@@ -116,7 +116,12 @@ class MachineResult:
 
 @dataclass
 class AuditCard:
-    """The whole audit: which app, its stages by faults, the settings, the machine."""
+    """The whole audit: which app, its stages by faults, the settings, the machine.
+
+    ``adapter`` names the adapter (``module:Class``) of an app that keeps its own job state,
+    empty for an app on our tracker; such an app is judged by its cells alone, so its
+    ``machine`` is ``None``.
+    """
 
     app: str
     workflow: str
@@ -128,6 +133,7 @@ class AuditCard:
     machine: MachineResult | None = None
     seconds: float = 0.0
     version: int = CARD_VERSION
+    adapter: str = ""
 
     @property
     def passed(self) -> bool:
@@ -150,7 +156,8 @@ class AuditCard:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AuditCard:
-        """Rebuild a card from :meth:`to_json`'s data."""
+        """Rebuild a card from :meth:`to_json`'s data (a card written before a field was
+        added reads back with that field's default)."""
         machine = data.get("machine")
         return cls(
             app=data["app"],
@@ -162,4 +169,5 @@ class AuditCard:
             machine=MachineResult(**machine) if machine else None,
             seconds=float(data.get("seconds", 0.0)),
             version=int(data.get("version", CARD_VERSION)),
+            adapter=str(data.get("adapter", "")),
         )

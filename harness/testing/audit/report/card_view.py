@@ -1,8 +1,9 @@
 """What every rendering of a card shows, decided once (no pytest).
 
 The matrix's rows and columns, the words of each cell, which cells failed and where
-their evidence sits, the columns of a job's history and the per-cell cost. The
-Markdown, terminal and HTML renderers only lay these out.
+their evidence sits, the bugs found on an app with its own state, the columns of a job's
+history and the per-cell cost. The Markdown, terminal and HTML renderers only lay these
+out.
 """
 
 from __future__ import annotations
@@ -14,22 +15,31 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from harness.testing.audit.report.card import AuditCard, Cell, Finding, MachineResult
+from harness.testing.audit.report.card import BUG_KINDS, AuditCard, Cell, Finding, MachineResult
 
 __all__ = [
     "HISTORY_COLUMNS",
+    "OWN_STATE_MACHINE",
     "TIMES",
+    "BugCount",
     "Cost",
     "Matrix",
+    "Reason",
+    "adapter_line",
     "anchor",
+    "bug_tag",
+    "bug_title",
+    "bugs_found",
     "cell_name",
     "cell_note",
+    "cell_reasons",
     "cost",
     "cost_by_fault",
     "counts_line",
     "evidence_columns",
     "finding_word",
     "findings_in_order",
+    "has_bugs",
     "machine_line",
     "machine_verdict",
     "matrix",
@@ -42,15 +52,23 @@ __all__ = [
 HISTORY_COLUMNS = (
     "version",
     "at",
+    "source",
     "kind",
     "from",
     "status",
     "attempt",
     "message",
     "error",
+    "result",
     "task_id",
 )
-"""A history entry's fields in the order a timeline shows them; unknown fields follow."""
+"""A history entry's fields in the order a timeline shows them; unknown fields follow.
+
+``source`` and ``result`` are an app with its own state's: its sampled timeline says who
+was read (its store, Celery's log, its API) and whether a result was held."""
+
+OWN_STATE_MACHINE = "an app with its own state is judged by its cells"
+"""Why the state machine did not run on an app that keeps its own state."""
 
 TIMES = "\u00d7"
 """The sign between a stage and a fault (multiplication sign)."""
@@ -154,8 +172,11 @@ def findings_in_order(card: AuditCard) -> list[Finding]:
     return sorted(card.findings, key=lambda f: (f.ok, _SEVERITY_RANK.get(f.severity, 3)))
 
 
-def machine_verdict(machine: MachineResult | None) -> tuple[str, str]:
-    """The state machine's run as a word (``not run``, ``ok``, ``FAIL``) and what it did."""
+def machine_verdict(machine: MachineResult | None, adapter: str = "") -> tuple[str, str]:
+    """The state machine's run as a word (``not run``, ``ok``, ``FAIL``) and what it did;
+    on a card with an ``adapter`` and no machine, why it did not run."""
+    if machine is None and adapter:
+        return ("not run", OWN_STATE_MACHINE)
     if machine is None or not machine.ran:
         return ("not run", machine.reason if machine else "")
     size = f"{machine.examples} examples, {machine.steps} steps"
@@ -164,10 +185,90 @@ def machine_verdict(machine: MachineResult | None) -> tuple[str, str]:
     return ("FAIL", f"{size}: {machine.reason}" if machine.reason else size)
 
 
-def machine_line(machine: MachineResult | None) -> str:
-    """One line on the state machine's run: ``ok, 25 examples, 412 steps``."""
-    word, detail = machine_verdict(machine)
-    return f"{word}, {detail}" if detail else word
+def machine_line(machine: MachineResult | None, adapter: str = "") -> str:
+    """One line on the state machine's run: ``ok, 25 examples, 412 steps``, or ``not run
+    (why)``."""
+    word, detail = machine_verdict(machine, adapter)
+    if not detail:
+        return word
+    return f"{word} ({detail})" if word == "not run" else f"{word}, {detail}"
+
+
+def adapter_line(card: AuditCard) -> str:
+    """Whose state the audit read: empty for an app on our tracker."""
+    if not card.adapter:
+        return ""
+    return f"The app keeps its own job state, read through the adapter {card.adapter}"
+
+
+def bug_title(kind: str) -> str:
+    """A bug kind's title (:data:`BUG_KINDS`); a kind the card does not know, as written."""
+    return BUG_KINDS.get(kind, kind)
+
+
+def bug_tag(kind: str) -> str:
+    """A bug kind as a short tag: ``errors not propagated``."""
+    return kind.replace("-", " ") if kind in BUG_KINDS else kind
+
+
+def has_bugs(card: AuditCard) -> bool:
+    """True when any cell names a bug (only an app with its own state's cells do)."""
+    return any(cell.bugs for cell in card.cells)
+
+
+@dataclass(frozen=True)
+class BugCount:
+    """One kind of bug and the cells (with their index in the card) that found it."""
+
+    kind: str
+    cells: list[tuple[int, Cell]]
+
+    @property
+    def title(self) -> str:
+        """The kind's title."""
+        return bug_title(self.kind)
+
+
+def bugs_found(card: AuditCard) -> list[BugCount]:
+    """Every kind of :data:`BUG_KINDS` in order, found or not (so a reader sees all were
+    looked for), then any other kind a cell names; each with its cells, row by row, once."""
+    found: dict[str, list[tuple[int, Cell]]] = {kind: [] for kind in BUG_KINDS}
+    for index, cell in matrix(card).in_order():
+        for kind in unique(bug.get("kind", "") for bug in cell.bugs):
+            found.setdefault(kind, []).append((index, cell))
+    return [BugCount(kind, cells) for kind, cells in found.items()]
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason a cell failed; for a named bug, its kind and what our store does instead."""
+
+    text: str
+    kind: str | None = None
+    way_over: str = ""
+
+    @property
+    def title(self) -> str:
+        """The bug kind's title, empty for a reason that names no bug."""
+        return "" if self.kind is None else bug_title(self.kind)
+
+
+def _bug_reason(bug: dict[str, str]) -> Reason:
+    return Reason(bug.get("finding", ""), bug.get("kind", ""), bug.get("way_over", ""))
+
+
+def cell_reasons(cell: Cell) -> list[Reason]:
+    """The cell's reasons in order, each paired with the bug whose finding it is; then any
+    bug whose finding is not among the reasons (so no bug goes unshown)."""
+    # A bug's finding is also one of the reasons: shown once, with its kind.
+    left = list(cell.bugs)
+    reasons = []
+    for text in cell.reasons:
+        bug = next((b for b in left if b.get("finding") == text), None)
+        if bug is not None:
+            left.remove(bug)
+        reasons.append(Reason(text) if bug is None else _bug_reason(bug))
+    return reasons + [_bug_reason(bug) for bug in left]
 
 
 def evidence_columns(entries: Iterable[dict[str, Any]]) -> list[str]:

@@ -1,6 +1,7 @@
 """The report card as one self-contained HTML page: ``audit.html`` (no pytest).
 
-A header with the verdict, the matrix as a grid of green, red and grey cells (each red
+A header with the verdict, for an app with its own state the bugs found (each kind with
+links to the cells that found it), the matrix as a grid of green, red and grey cells (each red
 cell a link to its section: plain anchors, no script), a section per failing cell with
 its reasons and each job's history as a timeline, the settings findings with their fix,
 the state machine with its counterexample, the cost. Built only with
@@ -49,15 +50,23 @@ def _header(card: AuditCard) -> Markup:
                 el("span", card.app, class_="app", data_testid="app"),
             ),
             el("p", facts, class_="facts-line", data_testid="summary"),
+            _adapter(card),
             class_="wrap",
         ),
         class_=f"top {verdict.lower()}",
     )
 
 
+def _adapter(card: AuditCard) -> Markup | None:
+    line = view.adapter_line(card)
+    return el("p", line, class_="facts-line", data_testid="adapter") if line else None
+
+
 def _nav(card: AuditCard) -> Markup:
     failing = len(view.matrix(card).with_verdict("fail"))
+    bugs = [("#bugs", "Bugs found")] if view.has_bugs(card) else []
     links = [
+        *bugs,
         ("#matrix", "Matrix"),
         ("#failing", f"Failing cells ({failing})"),
         ("#settings", "Settings"),
@@ -129,6 +138,7 @@ def render_html(card: AuditCard) -> str:
         _nav(card),
         el(
             "main",
+            sections.bugs(card),
             _matrix(card),
             sections.failing(card),
             sections.not_planted(card),

@@ -1,7 +1,8 @@
 """The sections of the HTML card below the matrix (no pytest).
 
 Each function returns one section built with :func:`~harness.testing.audit.report.html_gate.el`: the
-failing cells with their reasons and their jobs' histories, the cells where a fault
+bugs found on an app with its own state, the failing cells with their reasons (each bug
+with its kind and what our store does instead) and their jobs' histories, the cells where a fault
 could not be planted, the settings findings, the state machine, the cost.
 """
 
@@ -13,7 +14,7 @@ from harness.testing.audit.report import card_view as view
 from harness.testing.audit.report.card import AuditCard, Cell, Finding
 from harness.testing.audit.report.html_gate import Markup, concat, el
 
-__all__ = ["cost", "failing", "machine", "not_planted", "settings"]
+__all__ = ["bugs", "cost", "failing", "machine", "not_planted", "settings"]
 
 _FINDING_CLASSES = {"ok": "ok", "FAIL": "fail", "warning": "warn", "info": "info"}
 
@@ -50,13 +51,29 @@ def _facts(cell: Cell) -> Markup:
         facts.append(("Final status", cell.final_status))
     if cell.test:
         facts.append(("Test", cell.test))
+    if cell.sampled:
+        facts.append(("Store sampled", cell.sampled))
     pairs = [el("div", el("dt", name), el("dd", value)) for name, value in facts]
     return el("dl", pairs, class_="facts")
 
 
+def _reason(reason: view.Reason) -> Markup:
+    if reason.kind is None:
+        return el("li", reason.text)
+    instead = el("p", el("strong", "What our store does instead: "), reason.way_over)
+    return el(
+        "li",
+        el("span", reason.title, class_="bug-kind"),
+        " ",
+        reason.text,
+        el("div", instead, class_="way-over") if reason.way_over else None,
+        class_="bug",
+    )
+
+
 def _failing_cell(index: int, cell: Cell, label: str) -> Markup:
     jobs = view.unique([*cell.jobs, *cell.evidence])
-    reasons = cell.reasons or ["no reason recorded"]
+    reasons = view.cell_reasons(cell) or [view.Reason("no reason recorded")]
     return el(
         "article",
         el(
@@ -69,11 +86,50 @@ def _failing_cell(index: int, cell: Cell, label: str) -> Markup:
         el("p", label, class_="muted") if label else None,
         _facts(cell),
         el("h4", "Why it failed"),
-        el("ul", [el("li", reason) for reason in reasons], class_="reasons"),
+        el("ul", [_reason(reason) for reason in reasons], class_="reasons"),
         [_timeline(job, cell.evidence.get(job, [])) for job in jobs],
         class_="card detail",
         id=view.anchor(index),
         data_testid=view.anchor(index),
+    )
+
+
+def _found_in(found: view.BugCount) -> Markup:
+    # Only a failing cell has a section to link to; a bug is only ever in a failing one.
+    links = [
+        el("a", c.key, href=f"#{view.anchor(i)}") if c.verdict == "fail" else el("span", c.key)
+        for i, c in found.cells
+    ]
+    return concat(*(concat(", " if n else None, link) for n, link in enumerate(links)))
+
+
+def _bug_row(found: view.BugCount) -> Markup:
+    count = len(found.cells)
+    word = f"{count} cell{'s' if count != 1 else ''}" if count else "not found"
+    return el(
+        "tr",
+        el("th", found.title, el("small", found.kind), scope="row"),
+        el("td", _badge(word, "fail" if count else "ok")),
+        el("td", _found_in(found) if count else "no cell found it"),
+        class_="found" if count else "none",
+    )
+
+
+def bugs(card: AuditCard) -> Markup | None:
+    """The kinds of state bug looked for on an app with its own state: each with how many
+    cells found it and links to them (no bug anywhere: no section)."""
+    if not view.has_bugs(card):
+        return None
+    head = el("tr", [el("th", h, scope="col") for h in ("bug", "cells", "found in")])
+    rows = [_bug_row(found) for found in view.bugs_found(card)]
+    table = el("table", el("thead", head), el("tbody", rows), class_="bugs")
+    return el(
+        "section",
+        el("h2", "Bugs found"),
+        el("div", table, class_="scroll"),
+        class_="card",
+        id="bugs",
+        data_testid="bugs",
     )
 
 
@@ -138,7 +194,7 @@ def settings(card: AuditCard) -> Markup:
 def machine(card: AuditCard) -> Markup:
     """The state machine's run and, when it found one, its counterexample."""
     result = card.machine
-    word, detail = view.machine_verdict(result)
+    word, detail = view.machine_verdict(result, card.adapter)
     css = {"not run": "na", "ok": "ok"}.get(word, "fail")
     example = result.counterexample if result else None
     replay = concat(

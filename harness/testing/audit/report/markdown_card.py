@@ -3,7 +3,9 @@
 Every user-written value passes
 :func:`~harness.testing.audit.report.safe_text.md_inline` (tables, headings, list items)
 or :func:`~harness.testing.audit.report.safe_text.md_fence` (settings lines, the
-machine's counterexample), so no value can add a column, a line or a link.
+machine's counterexample), so no value can add a column, a line or a link. The only
+links are the card's own: from the bugs found to each failing cell's anchor, named by its
+index as on the HTML page.
 """
 
 from __future__ import annotations
@@ -57,15 +59,51 @@ def _history(job: str, entries: list[dict[str, object]]) -> list[str]:
     return [*head, *_table(columns, rows), ""]
 
 
-def _failing_cell(cell: Cell) -> list[str]:
+def _cell_link(index: int, cell: Cell) -> str:
+    # Only a failing cell has an anchor; a bug is only ever in a failing one.
+    name = md_inline(cell.key)
+    return f"[{name}](#{view.anchor(index)})" if cell.verdict == "fail" else name
+
+
+def _bug_row(found: view.BugCount) -> list[str]:
+    count = len(found.cells)
+    where = ", ".join(_cell_link(i, c) for i, c in found.cells)
+    return [
+        f"{md_inline(found.title)} ({md_inline(found.kind)})",
+        str(count) if count else "not found",
+        where or "no cell found it",
+    ]
+
+
+def _bugs(card: AuditCard) -> list[str]:
+    if not view.has_bugs(card):
+        return []
+    rows = [_bug_row(found) for found in view.bugs_found(card)]
+    return ["## Bugs found", "", *_table(["bug", "cells", "found in"], rows), ""]
+
+
+def _reason(reason: view.Reason) -> list[str]:
+    if reason.kind is None:
+        return [f"- {md_inline(reason.text)}"]
+    item = f"- **{md_inline(reason.title)}**: {md_inline(reason.text)}"
+    if not reason.way_over:
+        return [item]
+    return [item, f"  - what our store does instead: {md_inline(reason.way_over)}"]
+
+
+def _failing_cell(index: int, cell: Cell) -> list[str]:
     took = view.cell_note(cell)[1]
     facts = f"FAIL after {took}, ended by {md_inline(cell.ended_by or 'nothing')}"
     if cell.final_status is not None:
         facts += f", final status {md_inline(cell.final_status)}"
-    lines = [f"### {md_inline(view.cell_name(cell))}", "", facts + "."]
+    anchor = f'<a id="{view.anchor(index)}"></a>'
+    lines = [anchor, "", f"### {md_inline(view.cell_name(cell))}", "", facts + "."]
     if cell.test:
         lines += ["", f"Test: {md_inline(cell.test)}"]
-    lines += ["", *(f"- {md_inline(reason)}" for reason in cell.reasons), ""]
+    if cell.sampled:
+        lines += ["", f"Store sampled: {md_inline(cell.sampled)}"]
+    reasons = [line for reason in view.cell_reasons(cell) for line in _reason(reason)]
+    lines += ["", *reasons, ""]
     jobs = view.unique([*cell.jobs, *cell.evidence])
     for job in jobs:
         lines += _history(job, cell.evidence.get(job, []))
@@ -76,7 +114,7 @@ def _failing(card: AuditCard) -> list[str]:
     failing = view.matrix(card).with_verdict("fail")
     if not failing:
         return ["## Failing cells", "", "None: every cell that ran kept its job state honest.", ""]
-    return ["## Failing cells", "", *(line for _, c in failing for line in _failing_cell(c))]
+    return ["## Failing cells", "", *(line for i, c in failing for line in _failing_cell(i, c))]
 
 
 def _not_planted(card: AuditCard) -> list[str]:
@@ -112,7 +150,8 @@ def _settings(card: AuditCard) -> list[str]:
 
 
 def _machine(card: AuditCard) -> list[str]:
-    lines = ["## State machine", "", md_inline(view.machine_line(card.machine)), ""]
+    line = view.machine_line(card.machine, card.adapter)
+    lines = ["## State machine", "", md_inline(line), ""]
     example = card.machine.counterexample if card.machine else None
     if example is not None:
         lines += ["Counterexample (a test that replays it):", "", *md_fence(example, "python")]
@@ -134,8 +173,9 @@ def _cost(card: AuditCard) -> list[str]:
 
 
 def render_markdown(card: AuditCard) -> str:
-    """The card as a Markdown document: verdict, matrix, failing cells with their jobs'
-    histories, settings findings with their fixes, the state machine, the cost."""
+    """The card as a Markdown document: verdict, the bugs found (an app with its own
+    state), matrix, failing cells with their reasons and their jobs' histories, settings
+    findings with their fixes, the state machine, the cost."""
     verdict = "PASS" if card.passed else "FAIL"
     grid = view.matrix(card)
     summary = (
@@ -143,8 +183,12 @@ def render_markdown(card: AuditCard) -> str:
         f"{len(grid.stages)} stages {view.TIMES} {len(grid.faults)} faults, "
         f"{view.counts_line(card)}, {view.seconds(card.seconds)}."
     )
+    adapter = view.adapter_line(card)
+    if adapter:
+        summary += f" {md_inline(adapter)}."
     parts = [
         [f"# Job-state audit: {verdict}", "", summary, ""],
+        _bugs(card),
         _matrix(card),
         [""],
         _failing(card),
