@@ -28,6 +28,7 @@ def _project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(body, encoding="utf-8")
     (pytester.path / "wordcount" / "__init__.py").touch()
+    (pytester.path / "legacy" / "__init__.py").touch()
 
 
 def test_the_guide_names_every_file_it_runs() -> None:
@@ -39,6 +40,8 @@ def test_the_guide_names_every_file_it_runs() -> None:
         "tests/test_real_workers.py",
         "tests/test_machine.py",
         "tests/test_page.py",
+        "legacy/tasks.py",
+        "legacy/audit.py",
     }
 
 
@@ -79,3 +82,40 @@ def test_the_audit_of_the_guides_project_is_green_with_no_config_of_its_own(
     assert {cell["verdict"] for cell in card["cells"]} == {"pass"}, card["cells"]
     assert card["machine"]["ok"]
     assert all(finding["ok"] for finding in card["findings"]), card["findings"]
+
+
+def test_the_result_backend_adapter_is_under_thirty_lines() -> None:
+    lines = [line for line in FILES["legacy/audit.py"].splitlines() if line.strip()]
+    assert len(lines) < 30, len(lines)
+
+
+@pytest.mark.prefork
+def test_the_audit_reads_a_pipeline_that_keeps_its_state_with_update_state(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(pytester, monkeypatch)
+    result = run(
+        pytester,
+        "--jobstate-audit",
+        "-o",
+        "jobstate_app=legacy.tasks:app",
+        "-o",
+        "jobstate_adapter=legacy.audit:ResultAdapter",
+        "--jobstate-audit-faults=exception,unreadable-error,child-killed",
+    )
+    card = json.loads((pytester.path / "test-results" / "audit.json").read_text("utf-8"))
+    verdicts = {(c["stage"], c["fault"]): c["verdict"] for c in card["cells"]}
+    assert card["adapter"] == "legacy.audit:ResultAdapter"
+    assert len(verdicts) == 2 * 3
+    # on_failure writes the error naming the task; late acks run a lost child's stage again
+    assert verdicts["COUNTING", "exception"] == verdicts["RANKING", "exception"] == "pass"
+    assert verdicts["COUNTING", "child-killed"] == "pass", card["cells"]
+    # an unreadable error breaks Celery's own failure path: it never reaches the state
+    for stage in ("COUNTING", "RANKING"):
+        red = next(
+            c for c in card["cells"] if (c["stage"], c["fault"]) == (stage, "unreadable-error")
+        )
+        assert red["verdict"] == "fail"
+        assert {bug["kind"] for bug in red["bugs"]} == {"errors-not-propagated"}
+        assert "read" in red["sampled"]
+    assert result.ret == 1

@@ -12,8 +12,8 @@ waits for the task's own function to run:
 - every other kind (``hang``, ``kill``, ``exit``, ``timeout``, ``duplicate``...) happens
   at the task's hand-off: at the first call its function makes after it sent a message
   (the next task), or as its function returns when it makes none (a chain's next task
-  is sent by Celery after the return). Whatever the task wrote to its own store before that point is written;
-  what it writes after is not yet.
+  is sent by Celery after the return). Whatever the task wrote to its own store before
+  that point is written; what it writes after is not yet.
 
 Beside the faults, every task run is logged to a Redis stream: started, succeeded,
 failed (with the exception's name: a lost child or a hard time limit is reported by

@@ -1,0 +1,212 @@
+"""The verdict on an app with its own state: every finding names one of the four bug kinds.
+
+Pure tests over sampled stories and Celery logs (no Redis, no worker): each finding at
+its bound, and a property over any sequence of statuses.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness.adapter import JobReading, TaskEvent
+from harness.testing.audit.foreign.judge import (
+    API_LAG_SECONDS,
+    WAY_OVER,
+    ForeignJob,
+    judge_foreign_cell,
+)
+from harness.testing.audit.foreign.sampler import ApiSpan, Change
+from harness.testing.audit.report.card import BUG_KINDS, Cell
+from pipeline.workflow import Workflow
+
+WF = Workflow.linear(
+    "shop",
+    initial=("QUEUED", "Queued"),
+    stages={"RESIZING": "Resizing", "UPLOADING": "Uploading"},
+    done=("DONE", "Done"),
+    error=("FAILED", "Failed"),
+)
+TASK = "shop.resize"
+
+
+def _job(
+    statuses: list[str],
+    *,
+    events: list[TaskEvent] | None = None,
+    result: bool = True,
+    error: str | None = None,
+    spans: list[ApiSpan] | None = None,
+) -> ForeignJob:
+    changes = []
+    for i, status in enumerate(statuses):
+        held = result and status == "DONE"
+        err = error if status == "FAILED" else None
+        changes.append(
+            Change(i * 0.01, JobReading(status, err, {"k": 1} if held else None), 100.0 + i)
+        )
+    return ForeignJob("job-1", changes, spans or [], events=events or [])
+
+
+def _event(event: str, at: float = 100.0, task: str = TASK, error: str = "") -> TaskEvent:
+    return TaskEvent(event, task, "t-1", "job-1", '["job-1"]', error, 7, at)
+
+
+def _judge(job: ForeignJob, fault: str = "exception", fired: int = 1, **kw: object) -> Cell:
+    return judge_foreign_cell(WF, "RESIZING", TASK, fault, job, fired=fired, settle=3.0, **kw)  # type: ignore[arg-type]
+
+
+def _kinds(cell: Cell) -> list[str]:
+    return [bug["kind"] for bug in cell.bugs]
+
+
+def test_a_job_that_runs_its_course_passes() -> None:
+    job = _job(
+        ["QUEUED", "RESIZING", "UPLOADING", "DONE"], events=[_event("started"), _event("succeeded")]
+    )
+    cell = _judge(job, fault="duplicate-delivery")
+    assert (cell.verdict, cell.reasons, cell.bugs) == ("pass", [], [])
+    assert cell.final_status == "DONE"
+
+
+def test_a_job_left_running_with_no_failure_was_lost_at_a_hand_off() -> None:
+    cell = _judge(_job(["QUEUED", "RESIZING"]), fault="worker-killed")
+    assert _kinds(cell) == ["lost-at-handoff"]
+    assert "stuck in RESIZING" in cell.reasons[0]
+    assert cell.bugs[0]["way_over"] == WAY_OVER["stuck"]
+
+
+def test_a_failure_celery_knows_and_the_state_does_not_is_an_error_not_propagated() -> None:
+    events = [_event("started"), _event("failed", error="WorkerLostError: lost")]
+    cell = _judge(_job(["QUEUED", "RESIZING"], events=events), fault="child-killed")
+    assert _kinds(cell) == ["errors-not-propagated"]
+    assert "WorkerLostError" in cell.reasons[0]
+    assert "still says RESIZING" in cell.reasons[0]
+
+
+def test_an_exception_the_task_caught_is_an_error_not_propagated_wherever_the_job_stops() -> None:
+    events = [_event("started"), _event("succeeded")]
+    for statuses in (["QUEUED", "RESIZING"], ["QUEUED", "RESIZING", "UPLOADING", "DONE"]):
+        cell = _judge(_job(statuses, events=events), fault="exception")
+        assert _kinds(cell) == ["errors-not-propagated"], statuses
+        assert "caught the error" in cell.reasons[0]
+
+
+def test_an_exception_that_never_fired_is_no_finding_but_says_so() -> None:
+    events = [_event("started"), _event("succeeded")]
+    cell = _judge(_job(["QUEUED", "RESIZING", "UPLOADING", "DONE"], events=events), fired=0)
+    assert cell.bugs == []
+    assert cell.reasons == [f"the fault never fired: {TASK} did not run in this cell"]
+
+
+def test_a_status_after_the_final_one_is_an_inconsistent_update() -> None:
+    starts = [_event("started", 100), _event("started", 100.1), _event("succeeded", 100.2)]
+    job = _job(
+        ["QUEUED", "RESIZING", "UPLOADING", "DONE", "RESIZING", "UPLOADING", "DONE"], events=starts
+    )
+    cell = _judge(job, fault="duplicate-delivery")
+    assert _kinds(cell) == ["inconsistent-updates"]
+    assert "from DONE back to RESIZING after it was final" in cell.reasons[0]
+    assert "two runs of shop.resize were under way" in cell.reasons[0]
+
+
+def test_a_status_moving_backwards_is_an_inconsistent_update() -> None:
+    cell = _judge(
+        _job(["QUEUED", "RESIZING", "UPLOADING", "RESIZING", "UPLOADING", "DONE"]), "redis-restart"
+    )
+    assert _kinds(cell) == ["inconsistent-updates"]
+    assert "from UPLOADING back to RESIZING" in cell.reasons[0]
+
+
+def test_a_status_never_shown_is_a_transition_lost_at_a_hand_off() -> None:
+    cell = _judge(_job(["QUEUED", "UPLOADING", "DONE"]), fault="redis-restart")
+    assert _kinds(cell) == ["lost-at-handoff"]
+    assert "RESIZING never showed" in cell.reasons[0]
+    assert "read" in cell.reasons[0]  # how often the store was read is part of the finding
+
+
+def test_an_error_that_does_not_name_its_stage_is_an_error_not_propagated() -> None:
+    named = _judge(_job(["QUEUED", "RESIZING", "FAILED"], error="shop.resize: boom"), "system-exit")
+    anonymous = _judge(_job(["QUEUED", "RESIZING", "FAILED"], error="boom"), "system-exit")
+    empty = _judge(_job(["QUEUED", "RESIZING", "FAILED"], error=None), "system-exit")
+    assert named.bugs == []
+    assert _kinds(anonymous) == ["errors-not-propagated"]
+    assert "does not say which stage" in anonymous.reasons[0]
+    assert _kinds(empty) == ["errors-not-propagated"]
+
+
+def test_a_result_held_then_dropped_is_an_inconsistent_update() -> None:
+    job = _job(["QUEUED", "RESIZING", "UPLOADING", "DONE"])
+    job.changes.append(Change(1.0, JobReading("DONE", None, None), 200.0))
+    cell = _judge(job, fault="redis-restart")
+    assert _kinds(cell) == ["inconsistent-updates"]
+    assert "result is gone" in cell.reasons[0]
+
+
+def test_done_with_no_result_is_a_finding_only_when_the_app_stores_results() -> None:
+    job = _job(["QUEUED", "RESIZING", "UPLOADING", "DONE"], result=False)
+    assert _kinds(_judge(job, fault="redis-restart")) == ["lost-at-handoff"]
+    assert _judge(job, fault="redis-restart", results=False).bugs == []
+
+
+def test_a_failure_logged_before_done_is_a_finding_and_after_it_is_not() -> None:
+    statuses = ["QUEUED", "RESIZING", "UPLOADING", "DONE"]  # DONE seen at wall time 103
+    before = _judge(
+        _job(statuses, events=[_event("started", 101), _event("failed", 102.9)]), "child-killed"
+    )
+    after = _judge(
+        _job(statuses, events=[_event("started", 101), _event("failed", 103.1)]), "child-killed"
+    )
+    assert _kinds(before) == ["errors-not-propagated"]
+    assert after.bugs == []
+
+
+def test_the_api_may_lag_up_to_its_bound_and_not_one_moment_more() -> None:
+    statuses = ["QUEUED", "RESIZING", "UPLOADING", "DONE"]
+    under = ApiSpan(0.5, 0.5 + API_LAG_SECONDS - 0.01, "UPLOADING", "DONE")
+    at = ApiSpan(0.5, 0.5 + API_LAG_SECONDS, "UPLOADING", "DONE")
+    assert _judge(_job(statuses, spans=[under]), "redis-restart").bugs == []
+    cell = _judge(_job(statuses, spans=[at]), "redis-restart")
+    assert _kinds(cell) == ["ui-not-truth"]
+    assert "the API showed UPLOADING while the store held DONE" in cell.reasons[0]
+
+
+def test_a_retry_that_does_not_complete_is_a_finding() -> None:
+    failed = _job(["QUEUED", "RESIZING", "FAILED"], error="shop.resize: boom")
+    ok = _judge(failed, "system-exit", retry=lambda job: JobReading("DONE", result={"k": 1}))
+    bad = _judge(failed, "system-exit", retry=lambda job: JobReading("FAILED", "shop.resize: x"))
+    assert ok.bugs == []
+    assert _kinds(bad) == ["errors-not-propagated"]
+
+
+def test_the_evidence_is_the_sampled_story_with_celerys_log_and_the_api() -> None:
+    job = _job(
+        ["QUEUED", "RESIZING"],
+        events=[_event("started"), _event("failed", error="WorkerLostError: x")],
+        spans=[ApiSpan(0.0, 2.0, "QUEUED", "RESIZING")],
+    )
+    rows = _judge(job, "child-killed").evidence["job-1"]
+    assert [r["source"] for r in rows].count("store") == 2
+    assert {r["status"] for r in rows} >= {"QUEUED", "RESIZING", "shop.resize failed"}
+    assert any(r["source"] == "api" for r in rows)
+
+
+STATUSES = sorted(WF.statuses)
+
+
+@given(st.lists(st.sampled_from(STATUSES), min_size=1, max_size=12))
+def test_every_illegal_story_is_named_as_a_bug_of_one_of_the_four_kinds(tail: list[str]) -> None:
+    statuses = [WF.initial, *tail]
+    steps = [s for s, _ in itertools.groupby(statuses)]
+    retry = any(a == WF.error and b == WF.initial for a, b in itertools.pairwise(steps))
+    cell = _judge(_job(statuses), fault="redis-restart", results=False)
+    assert {bug["kind"] for bug in cell.bugs} <= set(BUG_KINDS)
+    path_bugs = [
+        b for b in cell.bugs if b["way_over"] in (WAY_OVER["went-back"], WAY_OVER["skipped"])
+    ]
+    if not retry:
+        assert bool(path_bugs) == (not WF.is_legal_path(steps)), (steps, cell.reasons)
+    if steps[-1] not in WF.terminal:
+        assert cell.verdict == "fail"
