@@ -3,7 +3,7 @@
 From the top: ``harness.plugin`` (every hook; nothing imports it) -> ``harness.fixtures``
 (the only harness modules besides the plugin and the config that import pytest) ->
 ``harness.strategies``/``harness.machines`` -> ``harness.testing`` (pytest-free support)
--> ``harness.config``/``harness.modes`` (the bottom of the harness). Beside them
+-> ``harness.config``/``harness.adapter``/``harness.modes`` (the bottom of the harness). Beside them
 ``ui`` (the web app) and under everything ``pipeline`` (the library), which imports
 neither ``harness`` nor ``ui``, as ``ui`` never imports ``harness``.
 """
@@ -32,6 +32,7 @@ RANKS = {
     "harness.machines": 3,
     "harness.testing": 2,
     "harness.config": 1,
+    "harness.adapter": 1,
     "harness.modes": 0,
 }
 """A harness module imports only from its own rank or below (the plugin from any)."""

@@ -24,6 +24,7 @@ from celery import Celery
 from kombu import pools
 
 from harness.testing.chaos.relay import TcpRelay
+from harness.testing.chaos.task_faults import task_key
 from pipeline.faults import FaultPlan
 from pipeline.procs.redis_server import RedisServer
 from pipeline.procs.worker_process import WorkerProcess
@@ -150,6 +151,16 @@ class FaultInjector:
     def fired(self, stage: str) -> int:
         """How many times a fault armed at ``stage`` has fired so far."""
         return self.plan.fired(stage)
+
+    def at_task(self, task_name: str, kind: str, times: int = 1) -> None:
+        """The next ``times`` runs of the Celery task ``task_name`` (any task, tracked or
+        not) meet fault ``kind``, in workers started with ``JOBSTATE_TASK_FAULTS=1``
+        (:mod:`harness.testing.chaos.task_faults` says where in the task it happens)."""
+        self.plan.set(task_key(task_name), kind, times)
+
+    def fired_at_task(self, task_name: str) -> int:
+        """How many times a fault armed at the task ``task_name`` has fired so far."""
+        return self.plan.fired(task_key(task_name))
 
     def hang_at(self, stage: str, times: int = 1) -> None:
         """The next ``times`` runs of ``stage`` block until :meth:`release` (or their
