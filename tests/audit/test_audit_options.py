@@ -71,3 +71,64 @@ def test_the_narrowed_audit_collects_only_the_chosen_cells(project: pytest.Pytes
         "test_celery_settings",
         "test_state_machine",
     }
+
+
+ADAPTERS = """
+from harness.adapter import StateAdapter
+from pipeline import Workflow
+
+FLOW = Workflow.linear("mine", stages={"PREPARING": "Preparing", "COUNTING": "Counting"})
+
+
+class Good(StateAdapter):
+    workflow = FLOW
+    stage_tasks = {"PREPARING": "mine.prepare", "COUNTING": "mine.count"}
+
+
+class WrongStage(StateAdapter):
+    workflow = FLOW
+    stage_tasks = {"SLEEPING": "mine.sleep"}
+
+
+class NoWorkflow(StateAdapter):
+    stage_tasks = {"COUNTING": "mine.count"}
+
+
+NotAnAdapter = object
+"""
+
+
+@pytest.mark.parametrize(
+    ("adapter", "message"),
+    [
+        ("adapters:Gone", "jobstate_adapter='adapters:Gone': adapters has no 'Gone'"),
+        ("adapters:NotAnAdapter", "is not a subclass of harness.adapter.StateAdapter"),
+        ("adapters:NoWorkflow", "set workflow to a pipeline Workflow"),
+        ("adapters:WrongStage", "stage_tasks names SLEEPING, not running statuses"),
+    ],
+    ids=["missing", "not-an-adapter", "no-workflow", "wrong-stage"],
+)
+def test_a_bad_adapter_is_one_usage_error_naming_what_to_fix(
+    project: pytest.Pytester, adapter: str, message: str
+) -> None:
+    write_module(project.path, "adapters", ADAPTERS)
+    result = run_here(project, "--jobstate-audit", "-o", f"jobstate_adapter={adapter}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.stderr.lines if line.startswith("ERROR:")]
+    assert len(errors) == 1, result.stderr.lines
+    assert message in errors[0]
+
+
+def test_an_adapters_stages_are_the_ones_its_tasks_run(project: pytest.Pytester) -> None:
+    write_module(project.path, "adapters", ADAPTERS)
+    result = run_here(
+        project,
+        "--jobstate-audit",
+        "-o",
+        "jobstate_adapter=adapters:Good",
+        "--jobstate-audit-stages=COUNTING,SLEEPING",
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["ERROR: --jobstate-audit-stages: unknown stages SLEEPING; known: PREPARING, COUNTING"]
+    )

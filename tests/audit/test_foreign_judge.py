@@ -210,3 +210,24 @@ def test_every_illegal_story_is_named_as_a_bug_of_one_of_the_four_kinds(tail: li
         assert bool(path_bugs) == (not WF.is_legal_path(steps)), (steps, cell.reasons)
     if steps[-1] not in WF.terminal:
         assert cell.verdict == "fail"
+
+
+def test_a_status_the_workflow_does_not_declare_is_named_not_guessed_at() -> None:
+    cell = _judge(_job(["QUEUED", "RESIZING", "resizing!", "UPLOADING", "DONE"]), "redis-restart")
+    assert cell.bugs == []
+    assert cell.reasons == [
+        "the store holds statuses workflow 'shop' does not declare: 'resizing!' "
+        "(is the adapter's workflow the app's?)"
+    ]
+
+
+@given(
+    st.lists(st.one_of(st.sampled_from(STATUSES), st.text(max_size=20)), max_size=12),
+    st.one_of(st.none(), st.text(max_size=40)),
+)
+def test_any_story_the_store_tells_is_judged_without_error(
+    tail: list[str], error: str | None
+) -> None:
+    cell = _judge(_job([WF.initial, *tail], error=error), fault="cut-off")
+    assert {bug["kind"] for bug in cell.bugs} <= set(BUG_KINDS)
+    assert cell.verdict == ("fail" if cell.reasons else "pass")

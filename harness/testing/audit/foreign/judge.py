@@ -130,7 +130,15 @@ def _swallowed(job: ForeignJob, task: str) -> bool:
 def _check_path(v: _Verdict, wf: Workflow, job: ForeignJob, task: str, stats: str) -> None:
     order = wf.happy_path()
     steps = job.statuses()
+    unknown = sorted({s for s in steps if s not in wf.statuses})
+    if unknown:
+        v.plain(
+            f"the store holds statuses workflow {wf.name!r} does not declare: "
+            f"{', '.join(repr(s) for s in unknown)} (is the adapter's workflow the app's?)"
+        )
     for src, dst in itertools.pairwise(steps):
+        if src in unknown or dst in unknown:
+            continue
         if wf.allowed(src, dst) or (src == wf.error and dst == wf.initial):
             continue
         if src in wf.terminal:
