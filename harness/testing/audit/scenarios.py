@@ -25,8 +25,10 @@ from pipeline.waiting import wait_until
 
 __all__ = [
     "FAULTS",
+    "PLAIN",
     "RELAYED",
     "STALE_SECONDS",
+    "TIMED",
     "CellRun",
     "Fault",
     "NotPlantable",
@@ -356,6 +358,12 @@ FAULTS: tuple[Fault, ...] = (
 
 RELAYED = frozenset({"cut-off"})
 """Faults whose cell runs on a worker behind a relay instead of a kept worker."""
+
+TIMED = frozenset({"time-limit"})
+"""Faults whose cell runs on a worker of its own with short time limits."""
+
+PLAIN = tuple(f.id for f in FAULTS if f.id not in RELAYED | TIMED)
+"""Faults whose cell runs on the app's ordinary worker."""
 
 
 def fault_ids() -> list[str]:
