@@ -98,7 +98,7 @@ def test_an_api_that_disagrees_with_a_still_store_is_a_span_and_one_that_agrees_
         )
         adapter.api["j"] = JobReading("DONE")
         wait_until(
-            lambda: sampler.api_spans("j") and sampler._jobs["j"].open_span is None,
+            lambda: sampler.api_spans("j") and sampler.api_agrees("j"),
             timeout=10,
             what="closed",
         )

@@ -16,7 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.adapter import JobReading, StateAdapter, TaskEvent
-from harness.testing.audit.foreign.judge import API_LAG_SECONDS, ForeignJob, judge_foreign_cell
+from harness.testing.audit.foreign.judge import (
+    API_LAG_SECONDS,
+    ForeignJob,
+    job_evidence,
+    judge_foreign_cell,
+)
 from harness.testing.audit.foreign.sampler import StateSampler
 from harness.testing.audit.report.card import Cell
 from harness.testing.audit.scenarios import JOB_TIMEOUT, CellRun
@@ -165,7 +170,5 @@ class ForeignCell(CellRun):
             job = self.foreign_job(self.jobs[-1])
             cell.jobs = [job.job_id]
             cell.sampled = job.stats.describe()
-            cell.evidence = judge_foreign_cell(
-                self.adapter.workflow, self.stage, self.task, fault_id, job, fired=1, settle=0
-            ).evidence
+            cell.evidence = {job.job_id: job_evidence(job)}
         return cell

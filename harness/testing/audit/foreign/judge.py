@@ -20,7 +20,7 @@ from harness.testing.audit.report.card import Cell
 from harness.testing.audit.verdict import SWALLOWABLE
 from pipeline.workflow import Workflow
 
-__all__ = ["API_LAG_SECONDS", "WAY_OVER", "ForeignJob", "judge_foreign_cell"]
+__all__ = ["API_LAG_SECONDS", "WAY_OVER", "ForeignJob", "job_evidence", "judge_foreign_cell"]
 
 API_LAG_SECONDS = 1.0
 """The API may lag the store by a poll; a disagreement that lasts longer is a finding."""
@@ -274,7 +274,9 @@ def _check_api(v: _Verdict, job: ForeignJob) -> None:
             return
 
 
-def _evidence(job: ForeignJob) -> list[dict[str, Any]]:
+def job_evidence(job: ForeignJob) -> list[dict[str, Any]]:
+    """The job's timeline for the card: the store's changes in order, then Celery's log
+    (its own clock, relative to its first entry), and the API's disagreements."""
     rows: list[tuple[float, dict[str, Any]]] = []
     for change in job.changes:
         r = change.reading
@@ -359,7 +361,7 @@ def judge_foreign_cell(
                 f"a retry from {workflow.error} ended in {again.status}, not {done}",
                 "retry",
             )
-    cell.evidence = {job.job_id: _evidence(job)}
+    cell.evidence = {job.job_id: job_evidence(job)}
     cell.verdict = "fail" if cell.reasons else "pass"
     return cell
 

@@ -151,6 +151,11 @@ class StateSampler:
                 spans.append(job.open_span)
             return spans
 
+    def api_agrees(self, job_id: str) -> bool:
+        """Whether the API agreed with the store at the last comparison."""
+        with self._lock:
+            return self._jobs[job_id].open_span is None
+
     def stats(self, job_id: str) -> SampleStats:
         """How ``job_id`` was read so far."""
         with self._lock:
