@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ __all__ = ["app", "resize", "submit", "upload"]
 log = logging.getLogger(__name__)
 
 REDIS_URL = os.environ.get("NAIVE_REDIS_URL", "redis://localhost:6379/0")
+UPLOAD_SECONDS = 0.05
+"""The object store's round trip, which the outbox folder stands in for."""
 
 app = Celery("naive_resizer", broker=REDIS_URL, backend=REDIS_URL)
 app.conf.update(
@@ -85,6 +88,7 @@ def upload(job_id: str) -> str:
     try:
         record = store.load(app, job_id)
         dest = storage.put(Path(record["resized"]), f"{job_id}.png")
+        time.sleep(UPLOAD_SECONDS)  # the round trip a real object store takes
         with Image.open(dest) as image:
             size = list(image.size)
         record["status"] = "DONE"
