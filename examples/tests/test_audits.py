@@ -85,3 +85,10 @@ def naive_card(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     assert code == 1, output[-3000:]
     assert card["adapter"] == "naive_resizer.audit:NaiveAdapter"
     return card
+
+
+def test_the_naive_resizers_state_machine_finds_a_failing_run(naive_card: dict[str, Any]) -> None:
+    machine = naive_card["machine"]
+    assert machine["ran"]
+    assert not machine["ok"]
+    assert "state.submit" in machine["counterexample"]

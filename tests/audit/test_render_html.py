@@ -245,7 +245,7 @@ def test_an_app_with_its_own_state_says_why_the_machine_did_not_run(
     own_state_page: Node,
 ) -> None:
     assert own_state_page.by("data-testid", "machine").text == (
-        "not run an app with its own state is judged by its cells"
+        "not run its test was left out of this run"
     )
     assert own_state_page.by("data-testid", "adapter").text == (
         "The app keeps its own job state, read through the adapter naive_resizer.audit:NaiveAdapter"

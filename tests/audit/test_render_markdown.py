@@ -207,7 +207,7 @@ def test_an_app_with_its_own_state_says_why_the_machine_did_not_run() -> None:
     markdown = render_markdown(own_state_card())
     assert "read through the adapter naive\\_resizer.audit:NaiveAdapter." in markdown
     machine = _section(markdown, "State machine")
-    assert "not run (an app with its own state is judged by its cells)" in machine
+    assert "not run (its test was left out of this run)" in machine
     plain = render_markdown(mixed_card())
     assert "## Bugs found" not in plain
     assert "adapter" not in plain

@@ -80,7 +80,7 @@ def test_an_app_with_its_own_state_lists_every_bug_kind_and_tags_each_finding() 
         f"     store sampled: {SAMPLED}",
     ]
     assert "     the job ended in DONE" in lines, "a reason that names no bug has no tag"
-    assert lines[-2] == "machine: not run (an app with its own state is judged by its cells)"
+    assert lines[-2] == "machine: not run (its test was left out of this run)"
 
 
 def test_a_card_without_bugs_has_no_bug_lines_and_says_nothing_of_an_adapter() -> None:

@@ -35,7 +35,14 @@ from pipeline.errors import InvalidTransition
 from pipeline.store import JobStore
 from pipeline.waiting import wait_until
 
-__all__ = ["MACHINE_SETTINGS", "AuditMachine", "MachineWorld", "run_audit_machine"]
+__all__ = [
+    "MACHINE_SETTINGS",
+    "STAGE_FAULTS",
+    "AuditMachine",
+    "MachineWorld",
+    "run_audit_machine",
+    "run_machine",
+]
 
 MACHINE_SETTINGS = settings(
     max_examples=4,
@@ -46,9 +53,9 @@ MACHINE_SETTINGS = settings(
 )
 """A few short runs: every step waits on real workers."""
 
-REPLAY = """# The machine's shortest failing run, as Hypothesis printed it. To replay it,
-# put these steps in a test that builds the world as harness.fixtures.audit.cells does:
-#     state = AuditMachine subclass bound to your world (see run_audit_machine)
+REPLAY = """# The machine's failing run, as Hypothesis printed it. To replay it, put these
+# steps in a test that builds the world as {module} does:
+#     state = {machine} subclass bound to your world (see {runner})
 {steps}
 """
 
@@ -203,6 +210,14 @@ def _notes(exc: BaseException) -> list[str]:
 def run_audit_machine(world: MachineWorld, config: settings = MACHINE_SETTINGS) -> MachineResult:
     """Run the machine; the result carries Hypothesis's replayable counterexample, if any."""
     machine = type("AppAuditMachine", (AuditMachine,), {"bound_world": world})
+    return run_machine(machine, config, "harness.fixtures.audit.cells", "run_audit_machine")
+
+
+def run_machine(
+    machine: type[RuleBasedStateMachine], config: settings, module: str, runner: str
+) -> MachineResult:
+    """Run a machine already bound to its world; a counterexample names the ``module``
+    whose test builds that world and the ``runner`` that binds it."""
     lines: list[str] = []
 
     def report(text: Any) -> None:
@@ -216,7 +231,9 @@ def run_audit_machine(world: MachineWorld, config: settings = MACHINE_SETTINGS) 
         # on each of several distinct failures; older releases printed it instead.
         notes = _notes(exc)
         steps = "\n".join(notes or lines).strip()
-        example = REPLAY.format(steps=steps) if steps else None
+        base = machine.__mro__[1].__name__
+        replay = REPLAY.format(steps=steps, module=module, machine=base, runner=runner)
+        example = replay if steps else None
         return MachineResult(
             ran=True,
             ok=False,

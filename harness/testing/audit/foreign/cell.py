@@ -29,7 +29,13 @@ from harness.testing.chaos.task_faults import task_key
 from pipeline.procs.worker_process import WorkerProcess
 from pipeline.waiting import wait_until
 
-__all__ = ["COLD_SHUTDOWN_LINES", "CUT_OFF_SECONDS", "OUTAGE_SECONDS", "ForeignCell"]
+__all__ = [
+    "COLD_SHUTDOWN_LINES",
+    "CUT_OFF_SECONDS",
+    "OUTAGE_SECONDS",
+    "ForeignCell",
+    "settle_job",
+]
 
 OUTAGE_SECONDS = 2.0
 """How long Redis stays down in a ``redis-outage`` cell (as the audit's reads see it)."""
@@ -43,6 +49,33 @@ COLD_SHUTDOWN_LINES = ("Hitting Ctrl+C again", "Cold shutdown")
 FINAL_QUIET = 0.5
 """How long a job in a final status must stay still before it is judged (longer when the
 API is compared: a lagging API must have the time to show it lags)."""
+
+
+def settle_job(
+    adapter: StateAdapter,
+    sampler: StateSampler,
+    events: Callable[[], list[TaskEvent]],
+    job_id: str,
+) -> JobReading | None:
+    """Wait until ``job_id`` has been still (no change read, no task of it logged) long
+    enough: :data:`FINAL_QUIET` in a final status (longer when its API is compared), the
+    adapter's ``settle_seconds`` in any other. Returns its last reading."""
+    final = adapter.workflow.terminal
+    quiet_final = max(FINAL_QUIET, API_LAG_SECONDS + 0.3 if adapter.has_api else 0)
+    seen: list[Any] = [None, time.monotonic()]
+
+    def settled() -> bool:
+        activity = (len(sampler.changes(job_id)), len(events()))
+        now = time.monotonic()
+        if activity != seen[0]:
+            seen[:] = [activity, now]
+        latest = sampler.latest(job_id)
+        needed = quiet_final if latest and latest.status in final else adapter.settle_seconds
+        return now - float(seen[1]) >= needed
+
+    limit = JOB_TIMEOUT + adapter.settle_seconds
+    wait_until(settled, timeout=limit, interval=0.05, what=f"{job_id} settling")
+    return sampler.latest(job_id)
 
 
 @dataclass(kw_only=True)
@@ -78,23 +111,7 @@ class ForeignCell(CellRun):
 
     def terminal(self, job_id: str) -> JobReading | None:
         """Wait until the job has settled (see the module docs); its last reading."""
-        final = self.adapter.workflow.terminal
-        quiet_final = max(FINAL_QUIET, API_LAG_SECONDS + 0.3 if self.adapter.has_api else 0)
-        seen: list[Any] = [None, time.monotonic()]
-
-        def settled() -> bool:
-            activity = (len(self.sampler.changes(job_id)), len(self.job_events(job_id)))
-            now = time.monotonic()
-            if activity != seen[0]:
-                seen[:] = [activity, now]
-            latest = self.sampler.latest(job_id)
-            needed = quiet_final if latest and latest.status in final else self.settle
-            return now - float(seen[1]) >= needed
-
-        wait_until(
-            settled, timeout=JOB_TIMEOUT + self.settle, interval=0.05, what=f"{job_id} settling"
-        )
-        return self.sampler.latest(job_id)
+        return settle_job(self.adapter, self.sampler, lambda: self.job_events(job_id), job_id)
 
     @property
     def settle(self) -> float:

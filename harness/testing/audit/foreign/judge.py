@@ -20,7 +20,14 @@ from harness.testing.audit.report.card import Cell
 from harness.testing.audit.verdict import SWALLOWABLE
 from pipeline.workflow import Workflow
 
-__all__ = ["API_LAG_SECONDS", "WAY_OVER", "ForeignJob", "job_evidence", "judge_foreign_cell"]
+__all__ = [
+    "API_LAG_SECONDS",
+    "WAY_OVER",
+    "ForeignJob",
+    "job_evidence",
+    "judge_foreign_cell",
+    "story_findings",
+]
 
 API_LAG_SECONDS = 1.0
 """The API may lag the store by a poll; a disagreement that lasts longer is a finding."""
@@ -260,6 +267,16 @@ def _check_done(
             f"{stage} outlasted its hard time limit and went on to {done}: the limit never "
             "stopped it (is the task's time_limit set, and short enough?)"
         )
+
+
+def story_findings(workflow: Workflow, job: ForeignJob, task: str) -> list[str]:
+    """What is wrong with the job's story so far: statuses it moved through that the
+    workflow forbids, and the API disagreeing with the store (none while it is running
+    honestly)."""
+    v = _Verdict(Cell("", "", "pass"))
+    _check_path(v, workflow, job, task, job.stats.describe())
+    _check_api(v, job)
+    return v.cell.reasons
 
 
 def _check_api(v: _Verdict, job: ForeignJob) -> None:

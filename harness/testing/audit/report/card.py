@@ -119,8 +119,8 @@ class AuditCard:
     """The whole audit: which app, its stages by faults, the settings, the machine.
 
     ``adapter`` names the adapter (``module:Class``) of an app that keeps its own job state,
-    empty for an app on our tracker; such an app is judged by its cells alone, so its
-    ``machine`` is ``None``.
+    empty for an app on our tracker; its machine runs through the adapter
+    (:mod:`harness.testing.audit.foreign.machine`).
     """
 
     app: str

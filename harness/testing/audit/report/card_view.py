@@ -67,8 +67,8 @@ HISTORY_COLUMNS = (
 ``source`` and ``result`` are an app with its own state's: its sampled timeline says who
 was read (its store, Celery's log, its API) and whether a result was held."""
 
-OWN_STATE_MACHINE = "an app with its own state is judged by its cells"
-"""Why the state machine did not run on an app that keeps its own state."""
+OWN_STATE_MACHINE = "its test was left out of this run"
+"""Why an own-state card has no state machine: its test was deselected (``-k``)."""
 
 TIMES = "\u00d7"
 """The sign between a stage and a fault (multiplication sign)."""
