@@ -192,6 +192,8 @@ def _check_utf8(text: str, field: str, where: str) -> None:
 
 
 _PLAIN_SCALARS = frozenset({str, int, float, bool, type(None)})
+# ``json.dumps`` with any option builds a new encoder per call; this one is made once.
+_COMPACT = json.JSONEncoder(allow_nan=False, ensure_ascii=False, separators=(",", ":"))
 
 
 def _flat(value: Any) -> bool:
@@ -209,7 +211,7 @@ def encode_json(value: Any, field: str, limit: int) -> str:
         # walk to find that encoding does not: a lone surrogate fails the UTF-8 encode and
         # a non-finite float ``allow_nan``; either way the walk then names the culprit.
         try:
-            text = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+            text = _COMPACT.encode(value)
             data = text.encode("utf-8")
         except (UnicodeEncodeError, ValueError):
             pass
