@@ -34,7 +34,11 @@ def pack(*args: bytes | str | int) -> bytes:
     """One command in the Redis protocol (RESP2 array of bulk strings)."""
     out = [b"*%d\r\n" % len(args)]
     for arg in args:
-        data = arg if isinstance(arg, bytes) else str(arg).encode("utf-8")
+        # Exact ``str`` first: nearly every argument is one, and ``str(arg)`` of it is a copy.
+        if type(arg) is str:
+            data = arg.encode("utf-8")
+        else:
+            data = arg if isinstance(arg, bytes) else str(arg).encode("utf-8")
         out.append(b"$%d\r\n%s\r\n" % (len(data), data))
     return b"".join(out)
 
@@ -65,7 +69,7 @@ class DirectCalls:
         try:
             if not conn.is_connected:
                 await conn.connect()
-            await conn.send_packed_command(packed, check_health=False)
+            await _send(conn, packed)
             reply = await conn.read_response()
         except redis.ResponseError:
             self._idle.append(conn)  # an error reply: the connection is in step
@@ -82,6 +86,20 @@ class DirectCalls:
         idle, self._idle = self._idle, []
         for conn in idle:
             await conn.disconnect()
+
+
+async def _send(conn: Any, packed: bytes) -> None:
+    """Write one packed command within the connection's socket timeout, as redis-py's
+    ``send_packed_command`` does, but under a timeout context: its ``asyncio.wait_for``
+    makes a task per write on Python 3.11, a good part of a poll's CPU. A lost connection
+    raises ``redis.ConnectionError``, as there."""
+    try:
+        async with asyncio.timeout(conn.socket_timeout):
+            await conn._send_packed_command([packed])
+    except TimeoutError:
+        raise redis.TimeoutError("Timeout writing to socket") from None
+    except OSError as exc:
+        raise redis.ConnectionError(f"Error while writing to socket: {exc}") from exc
 
 
 def direct_calls(client: Any, size: int) -> DirectCalls | None:

@@ -1,6 +1,6 @@
 """The kinds of entry a job's history holds, defined once for Python, Lua and JavaScript.
 
-:class:`HistoryKind` is the one list. The store's Lua scripts get it as a ``KIND`` table
+:class:`HistoryKind` is the one list. The store's Lua scripts get it as ``KIND_*`` locals
 (:func:`lua_constants`) and the page as an ES module (:func:`js_module`, served at
 ``/static/history-kinds.js``), the way the workflow's transition table is compiled into
 the scripts. The values are what Redis stores, so they never change; a member's name
@@ -55,9 +55,9 @@ def _lua_str(value: str) -> str:
 
 
 def lua_constants() -> str:
-    """A Lua ``KIND`` table, member name to stored value (``KIND.GAVE_UP`` is ``'redelivery'``)."""
-    pairs = ", ".join(f"{k.name}={_lua_str(k.value)}" for k in HistoryKind)
-    return f"local KIND = {{{pairs}}}\n"
+    """Lua locals ``KIND_<member name>``, each its stored value (``KIND_GAVE_UP`` is
+    ``'redelivery'``): constants, where a table would be rebuilt on every script call."""
+    return "".join(f"local KIND_{k.name} = {_lua_str(k.value)}\n" for k in HistoryKind)
 
 
 def js_module() -> str:

@@ -23,23 +23,29 @@ def _lua_str(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-# Ops that move between statuses need the transition table and default messages; the
-# others (progress, heartbeat, sweeps of finished jobs) skip building them on every call.
-_NEEDS_TABLES = frozenset({"create", "transition", "retry", "mark_stale"})
+def _is_one_of(name: str, values: list[str]) -> str:
+    """A Lua expression: ``name`` equals one of ``values`` (false for none)."""
+    return " or ".join(f"{name} == {_lua_str(x)}" for x in values) or "false"
 
 
-def _tables(wf: Workflow, op: str) -> str:
-    full = op in _NEEDS_TABLES
-    rows = []
-    for src, dsts in sorted(wf.transitions.items()):
-        inner = ", ".join(f"[{_lua_str(d)}]=true" for d in sorted(dsts))
-        rows.append(f"[{_lua_str(src)}]={{{inner}}}")
-    msgs = ", ".join(f"[{_lua_str(s)}]={_lua_str(m)}" for s, m in sorted(wf.statuses.items()))
-    term = ", ".join(f"[{_lua_str(s)}]=true" for s in sorted(wf.terminal))
+def _tables(wf: Workflow) -> str:
+    """The workflow compiled into constant code: comparisons of interned strings instead
+    of tables, which the script would rebuild on every call."""
+    allowed = [
+        f"  if from == {_lua_str(src)} then return {_is_one_of('to', sorted(dsts))} end\n"
+        for src, dsts in sorted(wf.transitions.items())
+    ]
+    messages = [
+        f"  if status == {_lua_str(s)} then return {_lua_str(m)} end\n"
+        for s, m in sorted(wf.statuses.items())
+    ]
     return (
-        f"local ALLOWED = {{{', '.join(rows) if full else ''}}}\n"
-        f"local MESSAGES = {{{msgs if full else ''}}}\n"
-        f"local TERMINAL = {{{term}}}\n"
+        "-- The workflow, compiled in.\n"
+        "local function allowed(from, to)\n" + "".join(allowed) + "  return false\nend\n"
+        "local function default_message(status)\n" + "".join(messages) + "  return ''\nend\n"
+        "local function terminal(status) return "
+        + _is_one_of("status", sorted(wf.terminal))
+        + " end\n"
         f"local INITIAL = {_lua_str(wf.initial)}\n"
         f"local ERROR = {_lua_str(wf.error)}\n"
         f"local WORKFLOW = {_lua_str(wf.name)}\n"
@@ -72,12 +78,18 @@ _PRELUDE = r"""
 local unpack = unpack or table.unpack
 
 -- Replies are one tab-separated string: parsed far faster by clients than an array.
+-- A refusal or a skip (rare) may carry anything; ``ok`` is the hot path, one concatenation
+-- (integral numbers below 1e14 concatenate as integers: versions, attempts, ms).
 local function reply(...)
   local out = {...}
   for i = 1, #out do
     if type(out[i]) == 'number' then out[i] = string.format('%d', out[i]) end
   end
   return table.concat(out, '\t')
+end
+
+local function ok(version, status, attempt, ms)
+  return 'OK\t' .. version .. '\t' .. status .. '\t' .. attempt .. '\t' .. ms
 end
 
 local function now_ms()
@@ -117,7 +129,7 @@ end
 local function guard_running(cur, attempt, expected, what)
   local bad = guard(cur, attempt)
   if bad then return bad end
-  if TERMINAL[cur.status] then
+  if terminal(cur.status) then
     return reply('ERR_TRANSITION', cur.status, cur.status, 'terminal')
   end
   if expected ~= '' and expected ~= cur.status then
@@ -136,7 +148,7 @@ end
 
 -- Keep indexes and TTL in step with the status; a running job never expires.
 local function settle(job_id, status, ms, was_terminal)
-  if TERMINAL[status] then
+  if terminal(status) then
     redis.call('EXPIRE', S, RETENTION)
     redis.call('EXPIRE', H, RETENTION)
   elseif was_terminal then
@@ -144,7 +156,7 @@ local function settle(job_id, status, ms, was_terminal)
     redis.call('PERSIST', H)
   end
   if not INDEXED then return end
-  if TERMINAL[status] then
+  if terminal(status) then
     redis.call('ZREM', RUNNING, job_id)
     if status == ERROR then redis.call('ZADD', ERRORED, ms, job_id)
     else redis.call('ZADD', COMPLETED, ms, job_id) end
@@ -165,7 +177,7 @@ end
 local function move(cur, kind, status, msg, err, task_id, progress, result, entered_by)
   local ms = now_ms()
   local version = cur.version + 1
-  if msg == '' then msg = MESSAGES[status] end
+  if msg == '' then msg = default_message(status) end
   local fields = {'status', status, 'message', msg, 'error', err, 'version', version,
                   'updated_ms', ms, 'heartbeat_ms', ms, 'progress', progress, 'runs', 1,
                   'entered_by', entered_by or ''}
@@ -175,7 +187,7 @@ local function move(cur, kind, status, msg, err, task_id, progress, result, ente
   history(cur.status, kind, status, version, cur.attempt, ms, msg, err, task_id)
   settle(cur.job_id, status, ms, false)
   notify(cur.job_id, version, status)
-  return reply('OK', version, status, cur.attempt, ms)
+  return ok(version, status, cur.attempt, ms)
 end
 """
 
@@ -191,18 +203,18 @@ local MSG, INPUT = ARGV[8], ARGV[9]
 if redis.call('EXISTS', S) == 1 then return reply('ERR_EXISTS') end
 local ms = now_ms()
 local msg = MSG
-if msg == '' then msg = MESSAGES[INITIAL] end
+if msg == '' then msg = default_message(INITIAL) end
 redis.call('DEL', H)
 redis.call('HSET', S, 'job_id', JOB_ID, 'workflow', WORKFLOW, 'status', INITIAL,
            'message', msg, 'error', '', 'url', URL, 'space_id', SPACE_ID,
            'task_id', TASK_ID, 'version', 1, 'attempt', 1, 'created_ms', ms,
            'updated_ms', ms, 'heartbeat_ms', ms, 'progress', '', 'result', '', 'runs', 1,
            'input', INPUT)
-history('', KIND.CREATE, INITIAL, 1, 1, ms, msg, '', TASK_ID)
+history('', KIND_CREATE, INITIAL, 1, 1, ms, msg, '', TASK_ID)
 if INDEXED then redis.call('ZADD', ALL_JOBS, ms, JOB_ID) end
 settle(JOB_ID, INITIAL, ms, false)
 notify(JOB_ID, 1, INITIAL)
-return reply('OK', 1, INITIAL, 1, ms)
+return ok(1, INITIAL, 1, ms)
 """,
 )
 
@@ -225,7 +237,7 @@ local bad = guard(cur, ATTEMPT)
 if bad then return bad end
 local by = ''
 if BY_RUN > 0 then by = BY_STATUS .. ':' .. BY_RUN end
-if TERMINAL[cur.status] then
+if terminal(cur.status) then
   return reply('ERR_TRANSITION', cur.status, STATUS, 'terminal')
 end
 
@@ -234,7 +246,7 @@ local function duplicate(why)
   local ms = now_ms()
   local version = cur.version + 1
   redis.call('HSET', S, 'version', version)
-  history(cur.status, KIND.DUPLICATE, cur.status, version, cur.attempt, ms,
+  history(cur.status, KIND_DUPLICATE, cur.status, version, cur.attempt, ms,
           'delivery of ' .. STATUS .. ' refused: ' .. why, '', TASK_ID)
   notify(cur.job_id, version, cur.status)
   return reply('ERR_TRANSITION', cur.status, STATUS, why)
@@ -242,7 +254,7 @@ end
 
 local late = superseded(cur, BY_STATUS, BY_RUN)
 if late then
-  if MAX_RUNS > 0 or STATUS == ERROR or TERMINAL[STATUS] then
+  if MAX_RUNS > 0 or STATUS == ERROR or terminal(STATUS) then
     return duplicate('superseded: delivery ' .. cur.runs .. ' of ' .. BY_STATUS .. ' runs')
   end
   return late
@@ -254,7 +266,7 @@ if STATUS == cur.status and MAX_RUNS > 0 then
   -- A redelivered stage: count the run, give up once it keeps coming back.
   local runs = cur.runs + 1
   if runs > MAX_RUNS then
-    return move(cur, KIND.GAVE_UP, ERROR, '',
+    return move(cur, KIND_GAVE_UP, ERROR, '',
                 cur.status .. ': gave up after ' .. MAX_RUNS .. ' deliveries (worker lost?)',
                 TASK_ID, '', '')
   end
@@ -264,13 +276,13 @@ if STATUS == cur.status and MAX_RUNS > 0 then
   local fields = {'runs', runs, 'heartbeat_ms', ms, 'updated_ms', ms, 'version', version}
   if TASK_ID ~= '' then table.insert(fields, 'task_id'); table.insert(fields, TASK_ID) end
   redis.call('HSET', S, unpack(fields))
-  history(cur.status, KIND.REDELIVERED, cur.status, version, cur.attempt, ms,
+  history(cur.status, KIND_REDELIVERED, cur.status, version, cur.attempt, ms,
           'delivery ' .. runs .. ' of at most ' .. MAX_RUNS, '', TASK_ID)
   settle(cur.job_id, cur.status, ms, false)
   notify(cur.job_id, version, cur.status)
-  return reply('OK', version, cur.status, cur.attempt, ms, 'rerun', runs)
+  return ok(version, cur.status, cur.attempt, ms) .. '\trerun\t' .. runs
 end
-if not (ALLOWED[cur.status] and ALLOWED[cur.status][STATUS]) then
+if not allowed(cur.status, STATUS) then
   if MAX_RUNS > 0 and cur.attempt == ATTEMPT then
     return duplicate('the job is already in ' .. cur.status)
   end
@@ -278,7 +290,7 @@ if not (ALLOWED[cur.status] and ALLOWED[cur.status][STATUS]) then
 end
 local err = ERR
 if STATUS ~= ERROR then err = '' end
-return move(cur, KIND.TRANSITION, STATUS, MESSAGE, err, TASK_ID, PROGRESS, RESULT, by)
+return move(cur, KIND_TRANSITION, STATUS, MESSAGE, err, TASK_ID, PROGRESS, RESULT, by)
 """,
 )
 
@@ -301,10 +313,10 @@ local version = cur.version + 1
 local fields = {'version', version, 'progress', PROGRESS, 'updated_ms', ms, 'heartbeat_ms', ms}
 if MESSAGE ~= '' then table.insert(fields, 'message'); table.insert(fields, MESSAGE) end
 redis.call('HSET', S, unpack(fields))
-history(cur.status, KIND.PROGRESS, cur.status, version, cur.attempt, ms, MESSAGE, '', '')
+history(cur.status, KIND_PROGRESS, cur.status, version, cur.attempt, ms, MESSAGE, '', '')
 settle(cur.job_id, cur.status, ms, false)
 notify(cur.job_id, version, cur.status)
-return reply('OK', version, cur.status, cur.attempt, ms)
+return ok(version, cur.status, cur.attempt, ms)
 """,
 )
 
@@ -324,7 +336,7 @@ if bad then return bad end
 local ms = now_ms()
 redis.call('HSET', S, 'heartbeat_ms', ms)
 settle(cur.job_id, cur.status, ms, false)
-return reply('OK', cur.version, cur.status, cur.attempt, ms)
+return ok(cur.version, cur.status, cur.attempt, ms)
 """,
 )
 
@@ -346,14 +358,14 @@ end
 local ms = now_ms()
 local version, attempt = cur.version + 1, cur.attempt + 1
 local msg = MESSAGE
-if msg == '' then msg = MESSAGES[INITIAL] end
+if msg == '' then msg = default_message(INITIAL) end
 redis.call('HSET', S, 'status', INITIAL, 'message', msg, 'error', '', 'version', version,
            'attempt', attempt, 'updated_ms', ms, 'heartbeat_ms', ms, 'progress', '',
            'result', '', 'task_id', '', 'runs', 1, 'entered_by', '')
-history(cur.status, KIND.RETRY, INITIAL, version, attempt, ms, msg, '', '')
+history(cur.status, KIND_RETRY, INITIAL, version, attempt, ms, msg, '', '')
 settle(cur.job_id, INITIAL, ms, true)
 notify(cur.job_id, version, INITIAL)
-return reply('OK', version, INITIAL, attempt, ms)
+return ok(version, INITIAL, attempt, ms)
 """,
 )
 
@@ -370,10 +382,10 @@ if not cur then
   if INDEXED then redis.call('ZREM', RUNNING, JOB_ID) end
   return reply('ERR_NOTFOUND')
 end
-if TERMINAL[cur.status] then return reply('SKIP', cur.version, cur.status) end
+if terminal(cur.status) then return reply('SKIP', cur.version, cur.status) end
 local last = math.max(cur.updated_ms, cur.heartbeat_ms)
 if now_ms() - last < IDLE * 1000 then return reply('SKIP', cur.version, cur.status) end
-return move(cur, KIND.STALE, ERROR, '', ERR .. ' while ' .. cur.status, '', '', '')
+return move(cur, KIND_STALE, ERROR, '', ERR .. ' while ' .. cur.status, '', '', '')
 """,
 )
 
@@ -397,7 +409,7 @@ redis.call('DEL', S, H)
 if INDEXED then
   redis.call('ZREM', ALL_JOBS, JOB_ID); redis.call('ZREM', ERRORED, JOB_ID)
 end
-return reply('OK', cur.version, cur.status, cur.attempt, 0)
+return ok(cur.version, cur.status, cur.attempt, 0)
 """,
 )
 
@@ -418,7 +430,7 @@ if not cur then
   if INDEXED then redis.call('ZREM', COMPLETED, JOB_ID) end
   return reply('ERR_NOTFOUND')
 end
-if not TERMINAL[cur.status] or cur.status == ERROR then
+if not terminal(cur.status) or cur.status == ERROR then
   return reply('SKIP', cur.version, cur.status)
 end
 if now_ms() - cur.updated_ms < AGE * 1000 then
@@ -435,7 +447,7 @@ if INDEXED then
   redis.call('ZREM', ALL_JOBS, JOB_ID); redis.call('ZREM', COMPLETED, JOB_ID)
   redis.call('ZADD', ARCHIVE_INDEX, cur.updated_ms, JOB_ID)
 end
-return reply('OK', cur.version, cur.status, cur.attempt, cur.updated_ms)
+return ok(cur.version, cur.status, cur.attempt, cur.updated_ms)
 """,
 )
 
@@ -452,9 +464,9 @@ if INDEXED then
     redis.call('ZREM', index, JOB_ID)
   end
 end
-if existed == 0 then return reply('OK', 0, '', 0, 0, 'absent', 1) end
+if existed == 0 then return ok(0, '', 0, 0) .. '\tabsent\t1' end
 redis.call('PUBLISH', CHANNEL, JOB_ID .. ' 0 CLEARED')
-return reply('OK', 0, '', 0, 0)
+return ok(0, '', 0, 0)
 """,
 )
 
@@ -477,6 +489,4 @@ OPS: tuple[str, ...] = tuple(_SCRIPTS)
 def script_source(workflow: Workflow, op: str) -> str:
     """The full Lua source of ``op`` for ``workflow``: its contract first, then the tables."""
     script = _SCRIPTS[op]
-    return (
-        _COMMON + script.contract + _tables(workflow, op) + lua_constants() + _PRELUDE + script.body
-    )
+    return _COMMON + script.contract + _tables(workflow) + lua_constants() + _PRELUDE + script.body

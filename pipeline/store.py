@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -143,16 +143,12 @@ class JobStore:
     def _reply(self, op: str, job_id: str, reply: list[str], attempt: int) -> Write:
         if reply[0] != "OK":
             return self._not_ok(job_id, reply, attempt)
-        tail = dict(zip(reply[5::2], reply[6::2], strict=False))  # ``name value`` pairs
-        write = Write(
-            job_id,
-            int(reply[1]),
-            reply[2],
-            int(reply[3]),
-            int(reply[4]),
-            reruns=int(tail.get("rerun", 0)),
-            existed=tail.get("absent") != "1",
-        )
+        write = Write(job_id, int(reply[1]), reply[2], int(reply[3]), int(reply[4]))
+        if len(reply) > 5:  # ``name value`` pairs after the usual four
+            tail = dict(zip(reply[5::2], reply[6::2], strict=False))
+            write = replace(
+                write, reruns=int(tail.get("rerun", 0)), existed=tail.get("absent") != "1"
+            )
         if self.settings.cluster:
             self._reindex(op, write)
         return write

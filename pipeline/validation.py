@@ -191,9 +191,36 @@ def _check_utf8(text: str, field: str, where: str) -> None:
         ) from None
 
 
+_PLAIN_SCALARS = frozenset({str, int, float, bool, type(None)})
+# ``json.dumps`` with any option builds a new encoder per call; this one is made once.
+_COMPACT = json.JSONEncoder(allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+
+
+def _flat(value: Any) -> bool:
+    """``value`` is a dict of text keys to scalars of the exact JSON types (no nesting)."""
+    return type(value) is dict and all(
+        type(k) is str and type(x) in _PLAIN_SCALARS for k, x in value.items()
+    )
+
+
 def encode_json(value: Any, field: str, limit: int) -> str:
     """Compact JSON of ``value`` after the write gate (:func:`check_json_value`), refused
     above ``limit`` bytes of UTF-8: the one way a stored value is encoded."""
+    if _flat(value):
+        # A flat object of plain scalars (a stage's progress) has nothing left for the
+        # walk to find that encoding does not: a lone surrogate fails the UTF-8 encode and
+        # a non-finite float ``allow_nan``; either way the walk then names the culprit.
+        try:
+            text = _COMPACT.encode(value)
+            data = text.encode("utf-8")
+        except (UnicodeEncodeError, ValueError):
+            pass
+        else:
+            if len(data) > limit:
+                raise ValidationError(
+                    field, f"is {len(data)} bytes of JSON, above the {limit} limit"
+                )
+            return text
     check_json_value(value, field)
     try:
         text = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))

@@ -46,6 +46,7 @@ class PollPath:
 
 
 def _if_none_match(scope: Scope) -> str | None:
-    """The ``If-None-Match`` header (its values joined as one list, as HTTP allows)."""
-    values = [v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"if-none-match"]
+    """The ``If-None-Match`` header (its values joined as one list, as HTTP allows).
+    ASGI servers hand header names over lowercased."""
+    values = [v.decode("latin-1") for k, v in scope["headers"] if k == b"if-none-match"]
     return ", ".join(values) if values else None

@@ -55,7 +55,7 @@ def test_scripts_use_the_generated_kinds(op: str) -> None:
 @pytest.mark.parametrize("op", OPS)
 def test_scripts_name_keys_and_argv_in_locals_at_the_top(op: str) -> None:
     source = script_source(PRD_WORKFLOW, op)
-    head, _, body = source.partition("local ALLOWED")
+    head, _, body = source.partition("-- The workflow, compiled in.")
     assert f"-- {op}: " in head, "the contract opens the script"
     assert "ARGV[4]" in head
     assert not re.search(r"\b(KEYS|ARGV)\[", body), f"{op} reads KEYS/ARGV by position"

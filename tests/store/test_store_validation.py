@@ -54,6 +54,11 @@ WRITE_CASES: list[tuple[str, Call]] = [
     ("result", lambda s, j, w: s.set_state(j, w.happy_path()[1], result={"inf": float("inf")})),
     ("progress", lambda s, j, w: s.progress(j, "x" * 5000)),
     ("progress", lambda s, j, w: s.progress(j, {"bad": {1}})),
+    # Flat objects of scalars take the encoder's short way: the same refusals.
+    ("progress", lambda s, j, w: s.progress(j, {"percent": float("nan")})),
+    ("progress", lambda s, j, w: s.progress(j, {"note": "\ud800"})),
+    ("progress", lambda s, j, w: s.progress(j, {"n": 10**5000})),
+    ("progress", lambda s, j, w: s.progress(j, {"note": "x" * 5000})),
     ("status", lambda s, j, w: s.progress(j, 1, status="NOPE")),
     ("attempt", lambda s, j, w: s.progress(j, 1, attempt=-3)),
     ("message", lambda s, j, w: s.progress(j, 1, message=5)),  # type: ignore[arg-type]
