@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import httpx
 import pytest
 import redis
 
+from pipeline.procs.redis_server import RedisServer
 from pipeline.service import JobService
 from pipeline.store import JobStore
 from tests.store.conftest import wait_for_redis_time
@@ -128,9 +130,27 @@ async def test_unknown_and_malformed_ids_answer_as_without_a_tag(
     assert (await _poll(client, "*", "*")).status_code == 400
 
 
+@pytest.fixture
+def private_store(state_store: JobStore) -> Iterator[JobStore]:
+    """Function: a store like the test's on a redis-server of its own, so the server's
+    command counts are this test's alone (other tests share the session's server)."""
+    with RedisServer() as server:
+        settings = state_store.settings.with_(redis_url=server.url)
+        client = redis.Redis.from_url(server.url)
+        yield JobStore(client, state_store.workflow, settings)
+        client.close()
+
+
 @pytest.mark.integration
-@pytest.mark.jobstate_redis("server")
 async def test_an_unchanged_poll_is_one_script_call_that_reads_no_record(
+    private_store: JobStore,
+) -> None:
+    state_store, redis_client = private_store, private_store.client
+    async with await open_client(create_app(JobService(state_store, lambda ctx: None))) as client:
+        await _count_the_polls(client, state_store, redis_client)
+
+
+async def _count_the_polls(
     client: httpx.AsyncClient, state_store: JobStore, redis_client: redis.Redis
 ) -> None:
     job_id = state_store.create(URL).job_id
