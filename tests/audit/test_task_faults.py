@@ -14,6 +14,7 @@ import pytest
 import redis
 from celery import Celery
 
+from harness.adapter import TaskEvent
 from harness.testing.chaos.injector import FaultInjector
 from harness.testing.chaos.task_faults import TASK_FAULTS_ENV, read_task_events
 from harness.testing.workers.app_binding import AppBinding, settings_conf
@@ -66,9 +67,14 @@ def _marks(client: redis.Redis, key: str) -> set[str]:
     return {m.decode() for m in client.smembers(f"plain:{key}")}
 
 
-def _events(store: JobStore, key: str) -> list[tuple[str, str]]:
+def _logged(store: JobStore, key: str) -> list[TaskEvent]:
+    """What the task log holds of the runs that worked on ``key``."""
     events = read_task_events(store.client, store.settings.key_prefix)
-    return [(e.task, e.event) for e in events if key in e.args]
+    return [e for e in events if key in e.args]
+
+
+def _events(store: JobStore, key: str) -> list[tuple[str, str]]:
+    return [(e.task, e.event) for e in _logged(store, key)]
 
 
 def test_a_hang_holds_the_task_at_its_hand_off_after_the_send_and_before_its_next_step(
@@ -95,11 +101,7 @@ def test_an_exception_inside_a_task_fails_it_and_celery_logs_the_failure(
     plain_app.first.delay(key)
     wait_until(lambda: ("plain.first", "failed") in _events(state_store, key), timeout=30)
     assert _marks(redis_client, key) == set()  # raised from the first call its work made
-    failed = [
-        e
-        for e in read_task_events(state_store.client, state_store.settings.key_prefix)
-        if e.event == "failed"
-    ]
+    failed = [e for e in _logged(state_store, key) if e.event == "failed"]
     assert failed[0].error.startswith("InjectedFault: injected failure inside plain.first")
 
 
@@ -121,8 +123,8 @@ def test_a_child_killed_at_the_hand_off_is_a_failure_its_parent_reports(
     injector.at_task("plain.second", "kill")
     plain_app.second.delay(key)
     wait_until(lambda: ("plain.second", "failed") in _events(state_store, key), timeout=30)
-    events = read_task_events(state_store.client, state_store.settings.key_prefix)
-    started = next(e for e in events if e.event == "started" and key in e.args)
-    failed = next(e for e in events if e.event == "failed" and key in e.args)
+    events = _logged(state_store, key)
+    started = next(e for e in events if e.event == "started")
+    failed = next(e for e in events if e.event == "failed")
     assert failed.error.startswith("WorkerLostError")
     assert failed.pid == plain_worker.pid != started.pid  # the parent reported it
