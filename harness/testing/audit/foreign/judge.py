@@ -384,18 +384,15 @@ def judge_foreign_cell(
 
 
 def _ended_by(job: ForeignJob, workflow: Workflow) -> str:
+    """Who ended the job, from Celery's log: ``parent`` (a failure the worker's parent
+    reported), ``redelivery`` (a stage ran more than once), else ``stage``; ``""`` while
+    it is not in a final status."""
     last = job.last()
     if last is None or last.status not in workflow.terminal:
         return ""
+    started = [e for e in job.events if e.event == "started"]
     finished = [e for e in job.events if e.event in {"succeeded", "failed"}]
-    if not finished:
-        return "stage"
-    pids = {e.pid for e in job.events if e.event == "started"}
-    final = finished[-1]
-    if final.event == "failed" and final.pid not in pids:
+    last_run = finished[-1] if finished else None
+    if last_run and last_run.event == "failed" and last_run.pid not in {e.pid for e in started}:
         return "parent"
-    return (
-        "redelivery"
-        if len([e for e in job.events if e.event == "started"]) > len({e.task for e in job.events})
-        else "stage"
-    )
+    return "redelivery" if len(started) > len({e.task for e in started}) else "stage"
