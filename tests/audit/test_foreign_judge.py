@@ -231,3 +231,15 @@ def test_any_story_the_store_tells_is_judged_without_error(
     cell = _judge(_job([WF.initial, *tail], error=error), fault="cut-off")
     assert {bug["kind"] for bug in cell.bugs} <= set(BUG_KINDS)
     assert cell.verdict == ("fail" if cell.reasons else "pass")
+
+
+def test_who_ended_the_job_is_read_from_celerys_log() -> None:
+    done = ["QUEUED", "RESIZING", "UPLOADING", "DONE"]
+    once = [_event("started"), _event("succeeded")]
+    twice = [_event("started"), _event("started", 100.1), _event("succeeded", 100.2)]
+    by_parent = [_event("started"), TaskEvent("failed", TASK, "t-1", "", '["job-1"]', "x", 1, 101)]
+    assert _judge(_job(done, events=once), "redis-restart").ended_by == "stage"
+    assert _judge(_job(done, events=twice), "duplicate-delivery").ended_by == "redelivery"
+    failed = _job(["QUEUED", "RESIZING", "FAILED"], events=by_parent, error="shop.resize: x")
+    assert _judge(failed, "child-killed").ended_by == "parent"
+    assert _judge(_job(["QUEUED", "RESIZING"], events=once), "worker-killed").ended_by == ""
