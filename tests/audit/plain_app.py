@@ -44,6 +44,13 @@ def second(key: str) -> str:
     return key
 
 
+@app.task(name="plain.step")
+def step(key: str) -> str:
+    """Mark; the first link of a chain to ``second``."""
+    mark(key, "step ran")
+    return key
+
+
 @app.task(name="plain.swallow")
 def swallow(key: str) -> str:
     """Catch whatever its work raises."""

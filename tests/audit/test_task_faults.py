@@ -128,3 +128,23 @@ def test_a_child_killed_at_the_hand_off_is_a_failure_its_parent_reports(
     failed = next(e for e in events if e.event == "failed")
     assert failed.error.startswith("WorkerLostError")
     assert failed.pid == plain_worker.pid != started.pid  # the parent reported it
+
+
+def test_a_duplicated_link_of_a_chain_carries_the_rest_of_the_chain_as_a_redelivery_does(
+    injector: FaultInjector, state_store: JobStore
+) -> None:
+    key = uuid.uuid4().hex
+    injector.at_task("plain.step", "duplicate")
+    (plain_app.step.s(key) | plain_app.second.s()).delay()
+
+    def seconds() -> list[TaskEvent]:
+        return [
+            e
+            for e in _logged(state_store, key)
+            if (e.task, e.event) == ("plain.second", "succeeded")
+        ]
+
+    wait_until(lambda: len(seconds()) == 2, timeout=30, what="second after each delivery of step")
+    steps = [e for e in _logged(state_store, key) if (e.task, e.event) == ("plain.step", "started")]
+    assert len({e.task_id for e in steps}) == 1  # the same message, delivered twice
+    assert len(steps) == 2
