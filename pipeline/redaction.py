@@ -99,6 +99,23 @@ def _container_end(text: str, at: int) -> int:
     return len(text)
 
 
+def _masked(text: str, spans: list[tuple[int, int, str]]) -> str:
+    """``text`` with each ``(start, end, mask)`` part replaced by its mask; parts that
+    overlap or touch are one part, shown as the mask of the one that starts first."""
+    spans.sort(key=lambda s: (s[0], -s[1]))
+    out: list[str] = []
+    done = 0
+    start, end, mask = spans[0]
+    for s, e, m in spans[1:]:
+        if s <= end:
+            end = max(end, e)
+            continue
+        out += (text[done:start], mask)
+        done, start, end, mask = end, s, e, m
+    out += (text[done:start], mask, text[end:])
+    return "".join(out)
+
+
 _JUDGED_KEYS = 4096
 
 
@@ -131,27 +148,41 @@ class Redactor:
         return any(w in names for w in words) or any(compact.endswith(n) for n in names)
 
     def text(self, text: str) -> str:
-        """``text`` with URL user-info and secret-named ``name=value`` pairs masked."""
-        if "@" in text:
-            text = _USERINFO.sub(f"//{MASK}@", text)
-        if "=" in text:
-            text = _PLAIN_PAIR.sub(self._plain, text)
-        if ":" in text or "=" in text:
-            text = _QUOTED_PAIR.sub(self._quoted, text)
-            text = self._containers(text)
-        return text
+        """``text`` with URL user-info and secret-named ``name=value`` pairs masked.
 
-    def _containers(self, text: str) -> str:
-        """``"name": {...}`` or ``[...]`` under a secret name, masked whole (a bracket
-        scan, one pass: a container the text cuts off is masked to the end)."""
-        out, start = [], 0
+        Every rule looks at the text as given and the parts they find are masked together,
+        so no rule's mask can hide from another the name it keys on (a user-info running
+        to a later ``@`` would otherwise swallow the ``"token": `` of the value it ends in).
+        """
+        spans: list[tuple[int, int, str]] = []
+        if "@" in text:
+            spans += [(m.start() + 2, m.end() - 1, MASK) for m in _USERINFO.finditer(text)]
+        if "=" in text:
+            spans += [
+                (*m.span(2), MASK)
+                for m in _PLAIN_PAIR.finditer(text)
+                if self.is_secret_key(m.group(1))
+            ]
+        if ":" in text or "=" in text:
+            spans += [
+                (m.start(4) + 1, m.end(4) - 1, MASK)
+                for m in _QUOTED_PAIR.finditer(text)
+                if self.is_secret_key(m.group(2))
+            ]
+            spans += self._containers(text)
+        return _masked(text, spans) if spans else text
+
+    def _containers(self, text: str) -> list[tuple[int, int, str]]:
+        """``"name": {...}`` or ``[...]`` under a secret name, masked whole as ``"***"``
+        (a bracket scan, one pass: a container the text cuts off is masked to the end)."""
+        spans: list[tuple[int, int, str]] = []
+        start = 0
         for m in _QUOTED_OPEN.finditer(text):
             if m.start() < start or not self.is_secret_key(m.group(2)):
                 continue
-            end = _container_end(text, m.end() - 1)
-            out.append(text[start : m.end() - 1] + f'"{MASK}"')
-            start = end
-        return "".join(out) + text[start:] if out else text
+            start = _container_end(text, m.end() - 1)
+            spans.append((m.end() - 1, start, f'"{MASK}"'))
+        return spans
 
     def head(self, text: str, limit: int) -> str:
         """:meth:`text` of at most ``limit`` characters of ``text`` (``…`` when cut).

@@ -74,11 +74,17 @@ class Doors:
     api: AsgiClient
     media_store: JobStore
     media_api: AsgiClient
-    cli_env: dict[str, str]
+    cli_env: dict[str, str] = field(repr=False)
     tmp: Path
     cli_runs: bool = True
-    answers: list[Answer] = field(default_factory=list)
-    jobs: list[str] = field(default_factory=list)
+    # Short repr: Hypothesis prints the fixtures with a failing example, and a repr of
+    # every answer (tens of kB) makes it warn instead of showing the failure.
+    answers: list[Answer] = field(default_factory=list, repr=False)
+    jobs: list[str] = field(default_factory=list, repr=False)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """Hypothesis' printer shows every field of a dataclass: show the short repr."""
+        printer.text(repr(self))
 
     # -- writes ---------------------------------------------------------------------
 

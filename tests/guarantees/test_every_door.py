@@ -31,7 +31,7 @@ from pipeline.tracking import Tracker
 from pipeline.workflow import PRD_WORKFLOW, Workflow
 from tests.guarantees.apps import DOORS
 from tests.guarantees.doors import Answer, AsgiClient, Doors
-from tests.guarantees.hostile import Payload, payloads, secret_urls
+from tests.guarantees.hostile import SWALLOWED_KEY, Payload, payloads, secret_urls
 from ui.app import create_app
 
 FAST = settings(
@@ -160,6 +160,7 @@ def test_no_value_breaks_a_reader(
 @example(payload=LAST_AT, say="fetching " + LEAKY)
 @example(payload=DB_URL, say="db at postgres://dbuser:DbPw-7731@db.internal/app")
 @example(payload=ODD_SECRETS, say="?access_token=Qtok-8812")
+@example(payload=SWALLOWED_KEY, say="fetching amqp://alice:_ZqSayMarker.@media.example")
 def test_no_secret_reaches_an_output(
     doors: Doors, caplog: pytest.LogCaptureFixture, payload: Payload, say: str
 ) -> None:
