@@ -16,6 +16,7 @@ policy applies, as with the client; idle connections are forgotten after a fork.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import threading
 from typing import Any
@@ -69,14 +70,19 @@ class DirectCalls:
         try:
             if not conn.is_connected:
                 await conn.connect()
-            await _send(conn, packed)
-            reply = await conn.read_response()
+            # One timeout over the write and the read, as redis-py gives each of them: a
+            # timeout context is a good part of a poll's CPU.
+            async with asyncio.timeout(conn.socket_timeout):
+                await _send(conn, packed)
+                reply = await conn.read_response(timeout=math.inf)  # within the one above
         except redis.ResponseError:
             self._idle.append(conn)  # an error reply: the connection is in step
             raise
-        except BaseException:
+        except BaseException as exc:
             with anyio.CancelScope(shield=True):
                 await conn.disconnect(nowait=True)
+            if isinstance(exc, TimeoutError):
+                raise redis.TimeoutError("Timeout talking to Redis") from None
             raise
         self._idle.append(conn)
         return reply
@@ -89,15 +95,11 @@ class DirectCalls:
 
 
 async def _send(conn: Any, packed: bytes) -> None:
-    """Write one packed command within the connection's socket timeout, as redis-py's
-    ``send_packed_command`` does, but under a timeout context: its ``asyncio.wait_for``
-    makes a task per write on Python 3.11, a good part of a poll's CPU. A lost connection
-    raises ``redis.ConnectionError``, as there."""
+    """Write one packed command, as redis-py's ``send_packed_command`` does but without
+    its ``asyncio.wait_for`` (a task per write on Python 3.11); the caller bounds the
+    time. A lost connection raises ``redis.ConnectionError``, as there."""
     try:
-        async with asyncio.timeout(conn.socket_timeout):
-            await conn._send_packed_command([packed])
-    except TimeoutError:
-        raise redis.TimeoutError("Timeout writing to socket") from None
+        await conn._send_packed_command([packed])
     except OSError as exc:
         raise redis.ConnectionError(f"Error while writing to socket: {exc}") from exc
 

@@ -10,11 +10,12 @@ from starlette.responses import Response
 
 from pipeline import validation as v
 from pipeline.errors import JobNotFound
+from pipeline.live_reads import Poll
 from ui.context import AppContext, context
 from ui.etags import etag, held
 from ui.schemas import HistoryEntry, JobRecord, Problem, SubmitRequest, WorkflowInfo
 
-__all__ = ["poll_answer", "router"]
+__all__ = ["poll_response", "read_poll", "router"]
 
 
 # Bad parameters get the same Problem body as every other error (ui.http_errors), so say so.
@@ -81,16 +82,20 @@ async def get_job(
     The answer carries a weak ``ETag``; send it back as ``If-None-Match`` and an unchanged
     job is a 304 with no body. Only ``heartbeat_at`` may move without changing the tag.
     """
-    return await poll_answer(ctx, job_id, if_none_match)
+    return poll_response(ctx, await read_poll(ctx, job_id, if_none_match))
 
 
-async def poll_answer(ctx: AppContext, job_id: str, if_none_match: str | None) -> Response:
-    """The answer to a poll of ``job_id``: 200 with the record, or 304 when the
-    ``If-None-Match`` header names its version; both carry the ``ETag``. Refusals raise
-    (the app's error handlers answer them)."""
+async def read_poll(ctx: AppContext, job_id: str, if_none_match: str | None) -> Poll:
+    """A poll of ``job_id``: its version tag, and its record unless the ``If-None-Match``
+    header names that version. Refusals raise (the app's error handlers answer them)."""
     v.check_job_id(job_id)
     tags, any_held = held(if_none_match)
-    poll = await ctx.read(ctx.reads.poll, job_id, tags, any_held)
+    return await ctx.read(ctx.reads.poll, job_id, tags, any_held)
+
+
+def poll_response(ctx: AppContext, poll: Poll) -> Response:
+    """The answer to ``poll``: 200 with the record, or a 304 with no body when the caller
+    holds its version; both carry the ``ETag``."""
     headers = {"ETag": etag(poll.tag)}
     if poll.record is None:
         return Response(status_code=304, headers=headers)

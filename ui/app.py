@@ -17,7 +17,7 @@ from ui.body_timeout import BodyTimeout
 from ui.context import AppContext
 from ui.http_errors import install_error_handlers
 from ui.pages import STATIC_DIR, pages_router
-from ui.poll_path import PollPath
+from ui.poll_path import JobstateAPI, PollPath
 from ui.security import SecurityHeaders
 
 __all__ = ["close_reads", "create_app"]
@@ -59,7 +59,7 @@ def create_app(
         yield
         await live.aclose()
 
-    app = FastAPI(
+    app = JobstateAPI(
         lifespan=lifespan,
         title="jobstate",
         version=_version(),
@@ -75,7 +75,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(pages_router())
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_middleware(PollPath, ctx=ctx)  # the page's poll skips the framework's routing
+    app.add_middleware(PollPath, ctx=ctx)  # the poll skips routing, inside a project's layers
     app.add_middleware(BodyLimit)  # inside SecurityHeaders: a 413 carries the policy too
     timeout = (
         service.store.settings.ui_body_timeout_seconds if body_timeout is None else body_timeout

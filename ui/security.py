@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["CONTENT_SECURITY_POLICY", "SecurityHeaders"]
+__all__ = ["CONTENT_SECURITY_POLICY", "SecurityHeaders", "stamp"]
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,16 @@ _RAW_NO_STORE = [*_RAW, (b"cache-control", b"no-store")]
 _NAMES = frozenset(k for k, _ in _RAW)
 _NAMES_NO_STORE = frozenset(k for k, _ in _RAW_NO_STORE)
 _INTERNAL_ERROR = json.dumps({"detail": "internal error: the server could not answer"}).encode()
+
+
+def stamp(message: Message, *, no_store: bool) -> None:
+    """Put our headers on an ``http.response.start`` message, replacing any of the same
+    name (one pass over the list: this runs on every answer, the page's poll included);
+    ``no_store`` adds ``Cache-Control: no-store``."""
+    ours = _RAW_NO_STORE if no_store else _RAW
+    names = _NAMES_NO_STORE if no_store else _NAMES
+    kept = [(k, v) for k, v in message.get("headers", ()) if k.lower() not in names]
+    message["headers"] = kept + ours
 
 
 class SecurityHeaders:
@@ -55,7 +65,7 @@ class SecurityHeaders:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                self._stamp(message, no_store=no_store)
+                stamp(message, no_store=no_store)
             await send(message)
 
         try:
@@ -65,15 +75,6 @@ class SecurityHeaders:
             if started:
                 raise
             await self._internal_error(stamped)
-
-    @staticmethod
-    def _stamp(message: Message, *, no_store: bool) -> None:
-        """Our headers replace any of the same name the app set (one pass over the list:
-        this runs on every answer, the page's poll included)."""
-        ours = _RAW_NO_STORE if no_store else _RAW
-        names = _NAMES_NO_STORE if no_store else _NAMES
-        kept = [(k, v) for k, v in message.get("headers", ()) if k.lower() not in names]
-        message["headers"] = kept + ours
 
     @staticmethod
     async def _internal_error(send: Send) -> None:

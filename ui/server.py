@@ -24,6 +24,10 @@ __all__ = [
     "start_in_thread",
 ]
 
+SERVER_HEADER = False
+"""No ``Server: uvicorn`` on our answers: it tells a caller nothing it needs and names the
+software to anyone probing, on every poll."""
+
 AppFactory = Callable[[JobService], Any]
 """Builds an ASGI app from a service (``ui.app.create_app`` or a project's own)."""
 
@@ -48,6 +52,7 @@ def serve(
         log_level=log_level,
         timeout_graceful_shutdown=5,
         limit_concurrency=connection_cap(service),
+        server_header=SERVER_HEADER,
     )
     uvicorn.Server(config).run()
 
@@ -81,6 +86,7 @@ def serve_workers(
         log_level=log_level,
         timeout_graceful_shutdown=5,
         limit_concurrency=_limit(settings.ui_max_connections),
+        server_header=SERVER_HEADER,
     )
 
 
@@ -175,6 +181,7 @@ def start_in_thread(
         lifespan="auto",
         timeout_graceful_shutdown=2,
         limit_concurrency=connection_cap(service, max_connections),
+        server_header=SERVER_HEADER,
     )
     sock = _listen(host, port)
     bound = sock.getsockname()[1]
