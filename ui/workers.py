@@ -22,5 +22,10 @@ APP_FACTORY = "ui.workers:app_from_env"
 
 
 def app_from_env() -> FastAPI:
-    """The web app on a service built from this process's environment."""
-    return create_app(runtime_for(os.environ.get("JOBSTATE_APP") or None).service)
+    """The web app on a service built from this process's environment (the process
+    serves only it: what it built is moved out of the collector's sight)."""
+    from ui.server import settle_heap
+
+    app = create_app(runtime_for(os.environ.get("JOBSTATE_APP") or None).service)
+    settle_heap()
+    return app
