@@ -43,7 +43,7 @@ if __package__ in (None, ""):  # run as a script: keep bench/ from shadowing `pi
 import httpx
 import redis
 
-from harness.testing.pollers import Connection, Polls, poll_jobs
+from harness.testing.pollers import Connection, Polls, run_polls
 from pipeline.procs.redis_server import RedisServer, free_port
 from pipeline.service import JobService
 from pipeline.settings import Settings
@@ -318,7 +318,7 @@ def latency_run(args: argparse.Namespace, redis_url: str, base: str, pollers: in
     """``pollers`` page-like pollers over pollers/5 moving jobs; prints the line, returns p99."""
     job_ids = make_jobs(redis_url, max(1, pollers // 5))
     with moving(redis_url, job_ids, CHANGE_EVERY):
-        polls: Polls = asyncio.run(poll_jobs(base, job_ids, pollers, args.poll_seconds))
+        polls: Polls = run_polls(base, job_ids, pollers, args.poll_seconds)
     lat = polls.latencies_ms or [0.0]
     p99 = percentile(lat, 0.99)
     print(

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-__all__ = ["Connection", "Polls", "main", "poll_jobs"]
+__all__ = ["Connection", "Polls", "main", "poll_jobs", "run_polls"]
 
 POLL_SECONDS = 1.0
 OPENED_PER_SECOND = 200
@@ -186,14 +186,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     job_ids = args.ids_file.read_text().split()
     count = args.pollers or len(job_ids)
-    # The pollers' own pauses would be measured as the server's latency: no collector
-    # pauses while they run (a run is minutes at most; what a request leaves behind is
-    # freed as its last reference goes, and the few cycles wait for the process's end).
-    gc.freeze()
-    gc.disable()
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        polls = runner.run(poll_jobs(args.url, job_ids, count, args.timeout))
+    polls = run_polls(args.url, job_ids, count, args.timeout)
     args.out_file.write_text(json.dumps(asdict(polls)))
+
+
+def run_polls(url: str, job_ids: Sequence[str], pollers: int, seconds: float) -> Polls:
+    """:func:`poll_jobs` on uvloop when it is installed, with the garbage collector paused:
+    the pollers' own pauses would be measured as the server's latency. A run lasts minutes
+    at most; what a request leaves behind is freed as its last reference goes, and the
+    few cycles wait until the collector is back on, after the run."""
+    gc.freeze()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            return runner.run(poll_jobs(url, job_ids, pollers, seconds))
+    finally:
+        gc.unfreeze()
+        if enabled:
+            gc.enable()
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

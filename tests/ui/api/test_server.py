@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 
 import httpx
 import pytest
 
 from harness.testing.browser.live_ui import start_live_ui
+from harness.testing.pollers import run_polls
 from pipeline.service import JobService
 from pipeline.store import JobStore
 from ui.app import create_app
@@ -53,3 +55,19 @@ def test_live_ui_urls(service: JobService) -> None:
         with httpx.Client() as http:
             assert http.get(live.api_url("/api/ping")).json() == {"status": "ok"}
         assert live.service is service
+
+
+def test_page_like_pollers_see_a_job_end_and_leave_the_collector_as_they_found_it(
+    service: JobService, state_store: JobStore
+) -> None:
+    # Slips: the pollers' paused collector left off (or objects left frozen) after a run.
+    job_id = state_store.create("https://media.example/a.mp3").job_id
+    for status in state_store.workflow.happy_path()[1:]:
+        state_store.set_state(job_id, status, attempt=1)
+    before = (gc.isenabled(), gc.get_freeze_count())
+    with start_in_thread(service) as running:
+        polls = run_polls(running.url, [job_id], 3, seconds=10)
+    assert (gc.isenabled(), gc.get_freeze_count()) == before
+    assert polls.failures == []
+    assert polls.last == {job_id: state_store.workflow.happy_path()[-1]}
+    assert polls.changed == 3  # each poller read the record once and stopped at the end
