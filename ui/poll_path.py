@@ -5,7 +5,7 @@ telemetry check, the error middleware, routing and dependency injection, each mi
 wrapping ``send`` again) cost more than the read itself. So the poll is answered by the
 declared route's own functions (:func:`ui.api.read_poll`, :func:`ui.api.poll_response`),
 its refusals by the app's own handlers (:func:`ui.http_errors.handler_for`), stamped with
-the same security headers (:func:`ui.security.stamp`): the answers are the route's,
+the same security headers (:class:`ui.security.Stamped`): the answers are the route's,
 whichever way they come.
 
 Two ways in:
@@ -27,7 +27,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ui.api import poll_response, read_poll
 from ui.body_limit import BodyLimit
@@ -35,7 +35,7 @@ from ui.body_timeout import BodyTimeout
 from ui.context import AppContext
 from ui.etags import etag
 from ui.http_errors import handler_for
-from ui.security import SecurityHeaders, stamp
+from ui.security import SecurityHeaders, Stamped
 
 __all__ = ["JobstateAPI", "PollPath", "polled_job"]
 
@@ -119,19 +119,11 @@ class JobstateAPI(FastAPI):
             await super().__call__(scope, receive, send)
             return
         scope["app"] = self
-        started = False
-
-        async def stamped(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                stamp(message, no_store=True)
-            await send(message)
-
+        stamped = Stamped(send, no_store=True)
         try:
             await _answer(self.state.jobstate, job_id, scope, receive, stamped)
         except Exception:
-            if started:
+            if stamped.started:
                 raise
             await super().__call__(scope, receive, send)  # the stack answers, as any route
 

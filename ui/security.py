@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["CONTENT_SECURITY_POLICY", "SecurityHeaders", "stamp"]
+__all__ = ["CONTENT_SECURITY_POLICY", "SecurityHeaders", "Stamped", "stamp"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,22 @@ def stamp(message: Message, *, no_store: bool) -> None:
     message["headers"] = kept + ours
 
 
+class Stamped:
+    """``send`` that stamps our headers on the answer's start (:func:`stamp`); ``started``
+    once that went out."""
+
+    def __init__(self, send: Send, *, no_store: bool) -> None:
+        self.send = send
+        self.no_store = no_store
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+            stamp(message, no_store=self.no_store)
+        await self.send(message)
+
+
 class SecurityHeaders:
     """Pure ASGI middleware: stamps the headers above on every HTTP response.
 
@@ -59,20 +75,12 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         no_store = str(scope.get("path", "")).startswith(self.no_store_prefixes)
-        started = False
-
-        async def stamped(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                stamp(message, no_store=no_store)
-            await send(message)
-
+        stamped = Stamped(send, no_store=no_store)
         try:
             await self.app(scope, receive, stamped)
         except Exception:
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
-            if started:
+            if stamped.started:
                 raise
             await self._internal_error(stamped)
 
