@@ -15,10 +15,11 @@ from harness.adapter import JobReading, TaskEvent
 from harness.testing.audit.foreign.judge import (
     API_LAG_SECONDS,
     WAY_OVER,
+    WRITE_LATENCY_SECONDS,
     ForeignJob,
     judge_foreign_cell,
 )
-from harness.testing.audit.foreign.sampler import ApiSpan, Change
+from harness.testing.audit.foreign.sampler import ApiSpan, Change, SampleStats
 from harness.testing.audit.report.card import BUG_KINDS, Cell
 from pipeline.workflow import Workflow
 
@@ -125,6 +126,72 @@ def test_a_status_never_shown_is_a_transition_lost_at_a_hand_off() -> None:
     assert _kinds(cell) == ["lost-at-handoff"]
     assert "RESIZING never showed" in cell.reasons[0]
     assert "read" in cell.reasons[0]  # how often the store was read is part of the finding
+
+
+TASKS = {"RESIZING": TASK, "UPLOADING": "shop.upload"}
+
+
+def _gap_job(resize_began: float, resize_ended: float, again: float = 0.0) -> ForeignJob:
+    """QUEUED read at 100.00; the next read (began then, done at 100.05) shows UPLOADING;
+    ``shop.resize`` ran from ``resize_began`` to ``resize_ended`` (and began once more
+    at ``again``, a redelivery, when given)."""
+    reading = JobReading("QUEUED", None, None)
+    changes = [
+        Change(0.0, reading, 100.0),
+        Change(0.05, JobReading("UPLOADING", None, None), 100.05, 100.0),
+        Change(0.09, JobReading("DONE", None, {"k": 1}), 100.09, 100.08),
+    ]
+    events = [
+        _event("started", resize_began),
+        _event("succeeded", resize_ended),
+        _event("started", 100.04, "shop.upload"),
+        _event("succeeded", 100.08, "shop.upload"),
+    ]
+    if again:
+        events.append(_event("started", again))
+    return ForeignJob("job-1", changes, events=events)
+
+
+def test_a_status_whose_task_began_between_two_reads_is_told_not_found() -> None:
+    # At the bound: the run begins exactly at the earlier read, or exactly at the later
+    # one; its end is logged after the job moved on (as Celery logs it, after the result
+    # is written). Slip: a status the sampling could not see called a lost transition.
+    # A redelivery that began after the job moved on plays no part in this step; a run
+    # that began up to WRITE_LATENCY_SECONDS before the earlier read may still have
+    # written its status after that read.
+    for job in (
+        _gap_job(100.0 - WRITE_LATENCY_SECONDS, 100.06),
+        _gap_job(100.05, 100.07),
+        _gap_job(100.01, 100.02, 100.2),
+    ):
+        cell = _judge(job, fault="redis-restart", stage_tasks=TASKS)
+        assert cell.bugs == []
+        assert cell.verdict == "pass", cell.reasons
+        assert "RESIZING may have shown between two reads 50.0 ms apart" in cell.sampled
+        assert "shop.resize began inside that gap" in cell.sampled
+
+
+def test_the_allowance_for_a_late_write_grows_with_the_longest_gap_between_reads() -> None:
+    # A loaded machine reads and writes slowly alike: with a longest gap of 100 ms, a run
+    # that began 200 ms before the earlier read may still have written after it; 201 not.
+    for began, kinds in ((99.8, []), (99.799, ["lost-at-handoff"])):
+        job = _gap_job(began, 100.06)
+        job.stats = SampleStats(reads=10, max_gap_ms=100.0)
+        cell = _judge(job, fault="redis-restart", stage_tasks=TASKS)
+        assert _kinds(cell) == kinds, (began, cell.reasons)
+
+
+def test_a_status_whose_task_began_outside_the_gap_is_a_transition_lost() -> None:
+    # One past the bound on each side: the task was running well before a read that showed
+    # QUEUED, or began only after UPLOADING showed; no task known: no excuse either.
+    for began, ended, tasks in (
+        (100.0 - WRITE_LATENCY_SECONDS - 0.001, 100.04, TASKS),
+        (100.051, 100.06, TASKS),
+        (100.01, 100.04, {"UPLOADING": "shop.upload"}),
+    ):
+        cell = _judge(_gap_job(began, ended), fault="redis-restart", stage_tasks=tasks)
+        assert _kinds(cell) == ["lost-at-handoff"], (began, ended, cell.reasons)
+        assert "RESIZING never showed" in cell.reasons[0]
 
 
 def test_an_error_that_does_not_name_its_stage_is_an_error_not_propagated() -> None:

@@ -7,6 +7,7 @@ never on time.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from typing import Any
 
@@ -64,6 +65,10 @@ def test_every_status_of_a_dozen_is_seen_once_in_order() -> None:
         stats = sampler.stats("j")
     assert [c.reading.status for c in changes if c.reading] == path
     assert [c.at for c in changes] == sorted(c.at for c in changes)
+    # Each change happened after the read before it began: the window the judge trusts.
+    assert changes[0].since == 0.0
+    for before, change in itertools.pairwise(changes):
+        assert before.since <= change.since < change.wall
     assert changes[-1].reading is not None
     assert changes[-1].reading.has_result
     assert stats.reads >= len(path)

@@ -170,6 +170,7 @@ class ForeignCell(CellRun):
             settle=self.settle,
             results=self.results,
             retry=retry,
+            stage_tasks=self.adapter.stage_tasks,
         )
         if self.ended_by and cell.final_status is not None:
             cell.ended_by = self.ended_by

@@ -10,7 +10,7 @@ instead. No pytest here.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,11 +85,15 @@ class ForeignJob:
 
     def statuses(self) -> list[str]:
         """The statuses seen, each once per stretch."""
-        out: list[str] = []
+        return [status for status, _ in self.stretches()]
+
+    def stretches(self) -> list[tuple[str, Change]]:
+        """Each status seen, once per stretch, with the change that first showed it."""
+        out: list[tuple[str, Change]] = []
         for change in self.changes:
             status = change.reading.status if change.reading else ""
-            if status and (not out or out[-1] != status):
-                out.append(status)
+            if status and (not out or out[-1][0] != status):
+                out.append((status, change))
         return out
 
     def last(self) -> JobReading | None:
@@ -108,6 +112,17 @@ class _Verdict:
     def plain(self, finding: str) -> None:
         self.cell.reasons.append(finding)
 
+    def unseen(self, note: str) -> None:
+        """Not a finding: what the sampling could not see, told with how it sampled."""
+        self.cell.sampled = "; ".join(x for x in (self.cell.sampled, note) if x)
+
+
+_ENDS = frozenset({"succeeded", "failed", "retried"})
+"""Task log events that end a run."""
+
+WRITE_LATENCY_SECONDS = 0.05
+"""How long after its task starts a status written "as the task starts" may land."""
+
 
 def _runs(job: ForeignJob, task: str, event: str) -> list[TaskEvent]:
     return [e for e in job.events if e.task == task and e.event == event]
@@ -123,7 +138,7 @@ def _overlapped(job: ForeignJob, task: str) -> bool:
             open_runs += 1
             if open_runs > 1:
                 return True
-        elif event.event in {"succeeded", "failed", "retried"}:
+        elif event.event in _ENDS:
             open_runs = max(open_runs - 1, 0)
     return False
 
@@ -134,16 +149,24 @@ def _swallowed(job: ForeignJob, task: str) -> bool:
     return runs.count("started") == 1 and "succeeded" in runs and "failed" not in runs
 
 
-def _check_path(v: _Verdict, wf: Workflow, job: ForeignJob, task: str, stats: str) -> None:
+def _check_path(
+    v: _Verdict,
+    wf: Workflow,
+    job: ForeignJob,
+    task: str,
+    stats: str,
+    stage_tasks: Mapping[str, str],
+) -> None:
     order = wf.happy_path()
-    steps = job.statuses()
+    stretches = job.stretches()
+    steps = [status for status, _ in stretches]
     unknown = sorted({s for s in steps if s not in wf.statuses})
     if unknown:
         v.plain(
             f"the store holds statuses workflow {wf.name!r} does not declare: "
             f"{', '.join(repr(s) for s in unknown)} (is the adapter's workflow the app's?)"
         )
-    for src, dst in itertools.pairwise(steps):
+    for (src, _), (dst, change) in itertools.pairwise(stretches):
         if src in unknown or dst in unknown:
             continue
         if wf.allowed(src, dst) or (src == wf.error and dst == wf.initial):
@@ -158,6 +181,13 @@ def _check_path(v: _Verdict, wf: Workflow, job: ForeignJob, task: str, stats: st
             )
         elif src in order and dst in order and order.index(dst) > order.index(src):
             missed = order[order.index(src) + 1 : order.index(dst)]
+            if _ran_unseen(job, stage_tasks, missed, change):
+                v.unseen(
+                    f"{', '.join(missed)} may have shown between two reads "
+                    f"{(change.wall - change.since) * 1000:.1f} ms apart: "
+                    f"{_task_names(stage_tasks, missed)} began inside that gap"
+                )
+                continue
             v.bug(
                 "lost-at-handoff",
                 f"the state went from {src} to {dst}: {', '.join(missed)} never showed "
@@ -170,6 +200,38 @@ def _check_path(v: _Verdict, wf: Workflow, job: ForeignJob, task: str, stats: st
                 f"the state went from {src} back to {dst}: a stale write from another process",
                 "went-back",
             )
+
+
+def _ran_unseen(
+    job: ForeignJob, stage_tasks: Mapping[str, str], missed: list[str], change: Change
+) -> bool:
+    """Whether, for each missed status, the last run of its stage task to begin before
+    the job showed what came next began late enough that the status, written as that run
+    started, may have come and gone between the two reads around ``change``.
+
+    "As it started" allows :data:`WRITE_LATENCY_SECONDS`, or twice the longest gap between
+    the job's reads when the machine was slower than that: a write lags its task's start
+    as a read lags its schedule. Its end is not asked for (Celery logs a task's end after
+    the write that moves the job on), nor runs that began later (a redelivery). A missed
+    status with no task, no run, or a run already going well before the read that did
+    not show it was not written while a read could see it: a transition lost."""
+    if not change.since:
+        return False
+    allowance = max(WRITE_LATENCY_SECONDS, 2 * job.stats.max_gap_ms / 1000)
+    for status in missed:
+        name = stage_tasks.get(status)
+        began = [
+            e.at
+            for e in job.events
+            if e.task == name and e.event == "started" and e.at <= change.wall
+        ]
+        if name is None or not began or max(began) < change.since - allowance:
+            return False
+    return True
+
+
+def _task_names(stage_tasks: Mapping[str, str], statuses: list[str]) -> str:
+    return ", ".join(stage_tasks[s] for s in statuses)
 
 
 def _check_end(
@@ -269,12 +331,14 @@ def _check_done(
         )
 
 
-def story_findings(workflow: Workflow, job: ForeignJob, task: str) -> list[str]:
+def story_findings(
+    workflow: Workflow, job: ForeignJob, task: str, stage_tasks: Mapping[str, str] | None = None
+) -> list[str]:
     """What is wrong with the job's story so far: statuses it moved through that the
     workflow forbids, and the API disagreeing with the store (none while it is running
     honestly)."""
     v = _Verdict(Cell("", "", "pass"))
-    _check_path(v, workflow, job, task, job.stats.describe())
+    _check_path(v, workflow, job, task, job.stats.describe(), stage_tasks or {})
     _check_api(v, job)
     return v.cell.reasons
 
@@ -351,11 +415,14 @@ def judge_foreign_cell(
     settle: float,
     results: bool = True,
     retry: Callable[[str], JobReading | None] | None = None,
+    stage_tasks: Mapping[str, str] | None = None,
 ) -> Cell:
     """The cell's verdict for ``job`` after ``fault`` was planted at ``task`` (``stage``).
 
     ``retry(job_id)`` retries the job and returns its terminal reading (``None``: the
-    adapter cannot retry); ``results`` says whether the app stores a result when done.
+    adapter cannot retry); ``results`` says whether the app stores a result when done;
+    ``stage_tasks`` (status to task name, the adapter's) tells a status that never
+    showed because it was never written from one whose task ran between two reads.
     """
     cell = Cell(stage, fault, "pass", jobs=[job.job_id])
     v = _Verdict(cell)
@@ -363,7 +430,7 @@ def judge_foreign_cell(
     cell.sampled = stats
     if fired == 0:
         v.plain(f"the fault never fired: {task} did not run in this cell")
-    _check_path(v, workflow, job, task, stats)
+    _check_path(v, workflow, job, task, stats, stage_tasks or {})
     _check_end(v, workflow, job, (stage, task, fault), settle, results, fired)
     _check_api(v, job)
     last = job.last()

@@ -11,7 +11,7 @@ job (stuck, errors that never reached the state, lost results). No pytest here.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from hypothesis import Phase, settings
@@ -38,6 +38,8 @@ class ForeignWorld:
     injector: FaultInjector
     events: Callable[[], list[TaskEvent]]
     faults: tuple[str, ...] = STAGE_FAULTS
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    """Each failing run as the machine saw it: what failed, and the steps taken."""
 
     def job(self, job_id: str) -> ForeignJob:
         """Everything known of ``job_id`` now."""
@@ -67,6 +69,7 @@ class ForeignMachine(RuleBasedStateMachine):
         self.jobs: list[str] = []
         self.planted: dict[str, str] = {}
         self.settled: set[str] = set()
+        self.steps: list[str] = []
 
     def teardown(self) -> None:
         """Let every job settle and judge each as a cell would."""
@@ -83,8 +86,9 @@ class ForeignMachine(RuleBasedStateMachine):
                     fired=1,
                     settle=self.adapter.settle_seconds,
                     results=self.adapter.results,
+                    stage_tasks=self.adapter.stage_tasks,
                 )
-                assert not cell.reasons, f"job {job_id}: " + "; ".join(cell.reasons)
+                self._check(cell.reasons, job_id)
         finally:
             self.world.injector.release()
 
@@ -93,9 +97,13 @@ class ForeignMachine(RuleBasedStateMachine):
     @rule()
     def submit(self) -> None:
         """Start a job with a valid input."""
+        self.steps.append(f"state.submit()  # job {self._start()}")
+
+    def _start(self) -> str:
         job_id = str(self.adapter.submit(self.adapter.example_input()))
         self.world.sampler.track(job_id)
         self.jobs.append(job_id)
+        return job_id
 
     @rule(data=st.data())
     def submit_with_fault(self, data: st.DataObject) -> None:
@@ -103,8 +111,9 @@ class ForeignMachine(RuleBasedStateMachine):
         kind = data.draw(st.sampled_from(self.world.faults), label="fault")
         stage = data.draw(st.sampled_from(sorted(self.adapter.stage_tasks)), label="stage")
         self.world.injector.at_task(self.adapter.stage_tasks[stage], kind)
-        self.submit()
-        self.planted[self.jobs[-1]] = stage
+        job_id = self._start()
+        self.planted[job_id] = stage
+        self.steps.append(f"state.submit_with_fault({kind!r} at {stage})  # job {job_id}")
 
     @precondition(lambda self: bool(self.jobs) and self.adapter.can_retry)
     @rule(data=st.data())
@@ -114,6 +123,7 @@ class ForeignMachine(RuleBasedStateMachine):
         latest = self.world.sampler.latest(job_id)
         if latest is not None and latest.status == self.wf.error:
             self.adapter.retry(job_id)
+            self.steps.append(f"state.retry({job_id!r})")
 
     @rule()
     def settle(self) -> None:
@@ -121,6 +131,7 @@ class ForeignMachine(RuleBasedStateMachine):
         for job_id in self.jobs:
             settle_job(self.adapter, self.world.sampler, self._events_of(job_id), job_id)
         self.settled.update(self.jobs)
+        self.steps.append("state.settle()")
 
     def _events_of(self, job_id: str) -> Callable[[], list[TaskEvent]]:
         return lambda: self.world.job(job_id).events
@@ -136,8 +147,21 @@ class ForeignMachine(RuleBasedStateMachine):
         """
         for job_id in sorted(self.settled):
             stage = self.planted.get(job_id, next(iter(self.adapter.stage_tasks)))
-            found = story_findings(self.wf, self.world.job(job_id), self.adapter.stage_tasks[stage])
-            assert not found, f"job {job_id}: " + "; ".join(found)
+            found = story_findings(
+                self.wf,
+                self.world.job(job_id),
+                self.adapter.stage_tasks[stage],
+                self.adapter.stage_tasks,
+            )
+            self._check(found, job_id)
+
+    def _check(self, found: list[str], job_id: str) -> None:
+        """Fail on ``found``, kept first on the world: the run is not replayed the same
+        way (its workers and timings are real), so Hypothesis' own replay may not fail."""
+        if found:
+            failure = f"job {job_id}: " + "; ".join(found)
+            self.world.failures.append((failure, "\n".join(self.steps)))
+            raise AssertionError(failure)
 
 
 FOREIGN_SETTINGS = settings(MACHINE_SETTINGS, phases=(Phase.explicit, Phase.generate))
@@ -149,6 +173,13 @@ real workers many times over. The first failing run is reported as it ran."""
 def run_foreign_machine(world: ForeignWorld, config: settings = FOREIGN_SETTINGS) -> MachineResult:
     """Run the machine over ``world``; the result carries the failing run, if any."""
     machine: Any = type("AppForeignMachine", (ForeignMachine,), {"bound_world": world})
-    return run_machine(
+    result = run_machine(
         machine, config, "harness.fixtures.audit.foreign_cells", "run_foreign_machine"
     )
+    if result.ok or not world.failures:
+        return result
+    # What the failing run found, as it ran: Hypothesis' replay of it on real workers may
+    # go another way (a flaky replay, or data drawn differently) and say only that.
+    failure, steps = world.failures[0]
+    example = result.counterexample or f"# the steps of the failing run\n{steps}"
+    return replace(result, reason=failure, counterexample=example)

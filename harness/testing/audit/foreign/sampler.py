@@ -38,6 +38,10 @@ class Change:
     reading: JobReading | None
     wall: float = 0.0
     """The wall-clock time it was seen (to order it with Celery's log)."""
+    since: float = 0.0
+    """The wall-clock time the read before began (it still showed the job as it was): the
+    change happened between ``since`` and ``wall``, and nothing that came and went in
+    between could be seen (0 for a job's first reading)."""
 
 
 @dataclass
@@ -80,6 +84,7 @@ class _Job:
     spans: list[ApiSpan] = field(default_factory=list)
     open_span: ApiSpan | None = None
     last_read: float = 0.0
+    last_read_begun: float = 0.0
     gap_total: float = 0.0
     stats: SampleStats = field(default_factory=SampleStats)
     last_change: float = 0.0
@@ -199,6 +204,7 @@ class StateSampler:
         return True, reading
 
     def _sample(self, job_id: str, job: _Job) -> None:
+        begun = time.time()
         ok, reading = self._read(job_id, job)
         if not ok:
             return
@@ -209,10 +215,10 @@ class StateSampler:
                 gap = now - job.last_read
                 job.gap_total += gap
                 job.stats.max_gap_ms = max(job.stats.max_gap_ms, round(gap * 1000, 3))
-            job.last_read = now
+            job.last_read, before, job.last_read_begun = now, job.last_read_begun, begun
             last = job.changes[-1].reading if job.changes else ...
             if last is ... or _key(last) != _key(reading):
-                job.changes.append(Change(round(now - job.t0, 4), reading, time.time()))
+                job.changes.append(Change(round(now - job.t0, 4), reading, time.time(), before))
                 job.last_change = now
 
     def _compare(self, job_id: str, job: _Job) -> None:
