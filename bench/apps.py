@@ -14,9 +14,12 @@ from celery import Celery, signals
 from pipeline.celery_app import create_app
 from pipeline.settings import Settings
 from pipeline.tracking import StageRun, Tracker
+from pipeline.workflow import PRD_WORKFLOW
 
 PLAIN = [f"bench.plain.{i}" for i in range(4)]
-TRACKED_LAST = "bench.tracked.generating_summary"
+TRACKED_STAGES = list(PRD_WORKFLOW.stages)
+"""The tracked chain's stages, in order (each task is ``bench.tracked.<stage>``)."""
+TRACKED_LAST = f"bench.tracked.{TRACKED_STAGES[-1].lower()}"
 DONE_LIST = "bench:done"
 
 

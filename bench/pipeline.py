@@ -2,15 +2,20 @@
 
 Prints end-to-end latency (submit to the end of the last task) and throughput of both,
 interleaved in one run, and their ratios. Target: tracked/untracked latency <= 1.15.
+Then where the difference goes: each stage task's median run time as Celery logged it in
+the worker ("succeeded in"), tracked and untracked side by side, per stage.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from collections import defaultdict
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: keep bench/ from shadowing `pipeline`
@@ -18,7 +23,7 @@ if __package__ in (None, ""):  # run as a script: keep bench/ from shadowing `pi
 
 from celery import Celery
 
-from bench.apps import DONE_LIST, PLAIN, create_bench_app
+from bench.apps import DONE_LIST, PLAIN, TRACKED_STAGES, create_bench_app
 from pipeline.celery_app import enqueue
 from pipeline.procs.redis_server import RedisServer
 from pipeline.procs.worker_process import WorkerProcess
@@ -82,8 +87,20 @@ def _burst(rt: Runtime, app: Celery, done: Finish, kind: str) -> float:
     return BURST / (time.perf_counter() - t0)
 
 
-def measure(appendfsync: str) -> tuple[dict[str, float], dict[str, float]]:
-    """Median latency (ms) and throughput (jobs/s) of both kinds on one server."""
+_SUCCEEDED = re.compile(rb"Task (\S+)\[[^]]*\] succeeded in ([0-9.e-]+)s")
+
+
+def stage_times(log: bytes) -> dict[str, float]:
+    """Each task's median run time in microseconds, from a worker log's "succeeded in"."""
+    runs: dict[str, list[float]] = defaultdict(list)
+    for match in _SUCCEEDED.finditer(log):
+        runs[os.fsdecode(match[1])].append(float(match[2]) * 1e6)
+    return {name: statistics.median(times) for name, times in runs.items()}
+
+
+def measure(appendfsync: str) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    """Median latency (ms) and throughput (jobs/s) of both kinds on one server, and each
+    stage task's median run time in the worker (us)."""
     config = {"appendfsync": appendfsync}
     with tempfile.TemporaryDirectory() as tmp, RedisServer(extra_config=config) as server:
         settings = Settings(
@@ -117,9 +134,10 @@ def measure(appendfsync: str) -> tuple[dict[str, float], dict[str, float]]:
         finally:
             worker.stop()
             rt.close()
+        stages = stage_times(worker.log_path.read_bytes())
     med = {k: statistics.median(v) for k, v in lat.items()}
     tput = {k: statistics.median(v) for k, v in thr.items()}
-    return med, tput
+    return med, tput, stages
 
 
 def main() -> None:
@@ -129,7 +147,7 @@ def main() -> None:
         f"of {BURST}), 4 no-op stages, prefork worker with 2 children"
     )
     for appendfsync in ("everysec", "always"):
-        med, tput = measure(appendfsync)
+        med, tput, stages = measure(appendfsync)
         print(f"redis-server AOF appendfsync {appendfsync}:")
         print(
             f"  latency median  tracked {med['tracked']:.1f} ms   "
@@ -141,6 +159,13 @@ def main() -> None:
             f"untracked {tput['plain']:.1f} jobs/s   "
             f"ratio {tput['tracked'] / tput['plain']:.3f}"
         )
+        print("  per stage in the worker (median run time, tracked | untracked | difference):")
+        for i, status in enumerate(TRACKED_STAGES):
+            tracked = stages.get(f"bench.tracked.{status.lower()}", 0.0)
+            plain = stages.get(PLAIN[i], 0.0)
+            print(
+                f"    {status:<20} {tracked:7.0f} us | {plain:7.0f} us | {tracked - plain:+7.0f} us"
+            )
 
 
 if __name__ == "__main__":
