@@ -191,18 +191,16 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def run_polls(url: str, job_ids: Sequence[str], pollers: int, seconds: float) -> Polls:
-    """:func:`poll_jobs` on uvloop when it is installed, with the garbage collector paused:
-    the pollers' own pauses would be measured as the server's latency. A run lasts minutes
-    at most; what a request leaves behind is freed as its last reference goes, and the
-    few cycles wait until the collector is back on, after the run."""
-    gc.freeze()
+    """:func:`poll_jobs` on uvloop when it is installed, with the garbage collector paused
+    (and put back as it was): the pollers' own pauses would be measured as the server's
+    latency. A run lasts minutes at most; what a request leaves behind is freed as its last
+    reference goes, and the few cycles wait until the collector is back on, after the run."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             return runner.run(poll_jobs(url, job_ids, pollers, seconds))
     finally:
-        gc.unfreeze()
         if enabled:
             gc.enable()
 

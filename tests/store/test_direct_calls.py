@@ -89,3 +89,38 @@ def test_a_store_write_after_a_redis_restart_reconnects_and_writes_once(
     state_store.progress(job_id, {"percent": 5}, attempt=1)
     assert [e["kind"] for e in state_store.history(job_id)][-1] == "progress"
     assert state_store.get_state(job_id)["version"] == 3
+
+
+async def test_a_server_that_never_answers_is_a_redis_timeout_within_the_socket_timeout() -> None:
+    # Slip: the write and the read left without the connection's own bound (they wait
+    # as long as the caller does, forever for a caller with no deadline of its own).
+    done = asyncio.Event()
+    handlers: list[asyncio.Task[None]] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # Answers the client's own hello (CLIENT SETINFO on connect), never a PING.
+        handlers.append(asyncio.current_task())  # type: ignore[arg-type]
+        try:
+            while (data := await reader.read(1 << 16)) and b"PING" not in data:
+                writer.write(b"+OK\r\n" * data.count(b"*"))
+                await writer.drain()
+            await done.wait()
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    pool = aredis.ConnectionPool(host="127.0.0.1", port=port, socket_timeout=0.2, protocol=2)
+    calls = DirectCalls(pool, 1)
+    try:
+        with pytest.raises(redis.TimeoutError):
+            async with asyncio.timeout(5):  # a builtin TimeoutError here: no bound of its own
+                await calls.call("PING")
+        assert calls._idle == []  # a connection with a reply still owed is never reused
+    finally:
+        done.set()
+        await asyncio.gather(*handlers)
+        await calls.aclose()
+        await pool.aclose()
+        server.close()
+        await server.wait_closed()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -19,6 +20,7 @@ from pipeline.procs.redis_server import free_port
 from pipeline.settings import Settings
 from pipeline.store import JobStore
 from pipeline.waiting import wait_until
+from ui.workers import app_from_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.jobstate_redis("server")]
 
@@ -123,3 +125,19 @@ def test_a_bad_app_is_refused_before_any_worker_starts(jobstate_settings: Settin
     result = CliRunner(env=env).invoke(cli, args)
     assert result.exit_code == 1
     assert "--app no_such_module:app" in result.output
+
+
+def test_a_serving_process_moves_what_it_built_out_of_the_collectors_sight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Slip: a worker process built without settle_heap (each full collection then scans
+    # the app, its routes and schemas again, a pause in some poll).
+    monkeypatch.setenv("JOBSTATE_REDIS_URL", "redis://127.0.0.1:9/0")  # never reached
+    monkeypatch.delenv("JOBSTATE_APP", raising=False)
+    before = gc.get_freeze_count()
+    try:
+        app = app_from_env()
+        assert gc.get_freeze_count() > before
+        assert app.state.jobstate.service is not None
+    finally:
+        gc.unfreeze()

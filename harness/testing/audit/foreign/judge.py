@@ -220,12 +220,9 @@ def _ran_unseen(
     allowance = max(WRITE_LATENCY_SECONDS, 2 * job.stats.max_gap_ms / 1000)
     for status in missed:
         name = stage_tasks.get(status)
-        began = [
-            e.at
-            for e in job.events
-            if e.task == name and e.event == "started" and e.at <= change.wall
-        ]
-        if name is None or not began or max(began) < change.since - allowance:
+        runs = _runs(job, name, "started") if name else []
+        began = [e.at for e in runs if e.at <= change.wall]
+        if not began or max(began) < change.since - allowance:
             return False
     return True
 
