@@ -177,10 +177,20 @@ def _drop_if_closed(conn: Any) -> None:
         conn.disconnect()
 
 
+_SHARED = "_jobstate_direct_calls"
+
+
 def sync_direct_calls(client: Any) -> SyncDirectCalls | None:
-    """:class:`SyncDirectCalls` on ``client``'s pool; ``None`` for a cluster client (no one
-    pool) and a sentinel-managed one (its client retries through a failover)."""
+    """The :class:`SyncDirectCalls` of ``client``'s pool, one per pool, kept on it: every
+    store made on a client shares its idle connections (the connections it makes count
+    against the pool's limit, so one set per store would run a long-lived client out of
+    them). ``None`` for a cluster client (no one pool) and a sentinel-managed one (its
+    client retries through a failover)."""
     pool = getattr(client, "connection_pool", None)
     if not isinstance(pool, redis.ConnectionPool) or isinstance(pool, SentinelConnectionPool):
         return None
-    return SyncDirectCalls(pool)
+    calls: SyncDirectCalls | None = getattr(pool, _SHARED, None)
+    if calls is None:
+        calls = SyncDirectCalls(pool)
+        setattr(pool, _SHARED, calls)
+    return calls

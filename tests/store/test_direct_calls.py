@@ -124,3 +124,15 @@ async def test_a_server_that_never_answers_is_a_redis_timeout_within_the_socket_
         await pool.aclose()
         server.close()
         await server.wait_closed()
+
+
+@pytest.mark.jobstate_redis("fake")
+def test_stores_made_on_one_client_share_its_connections(state_store: JobStore) -> None:
+    # Slip: direct calls made per store; each store's connections count against the
+    # client's pool (100 for fakeredis) and a long-lived client ran out of them.
+    client = state_store.client
+    limit = client.connection_pool.max_connections
+    for n in range(limit + 1):  # one past the pool's limit
+        store = JobStore(client, state_store.workflow, state_store.settings)
+        store.create("https://media.example/a.mp3", job_id=f"shared-{n}")
+    assert client.connection_pool._created_connections <= 2
