@@ -86,6 +86,11 @@ def _shown_args(ctx: Any) -> str:
     return text if len(text) <= ARGSREPR_MAX else text[: ARGSREPR_MAX - 3] + "..."
 
 
+def _default_work_root() -> str:
+    """Where stage files go when the settings name no work dir: ``<tmp>/jobstate``."""
+    return os.path.join(tempfile.gettempdir(), "jobstate")
+
+
 HANDOFF = "handoff"
 """Job-context key naming the stage run that sent this stage: ``[status, delivery]``."""
 
@@ -337,9 +342,9 @@ class Tracker:
             raise RuntimeError(f"no task registered for first stage {first}")
         self._send(first, ctx)
 
-    def _send(self, status: str, ctx: dict[str, Any]) -> None:
+    def _send(self, status: str, ctx: dict[str, Any], settings: Settings | None = None) -> None:
         """Send ``status``'s task with ``ctx``; what Celery logs of it is redacted."""
-        shown = _shown_args(self.settings.redactor.value(ctx))
+        shown = _shown_args((settings or self.settings).redactor.value(ctx))
         options: dict[str, Any] = {"argsrepr": shown}  # a Celery option celery-types omits
         self.tasks[status].apply_async(args=(ctx,), **options)
 
@@ -359,8 +364,9 @@ class Tracker:
         Returns what Celery logs as the task's outcome: the job, the stage and where it
         went next, never the context (it carries the job's input and its secrets).
         """
-        run = self._enter(task, status, ctx)
-        with Heartbeat(run, self.settings.heartbeat_seconds):
+        settings = self.settings  # read once: a stage's every lookup of it is on its path
+        run = self._enter(task, status, ctx, settings)
+        with Heartbeat(run, settings.heartbeat_seconds):
             try:
                 for hook in tuple(_HOOKS):
                     hook(run)
@@ -372,7 +378,9 @@ class Tracker:
                 raise
         return self._hand_off(run, out)
 
-    def _enter(self, task: Task[Any, Any], status: str, ctx: dict[str, Any]) -> StageRun:
+    def _enter(
+        self, task: Task[Any, Any], status: str, ctx: dict[str, Any], settings: Settings
+    ) -> StageRun:
         store = self.store()
         job_id, attempt = str(ctx["job_id"]), int(ctx["attempt"])
         task_id = str(task.request.id or "")
@@ -382,7 +390,7 @@ class Tracker:
                 status,
                 attempt=attempt,
                 task_id=task_id or None,
-                max_runs=self.settings.max_stage_runs,
+                max_runs=settings.max_stage_runs,
                 by=_handed_by(ctx),
             )
         except FENCED as exc:
@@ -390,13 +398,11 @@ class Tracker:
             raise Ignore() from exc
         if w.status != status:
             log.warning("job %s: %s redelivered too often, now %s", job_id, status, w.status)
-            self._remove_attempt_dir(job_id, attempt)
+            self._remove_attempt_dir(job_id, attempt, settings)
             raise Ignore()
-        root = self._workdir(job_id, attempt)
+        root = self._workdir(job_id, attempt, settings)
         delivery = max(w.reruns, 1)
-        return StageRun(
-            store, job_id, attempt, status, task_id, self.settings, root, delivery=delivery
-        )
+        return StageRun(store, job_id, attempt, status, task_id, settings, root, delivery=delivery)
 
     def _hand_off(self, run: StageRun, out: dict[str, Any]) -> dict[str, Any]:
         nxt = self.next_stage(run.status)
@@ -406,7 +412,7 @@ class Tracker:
         ctx[HANDOFF] = list(run.by)
         outcome = {"job_id": run.job_id, "attempt": run.attempt, "stage": run.status}
         if nxt is not None:
-            self._send(nxt, ctx)
+            self._send(nxt, ctx, run.settings)
             return {**outcome, "next": nxt}
         final = self.workflow.happy_path()[-1]
         try:
@@ -416,14 +422,14 @@ class Tracker:
         except FENCED as exc:
             log.info("job %s finished but was fenced out: %s", run.job_id, exc)
             raise Ignore() from exc
-        self._remove_attempt_dir(run.job_id, run.attempt)
+        self._remove_attempt_dir(run.job_id, run.attempt, run.settings)
         return {**outcome, "next": final}
 
     def _fail(self, run: StageRun, exc: BaseException) -> None:
         """Write the error status naming the stage; never raises over the stage's error."""
         try:
             run.cleanup()
-            self._remove_attempt_dir(run.job_id, run.attempt)
+            self._remove_attempt_dir(run.job_id, run.attempt, run.settings)
         except Exception:
             log.exception("job %s: cleaning %s's files failed", run.job_id, run.status)
         try:
@@ -463,11 +469,13 @@ class Tracker:
 
     # -- files ----------------------------------------------------------------------
 
-    def _workdir(self, job_id: str, attempt: int) -> Path:
-        root = Path(self.settings.work_dir or Path(tempfile.gettempdir()) / "jobstate")
-        return root / job_id / f"attempt-{attempt}"
+    def _workdir(self, job_id: str, attempt: int, settings: Settings | None = None) -> Path:
+        base = (settings or self.settings).work_dir or _default_work_root()
+        return Path(base, job_id, f"attempt-{attempt}")  # one parse, not three
 
-    def _remove_attempt_dir(self, job_id: str, attempt: int) -> None:
-        path = self._workdir(job_id, attempt)
+    def _remove_attempt_dir(
+        self, job_id: str, attempt: int, settings: Settings | None = None
+    ) -> None:
+        path = self._workdir(job_id, attempt, settings)
         if path.exists():
             shutil.rmtree(path, ignore_errors=True)
