@@ -11,7 +11,7 @@ from rich.console import Console
 
 from pipeline.cli_input import bad_input, read_job_input
 from pipeline.errors import JobStateError, ValidationError, printable
-from pipeline.settings import Settings
+from pipeline.settings import Settings, SettingsError
 from pipeline.workflow import PRD_WORKFLOW
 
 __all__ = ["main"]
@@ -29,6 +29,8 @@ def _runtime(app_target: str | None = None) -> Any:
 
     try:
         return runtime_for(app_target, Settings.from_env())
+    except SettingsError:
+        raise  # main() reports it, as for every command
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -339,8 +341,13 @@ def audit(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    cli()
+    """Console-script entry point: a setting that cannot work is a usage error (exit 2)
+    naming its variable, whichever command read it."""
+    try:
+        cli()
+    except SettingsError as exc:
+        click.echo(f"Error: {printable(str(exc), 2000)}", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

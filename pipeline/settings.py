@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -15,7 +16,13 @@ from pipeline.redaction import (
     redactor_for,
 )
 
-__all__ = ["Settings", "redact_credentials", "redact_url"]
+__all__ = ["Settings", "SettingsError", "redact_credentials", "redact_url"]
+
+
+class SettingsError(ValueError):
+    """A setting that cannot work, named by its ``JOBSTATE_*`` variable; raised when the
+    settings are made (from the environment, the command line or in code), before any of
+    them is used."""
 
 
 def redact_credentials(text: str) -> str:
@@ -62,11 +69,12 @@ class Settings:
     def __post_init__(self) -> None:
         from pipeline.netguard import parse_allow_entry
 
+        _check(self)
         for entry in self.allow_hosts:
             try:
                 parse_allow_entry(entry)
             except ValueError as exc:
-                raise ValueError(f"JOBSTATE_ALLOW_HOSTS: {exc}") from None
+                raise SettingsError(f"JOBSTATE_ALLOW_HOSTS: {exc}") from None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -122,17 +130,123 @@ class Settings:
         )
 
 
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
+
+
 def _convert(name: str, kind: Any, raw: str) -> Any:
     kind = str(kind)
     try:
         if kind == "bool":
-            return raw.strip().lower() in {"1", "true", "yes", "on"}
+            word = raw.strip().lower()
+            if word not in _TRUE | _FALSE:
+                raise ValueError(word)
+            return word in _TRUE
         if kind == "int":
             return int(raw)
         if kind == "float":
             return float(raw)
     except ValueError:
-        raise ValueError(f"JOBSTATE_{name.upper()}={raw!r} is not a valid {kind}") from None
+        what = "yes/no (1, true, yes, on / 0, false, no, off)" if kind == "bool" else kind
+        raise SettingsError(f"JOBSTATE_{name.upper()}={raw[:80]!r} is not a valid {what}") from None
     if kind.startswith("tuple"):
         return _split(raw)
     return raw
+
+
+# -- what each setting must be ------------------------------------------------------------
+
+_COUNTS = (
+    "retention_seconds",
+    "history_maxlen",
+    "stale_after_seconds",
+    "max_stage_runs",
+    "download_max_bytes",
+    "stage_soft_time_limit",
+    "stage_time_limit",
+    "ui_max_connections",
+)
+"""Whole numbers of at least 1: at 0 or below a finished job expires the moment it ends,
+the history refuses every write, every running job is stale, redeliveries go uncapped..."""
+_FOR_EVER = ("archive_ttl_seconds",)
+"""Whole numbers of at least 0, where 0 means "no expiry"."""
+_SPANS = ("heartbeat_seconds", "download_timeout_seconds", "ui_body_timeout_seconds")
+"""Finite numbers of seconds above 0."""
+_NAMES = ("key_prefix", "queue")
+"""Names other processes must spell the same: a stray space or newline from a shell or
+an env file would part a worker from the UI (another key space, another queue) silently."""
+NAME_MAX = 200
+
+
+def _var(name: str) -> str:
+    return f"JOBSTATE_{name.upper()}"
+
+
+def _check(s: Settings) -> None:
+    """Refuse settings that cannot work, naming the variable and why (see the tables)."""
+    for name in _COUNTS:
+        value = getattr(s, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SettingsError(f"{_var(name)}={value!r} must be a whole number of at least 1")
+    for name in _FOR_EVER:
+        value = getattr(s, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise SettingsError(
+                f"{_var(name)}={value!r} must be a whole number of at least 0 (0: for ever)"
+            )
+    for name in _SPANS:
+        value = getattr(s, name)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or not math.isfinite(value) or value <= 0:
+            raise SettingsError(f"{_var(name)}={value!r} must be a number of seconds above 0")
+    for name in _NAMES:
+        _check_name(name, getattr(s, name))
+    if "{" in s.key_prefix or "}" in s.key_prefix:
+        raise SettingsError(
+            f"{_var('key_prefix')}={s.key_prefix!r} may not hold braces: each job's keys "
+            "share a hash tag {<job id>}, and a brace in the prefix would take its place"
+        )
+    if not isinstance(s.cluster, bool):
+        raise SettingsError(f"{_var('cluster')}={s.cluster!r} must be True or False")
+    _check_relations(s)
+    _check_secret_keys(s.secret_keys)
+
+
+def _check_name(name: str, value: object) -> None:
+    if not isinstance(value, str) or not value:
+        raise SettingsError(f"{_var(name)}={value!r} must be a non-empty name")
+    if len(value) > NAME_MAX:
+        raise SettingsError(f"{_var(name)} is {len(value)} characters long (at most {NAME_MAX})")
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise SettingsError(
+            f"{_var(name)}={value[:80]!r} holds a space or a control character "
+            "(a stray newline from an env file?)"
+        )
+
+
+def _check_relations(s: Settings) -> None:
+    if s.stale_after_seconds < 2 * s.heartbeat_seconds:
+        raise SettingsError(
+            f"{_var('stale_after_seconds')}={s.stale_after_seconds} must be at least twice "
+            f"{_var('heartbeat_seconds')}={s.heartbeat_seconds}: a running stage beats that "
+            "often, and a sweep would call it stale between two beats and write ERROR over "
+            "a job that is still running"
+        )
+    if s.stage_time_limit <= s.stage_soft_time_limit:
+        raise SettingsError(
+            f"{_var('stage_time_limit')}={s.stage_time_limit} must be above "
+            f"{_var('stage_soft_time_limit')}={s.stage_soft_time_limit}: the soft limit lets a "
+            "stage record its error; past the hard one its process is killed"
+        )
+
+
+def _check_secret_keys(keys: object) -> None:
+    if not isinstance(keys, tuple) or not all(isinstance(k, str) for k in keys):
+        raise SettingsError(f"{_var('secret_keys')} must be a list of names")
+    if not keys:
+        raise SettingsError(
+            f"{_var('secret_keys')} is empty: no value would be hidden by its key's name; "
+            "leave it unset for the defaults"
+        )
+    for key in keys:
+        if not key or "," in key or any(c.isspace() or not c.isprintable() for c in key):
+            raise SettingsError(f"{_var('secret_keys')} holds {key[:80]!r}, not a key name")

@@ -11,6 +11,7 @@ from pipeline.service import job_context
 from pipeline.store import JobStore
 from pipeline.tracking import Tracker, sanitise_error
 from tests.pipeline.conftest import HAPPY
+from tests.store.conftest import wait_for_redis_time
 
 
 @pytest.fixture
@@ -124,14 +125,15 @@ def test_beat_schedules_the_sweep_which_errors_silent_jobs(
     assert entry["schedule"] <= 60
     job_id = state_store.create("http://example.com/a.mp3").job_id
     for status in ("DOWNLOADING", "TRANSCRIBING"):
-        state_store.set_state(job_id, status, attempt=1)
+        last = state_store.set_state(job_id, status, attempt=1)
     tracker = Tracker.of(jobstate_celery_app)
-    assert jobstate_celery_app.tasks[SWEEP_TASK].apply().get() == {"stale": []}
     tracker.store_factory = lambda: JobStore(
         state_store.client,
         state_store.workflow,
-        state_store.settings.with_(stale_after_seconds=0),
+        state_store.settings.with_(stale_after_seconds=1, heartbeat_seconds=0.5),
     )
+    assert jobstate_celery_app.tasks[SWEEP_TASK].apply().get() == {"stale": []}
+    wait_for_redis_time(state_store.client, last.ms + 1000)  # silent for the whole threshold
     assert jobstate_celery_app.tasks[SWEEP_TASK].apply().get() == {"stale": [job_id]}
     record = state_store.get_state(job_id)
     assert record["status"] == "ERROR"

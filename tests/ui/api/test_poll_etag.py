@@ -73,7 +73,9 @@ async def test_a_job_turning_stale_changes_the_tag(
     state_store: JobStore, enqueued: list[object]
 ) -> None:
     store = JobStore(
-        state_store.client, state_store.workflow, state_store.settings.with_(stale_after_seconds=1)
+        state_store.client,
+        state_store.workflow,
+        state_store.settings.with_(stale_after_seconds=1, heartbeat_seconds=0.5),
     )
     job_id = store.create(URL).job_id
     made = store.set_state(job_id, "DOWNLOADING", attempt=1)

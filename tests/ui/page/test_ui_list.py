@@ -31,8 +31,9 @@ AGO = re.compile(r"^changed (just now|\d+ s ago|\d+ min ago)$")
 
 @pytest.fixture
 def jobstate_settings(redis_backend: RedisBackend) -> Settings:
-    """Function: the test's settings with a 1 s stale threshold, so silence shows quickly."""
-    return redis_backend.settings.with_(stale_after_seconds=1)
+    """Function: the test's settings with a 1 s stale threshold, so silence shows quickly
+    (and heartbeats twice as often, as the settings require)."""
+    return redis_backend.settings.with_(stale_after_seconds=1, heartbeat_seconds=0.5)
 
 
 def _jobstate_command() -> list[str]:

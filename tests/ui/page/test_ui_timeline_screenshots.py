@@ -25,8 +25,9 @@ HAPPY = PRD_WORKFLOW.happy_path()
 
 @pytest.fixture
 def jobstate_settings(redis_backend: RedisBackend) -> Settings:
-    """Function: the test's settings with a 2 s stale threshold, so the list can show one."""
-    return redis_backend.settings.with_(stale_after_seconds=2)
+    """Function: the test's settings with a 2 s stale threshold, so the list can show one
+    (and heartbeats at least twice as often, as the settings require)."""
+    return redis_backend.settings.with_(stale_after_seconds=2, heartbeat_seconds=0.5)
 
 
 def _step(view: UiView, store: JobStore, job_id: str, status: str, attempt: int) -> None:
