@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -141,6 +142,7 @@ def read_config(config: pytest.Config, environ: dict[str, str] | None = None) ->
                 f"{', '.join(opt.choices)}"
             )
     _check_redis(resolved["redis"])
+    _check_seconds("timeout", resolved["timeout"])
     return JobstateConfig(resolved)
 
 
@@ -164,6 +166,21 @@ def _check_redis(setting: Setting) -> None:
         raise pytest.UsageError(
             f"--jobstate-redis={value!r} (from {setting.source}) must be {redis_mode_help()}"
         ) from None
+
+
+def _check_seconds(name: str, setting: Setting) -> None:
+    """A number of seconds above 0 and finite: 0 would fail every wait at once and ``inf``
+    would let a lost job hang the run instead of failing its test."""
+    try:
+        seconds = float(setting.value)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        flag = f"--jobstate-{name.replace('_', '-')}"
+        raise pytest.UsageError(
+            f"{flag}={setting.value!r} (from {setting.source}) must be a number of seconds "
+            "above 0"
+        )
 
 
 CONFIG_KEY = pytest.StashKey[JobstateConfig]()
