@@ -178,8 +178,7 @@ def _check_seconds(name: str, setting: Setting) -> None:
     if not math.isfinite(seconds) or seconds <= 0:
         flag = f"--jobstate-{name.replace('_', '-')}"
         raise pytest.UsageError(
-            f"{flag}={setting.value!r} (from {setting.source}) must be a number of seconds "
-            "above 0"
+            f"{flag}={setting.value!r} (from {setting.source}) must be a number of seconds above 0"
         )
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from rich.console import Console
@@ -33,6 +34,36 @@ def _runtime(app_target: str | None = None) -> Any:
         raise  # main() reports it, as for every command
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+if TYPE_CHECKING:
+    _FloatParam = click.ParamType[float]
+else:  # generic only from click 8.2; the project allows 8.1
+    _FloatParam = click.ParamType
+
+
+class Seconds(_FloatParam):
+    """A finite number of seconds, at least 0 (``above_zero``: more than 0): ``nan``,
+    ``inf`` or a negative age would sweep or wait for ever, or match every job."""
+
+    name = "seconds"
+
+    def __init__(self, *, above_zero: bool = False) -> None:
+        self.above_zero = above_zero
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        """The number of seconds ``value`` names, or a usage error saying what it must be."""
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            seconds = math.nan
+        low_ok = seconds > 0 if self.above_zero else seconds >= 0
+        if not (math.isfinite(seconds) and low_ok):
+            bound = "above 0" if self.above_zero else "at least 0"
+            self.fail(f"{value!r} is not a finite number of seconds {bound}", param, ctx)
+        return seconds
 
 
 def _fail(exc: Exception) -> NoReturn:
@@ -119,7 +150,13 @@ def beat(app_target: str, loglevel: str, schedule: str | None) -> None:
 @click.option("--space-id", default=None, help="Optional space id stored with the job.")
 @app_option
 @click.option("--wait", is_flag=True, help="Show status and progress live until done.")
-@click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait.")
+@click.option(
+    "--timeout",
+    default=600.0,
+    show_default=True,
+    type=Seconds(above_zero=True),
+    help="Seconds to wait.",
+)
 def submit(
     url: str | None,
     input_json: str | None,
@@ -206,20 +243,20 @@ def retry(job_id: str, app_target: str | None) -> None:
 @cli.command()
 @click.option(
     "--stale-after",
-    type=float,
+    type=Seconds(),
     default=None,
     help="Seconds without heartbeat before a running job is ERROR "
     "(default JOBSTATE_STALE_AFTER_SECONDS).",
 )
 @click.option(
     "--purge-errors-after",
-    type=float,
+    type=Seconds(),
     default=None,
     help="Delete jobs in ERROR for longer than this many seconds.",
 )
 @click.option(
     "--archive-after",
-    type=float,
+    type=Seconds(),
     default=None,
     help="Archive jobs COMPLETE for longer than this many seconds.",
 )

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.cli import cli
 from pipeline.sample_server import SampleServer
@@ -95,3 +98,54 @@ def test_submit_wait_shows_every_status_until_complete(
     for status in ("DOWNLOADING", "TRANSCRIBING", "GENERATING_QUOTES", "COMPLETE"):
         assert f"-> {status}" in result.output
     assert "Transcript:" in result.output
+
+
+SECONDS_OPTIONS = [
+    (["cleanup", "--stale-after"], False),
+    (["cleanup", "--purge-errors-after"], False),
+    (["cleanup", "--archive-after"], False),
+    (["submit", "http://example.com/a.mp3", "--wait", "--timeout"], True),
+]
+NOWHERE = {"JOBSTATE_REDIS_URL": "redis://127.0.0.1:1/0"}  # the body would fail here, exit 1
+
+
+def _refused(text: str, above_zero: bool) -> bool:
+    try:
+        seconds = float(text)
+    except ValueError:
+        return True
+    return not math.isfinite(seconds) or (seconds <= 0 if above_zero else seconds < 0)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    option=st.sampled_from(SECONDS_OPTIONS),
+    text=st.text(max_size=10).filter(lambda t: not t.startswith("-") or t[1:2].isdigit())
+    | st.floats().map(repr),
+)
+def test_a_number_of_seconds_no_sweep_or_wait_can_use_is_refused_before_anything_runs(
+    option: tuple[list[str], bool], text: str
+) -> None:
+    # Slip: ``nan``, ``inf`` or a negative age let through (a sweep matching every job,
+    # a wait for ever); the submit's timeout refused only after the job was submitted.
+    args, above_zero = option
+    result = CliRunner().invoke(cli, [*args, text], env=NOWHERE)
+    if _refused(text, above_zero):
+        assert result.exit_code == 2, result.output
+        assert f"Invalid value for '{args[-1]}'" in result.output
+    else:
+        assert result.exit_code == 1, result.output  # accepted: the body ran, Redis is nowhere
+
+
+@pytest.mark.parametrize(
+    ("args", "text", "refused"),
+    [
+        (["cleanup", "--stale-after"], "0", False),
+        (["cleanup", "--stale-after"], "-1e-9", True),
+        (["submit", "http://example.com/a.mp3", "--timeout"], "5e-324", False),
+        (["submit", "http://example.com/a.mp3", "--timeout"], "0", True),
+    ],
+)
+def test_seconds_at_their_bound(args: list[str], text: str, refused: bool) -> None:
+    result = CliRunner().invoke(cli, [*args, text], env=NOWHERE)
+    assert (result.exit_code == 2) is refused, result.output
