@@ -17,8 +17,8 @@ URL = "https://media.example/talk.mp3"
 
 @pytest.fixture
 def jobstate_settings(redis_backend: RedisBackend) -> Settings:
-    """Function: the test's settings with a 3 s stale threshold."""
-    return redis_backend.settings.with_(stale_after_seconds=3)
+    """Function: the test's settings with a 3 s stale threshold (heartbeats every 1 s)."""
+    return redis_backend.settings.with_(stale_after_seconds=3, heartbeat_seconds=1.0)
 
 
 async def _listed(client: httpx.AsyncClient) -> dict[str, bool]:
