@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from pipeline.errors import JobNotFound
+from pipeline import validation as v
+from pipeline.errors import JobNotFound, ValidationError
 from pipeline.records import decode
 from pipeline.store import JobStore, Sweep
 
@@ -42,6 +43,7 @@ def _candidates(store: JobStore, index: str, cutoff: int, kept: list[str]) -> It
 
 
 def _apply(store: JobStore, sweep: Sweep, index: str, older_than: float, arg: str) -> list[str]:
+    older_than = v.check_seconds(older_than, "older_than")  # before anything is read
     cutoff = store.now_ms() - int(older_than * 1000)
     done: list[str] = []
     kept: list[str] = []
@@ -58,6 +60,7 @@ def _apply(store: JobStore, sweep: Sweep, index: str, older_than: float, arg: st
 def mark_stale(store: JobStore, older_than: float | None = None) -> list[str]:
     """Move running jobs with no heartbeat or progress for ``older_than`` s to the error status."""
     secs = store.settings.stale_after_seconds if older_than is None else older_than
+    secs = v.check_seconds(secs, "older_than")  # before it is written into the error text
     message = f"stale: no heartbeat or progress for {secs:g}s (worker lost?)"
     return _apply(store, Sweep.MARK_STALE, store.keys.running, secs, message)
 
@@ -70,6 +73,8 @@ def purge_errors(store: JobStore, older_than: float) -> list[str]:
 def archive_completed(store: JobStore, older_than: float, ttl: int | None = None) -> list[str]:
     """Move jobs completed more than ``older_than`` s ago to the archive (still readable)."""
     keep = store.settings.archive_ttl_seconds if ttl is None else ttl
+    if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
+        raise ValidationError("ttl", f"{keep!r} is not a whole number of seconds >= 0")
     return _apply(store, Sweep.ARCHIVE, store.keys.completed, older_than, str(keep))
 
 

@@ -343,6 +343,7 @@ class JobStore:
         The write is ``skipped`` when the job is not due; :class:`JobNotFound` when it is gone.
         """
         job_id = v.check_job_id(job_id)
+        older_than = v.check_seconds(older_than, "older_than")
         extra: list[str] = []
         if sweep is Sweep.ARCHIVE:
             extra = [self.keys.archived(job_id), self.keys.archived_history(job_id)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,7 @@ __all__ = [
     "check_json_value",
     "check_metadata",
     "check_record",
+    "check_seconds",
     "check_space_id",
     "check_status",
     "check_timestamp",
@@ -52,6 +54,15 @@ def check_job_id(job_id: object) -> str:
     if not isinstance(job_id, str) or not _JOB_ID.fullmatch(job_id):
         raise ValidationError("job_id", f"{_show(job_id)} is not 1-64 chars of [A-Za-z0-9_-]")
     return job_id
+
+
+def check_seconds(value: object, field: str) -> float:
+    """An age or a lifetime: a finite number of seconds, at least 0. ``nan`` or ``inf``
+    would fail deep in a sweep or never match; a negative age would match every job."""
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if number is not None and math.isfinite(number) and number >= 0:
+        return float(number)
+    raise ValidationError(field, f"{_show(value)} is not a finite number of seconds >= 0")
 
 
 def check_status(workflow: Workflow, status: object) -> str:

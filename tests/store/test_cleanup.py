@@ -3,7 +3,14 @@ jobs archived. Jobs are made old by real Redis time passing between two groups."
 
 from __future__ import annotations
 
+import math
+import uuid
+from collections.abc import Callable
+from typing import Any
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pipeline.batch import Batch
 from pipeline.cleanup import (
@@ -14,8 +21,8 @@ from pipeline.cleanup import (
     purge_errors,
     sweep_all,
 )
-from pipeline.errors import JobNotFound
-from pipeline.store import JobStore
+from pipeline.errors import JobNotFound, ValidationError
+from pipeline.store import JobStore, Sweep
 from pipeline.workflow import Workflow
 from tests.store.conftest import URL, age_between, new_job, time_gap, ttl
 
@@ -154,3 +161,40 @@ def test_a_sweep_goes_through_every_page_of_candidates(
     marked = mark_stale(state_store, older_than=age_between(state_store.client, before, after))
     assert sorted(marked) == sorted(stale)
     assert all(state_store.get_state(j)["status"] == stage for j in lagging)
+
+
+BAD_AGES = st.sampled_from([math.nan, math.inf, -math.inf, True, "60"]) | st.floats(max_value=-1e-9)
+SWEEP_DOORS: dict[str, Callable[[JobStore, Any], object]] = {
+    "mark_stale": lambda store, age: mark_stale(store, older_than=age),
+    "purge_errors": purge_errors,
+    "archive_completed": archive_completed,
+    "sweep_all(stale_after)": lambda store, age: sweep_all(store, stale_after=age),
+    "sweep_all(purge_after)": lambda store, age: sweep_all(store, purge_after=age),
+    "sweep_all(archive_after)": lambda store, age: sweep_all(store, archive_after=age),
+    "store.sweep": lambda store, age: store.sweep(Sweep.MARK_STALE, "some-job", age, "stale"),
+    "archive ttl": lambda store, age: archive_completed(store, 0, ttl=age),
+}
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(age=BAD_AGES, door=st.sampled_from(sorted(SWEEP_DOORS)))
+def test_an_age_no_sweep_can_use_is_refused_and_no_job_moves(
+    store: JobStore, wf: Workflow, age: Any, door: str
+) -> None:
+    # Slip: a negative age matched every job (a sweep failing running jobs, purging every
+    # error) and nan failed half-way with Python's own words.
+    happy = wf.happy_path()
+    jobs = _jobs(store, f"kept-{uuid.uuid4().hex[:8]}", [happy[1], wf.error, happy[-1]])
+    before = [store.get_state(j) for j in jobs]
+    with pytest.raises(ValidationError) as refused:
+        SWEEP_DOORS[door](store, age)
+    assert refused.value.field in {"older_than", "ttl"}
+    assert [store.get_state(j) for j in jobs] == before
+
+
+def test_an_age_of_zero_is_a_sweep_of_everything_due_now(store: JobStore, wf: Workflow) -> None:
+    job_id = new_job(store, wf.happy_path()[1])
+    time_gap(store.client)
+    assert mark_stale(store, older_than=0) == [job_id]
