@@ -6,6 +6,7 @@ The fixtures live by concern in :mod:`harness.fixtures`; this module loads them 
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ from harness.fixtures.workers import FAILED
 from harness.modes import CeleryMode, celery_mode_help, redis_mode_help
 from harness.testing.browser.page_view import PageView
 from harness.testing.browser.parked_loop import loop_set_aside
+from harness.testing.hypothesis_shipped import hypothesis_as_shipped, is_schemathesis_item
 from harness.testing.workers.app_binding import load_target
 from pipeline.loading import load_object
 
@@ -189,9 +191,13 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
-    """Judge the test's chaos scenario once its body returns; fail it if anything is off."""
+    """Run the test on Hypothesis as it ships (another plugin's process-wide tuning of
+    its printer and buffer left out: :mod:`harness.testing.hypothesis_shipped`), then
+    judge its chaos scenario once its body returns; fail it if anything is off."""
+    shipped = contextlib.nullcontext() if is_schemathesis_item(item) else hypothesis_as_shipped()
     try:
-        result = yield
+        with shipped:
+            result = yield
     except BaseException:
         judge_after_call(item, failed=True)
         raise
