@@ -78,4 +78,30 @@ def test_the_machine_catches_an_api_that_shows_a_state_never_stored(
     assert not result.ok
     assert "API shows" in result.reason
     assert result.counterexample is not None
-    assert "state.submit" in result.counterexample  # Hypothesis's replayable steps
+    # Hypothesis's replayable steps, from the job every run starts with
+    assert "state.first_job()" in result.counterexample
+
+
+SMALLEST = settings(max_examples=1, stateful_step_count=1, deadline=None, database=None)
+
+
+def test_the_smallest_machine_catches_it_every_time(
+    job_runner: JobRunner,
+    fault_injector: FaultInjector,
+    state_store: JobStore,
+    state_recorder: StateRecorder,
+    lying_api: str,
+) -> None:
+    # Slip: a run whose draws held no submit (a lone settle) checked nothing, so the
+    # machine passed a lying API by luck; every run now starts with a job.
+    world = MachineWorld(
+        job_runner,
+        fault_injector,
+        state_store,
+        state_recorder,
+        lying_api,
+        lambda: "http://x/a",
+        faults=("raise",),
+    )
+    reasons = [run_audit_machine(world, SMALLEST).reason for _ in range(8)]
+    assert all("API shows" in reason for reason in reasons), reasons

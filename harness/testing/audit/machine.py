@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.reporting import with_reporter
 from hypothesis.stateful import (
     RuleBasedStateMachine,
+    initialize,
     invariant,
     precondition,
     rule,
@@ -106,6 +107,12 @@ class AuditMachine(RuleBasedStateMachine):
             self.api.close()
 
     # -- rules --------------------------------------------------------------------------
+
+    @initialize()
+    def first_job(self) -> None:
+        """Every run starts with a job: a run of settles alone, or of no step, would check
+        nothing, and the machine would pass any app by the luck of its draws."""
+        self.submit()
 
     @rule()
     def submit(self) -> None:

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from hypothesis import Phase, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from harness.adapter import StateAdapter, TaskEvent
 from harness.testing.audit.foreign.cell import settle_job
@@ -93,6 +93,12 @@ class ForeignMachine(RuleBasedStateMachine):
             self.world.injector.release()
 
     # -- rules --------------------------------------------------------------------------
+
+    @initialize()
+    def first_job(self) -> None:
+        """Every run starts with a job: a run with no job would judge nothing, and the
+        machine would pass any app by the luck of its draws."""
+        self.steps.append(f"state.first_job()  # job {self._start()}")
 
     @rule()
     def submit(self) -> None:
