@@ -58,8 +58,8 @@ def scope_of(settings: Settings) -> TaskScope:
 
 def shared_key(settings: Settings) -> tuple[tuple[str, str], ...]:
     """Everything in ``settings`` but the scope: tests with equal keys can share a worker."""
-    blank = settings.with_(**dict.fromkeys(SCOPED_FIELDS, ""))
-    return tuple(sorted(blank.to_env().items()))
+    scoped = {f"JOBSTATE_{name.upper()}" for name in SCOPED_FIELDS}
+    return tuple(sorted((k, v) for k, v in settings.to_env().items() if k not in scoped))
 
 
 class _Local(threading.local):
