@@ -57,14 +57,16 @@ def lying_api() -> Iterator[str]:
     yield from _lying_api(lambda job_id: {"job_id": job_id, "status": "COMPLETE", "version": 1})
 
 
-def test_the_machine_catches_an_api_that_shows_a_state_never_stored(
+@pytest.fixture
+def lying_world(
     job_runner: JobRunner,
     fault_injector: FaultInjector,
     state_store: JobStore,
     state_recorder: StateRecorder,
     lying_api: str,
-) -> None:
-    world = MachineWorld(
+) -> MachineWorld:
+    """Function: the machine's world on this test's store, reading the lying API."""
+    return MachineWorld(
         job_runner,
         fault_injector,
         state_store,
@@ -73,7 +75,12 @@ def test_the_machine_catches_an_api_that_shows_a_state_never_stored(
         lambda: "http://x/a",
         faults=("raise",),  # eager: no prefork child to exit or kill
     )
-    result = run_audit_machine(world, QUICK)
+
+
+def test_the_machine_catches_an_api_that_shows_a_state_never_stored(
+    lying_world: MachineWorld,
+) -> None:
+    result = run_audit_machine(lying_world, QUICK)
     assert result.ran
     assert not result.ok
     assert "API shows" in result.reason
@@ -85,23 +92,8 @@ def test_the_machine_catches_an_api_that_shows_a_state_never_stored(
 SMALLEST = settings(max_examples=1, stateful_step_count=1, deadline=None, database=None)
 
 
-def test_the_smallest_machine_catches_it_every_time(
-    job_runner: JobRunner,
-    fault_injector: FaultInjector,
-    state_store: JobStore,
-    state_recorder: StateRecorder,
-    lying_api: str,
-) -> None:
+def test_the_smallest_machine_catches_it_every_time(lying_world: MachineWorld) -> None:
     # Slip: a run whose draws held no submit (a lone settle) checked nothing, so the
     # machine passed a lying API by luck; every run now starts with a job.
-    world = MachineWorld(
-        job_runner,
-        fault_injector,
-        state_store,
-        state_recorder,
-        lying_api,
-        lambda: "http://x/a",
-        faults=("raise",),
-    )
-    reasons = [run_audit_machine(world, SMALLEST).reason for _ in range(8)]
+    reasons = [run_audit_machine(lying_world, SMALLEST).reason for _ in range(8)]
     assert all("API shows" in reason for reason in reasons), reasons
