@@ -29,12 +29,12 @@ _PRINTER, _BUFFER = "RepresentationPrinter", "BUFFER_SIZE"  # Hypothesis' module
 def shipped_buffer_size() -> int | None:
     """Hypothesis' own ``BUFFER_SIZE``, read from its source (the module's value may have
     been replaced before anyone could keep it); None if the source does not say."""
-    from hypothesis.internal.conjecture import engine
-
     try:
+        from hypothesis.internal.conjecture import engine
+
         tree = ast.parse(inspect.getsource(engine))
-    except (OSError, TypeError, SyntaxError):
-        return None
+    except (ImportError, OSError, TypeError, SyntaxError):
+        return None  # another Hypothesis layout: leave its buffer alone
     for node in tree.body:
         target: ast.expr | None = None
         if isinstance(node, ast.AnnAssign):
@@ -62,32 +62,44 @@ def _arithmetic(node: ast.expr) -> int | None:
 
 
 def _buffer_modules() -> list[ModuleType]:
-    from hypothesis import core
-    from hypothesis.internal.conjecture import engine
-    from hypothesis.strategies._internal import collections
-
+    try:
+        from hypothesis import core
+        from hypothesis.internal.conjecture import engine
+        from hypothesis.strategies._internal import collections
+    except ImportError:
+        return []
     return [m for m in (core, engine, collections) if hasattr(m, _BUFFER)]
+
+
+def _shipped_printer() -> tuple[ModuleType, type] | None:
+    """Where Hypothesis looks its printer up, and its own; None on another layout."""
+    try:
+        from hypothesis import core
+        from hypothesis.vendor import pretty
+    except ImportError:
+        return None
+    return (core, pretty.RepresentationPrinter) if hasattr(core, _PRINTER) else None
 
 
 @contextlib.contextmanager
 def hypothesis_as_shipped() -> Iterator[None]:
-    """Hypothesis' own example printer and buffer size inside, what was there after."""
-    from hypothesis import core
-    from hypothesis.vendor import pretty
-
+    """Hypothesis' own example printer and buffer size inside, what was there after
+    (a Hypothesis laid out otherwise is left as it is)."""
     size = shipped_buffer_size()
-    modules = _buffer_modules() if size is not None else []
-    saved_printer = getattr(core, _PRINTER)
-    saved_sizes = [getattr(m, _BUFFER) for m in modules]
-    setattr(core, _PRINTER, pretty.RepresentationPrinter)
-    for module in modules:
-        setattr(module, _BUFFER, size)
+    places: list[tuple[ModuleType, str, object]] = []
+    printer = _shipped_printer()
+    if printer is not None:
+        places.append((printer[0], _PRINTER, printer[1]))
+    if size is not None:
+        places += [(module, _BUFFER, size) for module in _buffer_modules()]
+    saved = [getattr(module, name) for module, name, _ in places]
+    for module, name, shipped in places:
+        setattr(module, name, shipped)
     try:
         yield
     finally:
-        setattr(core, _PRINTER, saved_printer)
-        for module, saved in zip(modules, saved_sizes, strict=True):
-            setattr(module, _BUFFER, saved)
+        for (module, name, _), value in zip(places, saved, strict=True):
+            setattr(module, name, value)
 
 
 def is_schemathesis_item(item: object) -> bool:

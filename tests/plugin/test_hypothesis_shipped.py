@@ -93,3 +93,12 @@ def test_the_tuned_state_is_put_back_even_when_the_test_raises() -> None:
             _fail_inside_shipped(seen)
         assert (core.RepresentationPrinter, collections.BUFFER_SIZE) == (printer, size)
     assert seen == [(pretty.RepresentationPrinter, shipped_buffer_size())]
+
+
+def test_a_hypothesis_laid_out_otherwise_is_left_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Slip: a newer Hypothesis that moved its printer would make every test error here.
+    monkeypatch.delattr(core, "RepresentationPrinter")
+    with hypothesis_as_shipped():
+        assert not hasattr(core, "RepresentationPrinter")
+        assert engine.BUFFER_SIZE == shipped_buffer_size()
+    assert not hasattr(core, "RepresentationPrinter")
