@@ -100,5 +100,5 @@ def test_a_hypothesis_laid_out_otherwise_is_left_as_it_is(monkeypatch: pytest.Mo
     monkeypatch.delattr(core, "RepresentationPrinter")
     with hypothesis_as_shipped():
         assert not hasattr(core, "RepresentationPrinter")
-        assert engine.BUFFER_SIZE == shipped_buffer_size()
+        assert shipped_buffer_size() == engine.BUFFER_SIZE
     assert not hasattr(core, "RepresentationPrinter")
