@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -26,7 +27,12 @@ def wait_until(
     message naming ``what``; ``fail`` is called only then, so it may read a log tail.
     ``check`` may raise to give up early (a process that exited will never get ready).
     ``pause`` waits between checks (a browser page passes one that keeps delivering events).
+    A ``timeout`` that is not a finite number (0 or less: one check), or an ``interval``
+    that is not a finite number above 0, raises :class:`ValueError` at once: ``nan`` or
+    ``inf`` would wait for ever on a job that never comes.
     """
+    _check_seconds("timeout", timeout, what, above_zero=False)
+    _check_seconds("interval", interval, what, above_zero=True)
     deadline = time.monotonic() + timeout
     while True:
         value = check()
@@ -35,3 +41,12 @@ def wait_until(
         if time.monotonic() >= deadline:
             raise fail(f"{what} not met within {timeout:g}s")
         pause(interval)
+
+
+def _check_seconds(name: str, value: object, what: str, *, above_zero: bool) -> None:
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if number is None or not math.isfinite(number) or (above_zero and number <= 0):
+        bound = " above 0" if above_zero else ""
+        raise ValueError(
+            f"waiting for {what}: {name}={value!r} is not a finite number of seconds{bound}"
+        )
