@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import pytest
 
 from harness.modes import CeleryMode, RedisMode, backend_kind, celery_mode_help, redis_mode_help
+from pipeline.validation import finite_number
 
 __all__ = [
     "CONFIG_KEY",
@@ -171,11 +171,8 @@ def _check_redis(setting: Setting) -> None:
 def _check_seconds(name: str, setting: Setting) -> None:
     """A number of seconds above 0 and finite: 0 would fail every wait at once and ``inf``
     would let a lost job hang the run instead of failing its test."""
-    try:
-        seconds = float(setting.value)
-    except ValueError:
-        seconds = math.nan
-    if not math.isfinite(seconds) or seconds <= 0:
+    seconds = finite_number(setting.value, from_text=True)
+    if seconds is None or seconds <= 0:
         flag = f"--jobstate-{name.replace('_', '-')}"
         raise pytest.UsageError(
             f"{flag}={setting.value!r} (from {setting.source}) must be a number of seconds above 0"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import sys
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -13,6 +12,7 @@ from rich.console import Console
 from pipeline.cli_input import bad_input, read_job_input
 from pipeline.errors import JobStateError, ValidationError, printable
 from pipeline.settings import Settings, SettingsError
+from pipeline.validation import finite_number
 from pipeline.workflow import PRD_WORKFLOW
 
 __all__ = ["main"]
@@ -55,12 +55,8 @@ class Seconds(_FloatParam):
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> float:
         """The number of seconds ``value`` names, or a usage error saying what it must be."""
-        try:
-            seconds = float(value)
-        except (TypeError, ValueError):
-            seconds = math.nan
-        low_ok = seconds > 0 if self.above_zero else seconds >= 0
-        if not (math.isfinite(seconds) and low_ok):
+        seconds = finite_number(value, from_text=True)
+        if seconds is None or seconds < 0 or (self.above_zero and seconds == 0):
             bound = "above 0" if self.above_zero else "at least 0"
             self.fail(f"{value!r} is not a finite number of seconds {bound}", param, ctx)
         return seconds

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -15,6 +14,7 @@ from pipeline.redaction import (
     redact_url,
     redactor_for,
 )
+from pipeline.validation import finite_number
 
 __all__ = ["Settings", "SettingsError", "redact_credentials", "redact_url"]
 
@@ -195,8 +195,8 @@ def _check(s: Settings) -> None:
             )
     for name in _SPANS:
         value = getattr(s, name)
-        number = isinstance(value, int | float) and not isinstance(value, bool)
-        if not number or not math.isfinite(value) or value <= 0:
+        seconds = finite_number(value)
+        if seconds is None or seconds <= 0:
             raise SettingsError(f"{_var(name)}={value!r} must be a number of seconds above 0")
     for name in _NAMES:
         _check_name(name, getattr(s, name))

@@ -32,6 +32,7 @@ __all__ = [
     "check_timestamp",
     "clean_text",
     "encode_json",
+    "finite_number",
     "parse_timestamp",
     "shown_text",
 ]
@@ -56,12 +57,26 @@ def check_job_id(job_id: object) -> str:
     return job_id
 
 
+def finite_number(value: object, *, from_text: bool = False) -> float | None:
+    """``value`` as a finite number, else None: the one reading of a number of seconds
+    (settings, sweeps, waits, the command line and the plugin's options). A bool is not a
+    number here; ``from_text`` also reads a text such as ``"1.5"``."""
+    if from_text and isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
 def check_seconds(value: object, field: str) -> float:
     """An age or a lifetime: a finite number of seconds, at least 0. ``nan`` or ``inf``
     would fail deep in a sweep or never match; a negative age would match every job."""
-    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
-    if number is not None and math.isfinite(number) and number >= 0:
-        return float(number)
+    number = finite_number(value)
+    if number is not None and number >= 0:
+        return number
     raise ValidationError(field, f"{_show(value)} is not a finite number of seconds >= 0")
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from typing import TypeVar
+
+from pipeline.validation import finite_number
 
 __all__ = ["wait_until"]
 
@@ -44,8 +45,8 @@ def wait_until(
 
 
 def _check_seconds(name: str, value: object, what: str, *, above_zero: bool) -> None:
-    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
-    if number is None or not math.isfinite(number) or (above_zero and number <= 0):
+    number = finite_number(value)
+    if number is None or (above_zero and number <= 0):
         bound = " above 0" if above_zero else ""
         raise ValueError(
             f"waiting for {what}: {name}={value!r} is not a finite number of seconds{bound}"
