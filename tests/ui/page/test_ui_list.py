@@ -14,9 +14,11 @@ from playwright.sync_api import expect
 
 from harness.testing.browser.ui_view import UiView
 from harness.testing.redis.backend import RedisBackend
+from pipeline.cleanup import mark_stale
 from pipeline.service import JobService
 from pipeline.settings import Settings
 from pipeline.store import JobStore
+from pipeline.waiting import wait_until
 from tests.ui.page.polls import PollLog
 from tests.ui.page.story import advance
 from tests.ui.page.timeline_page import TimelinePage
@@ -140,3 +142,26 @@ def test_list_shows_status_age_and_marks_stale_jobs(
     # The open job's view says the same as its list entry.
     view.open_job(quiet)
     view.wait_visible("stale", timeout=10)
+
+
+def test_an_open_job_seen_stale_is_still_followed_to_its_next_state(
+    scripted_page: UiView, scripted_service: JobService, state_store: JobStore
+) -> None:
+    """Stale is a running job gone quiet, not an end: the open view keeps polling it, so
+    a worker that speaks again and then the sweep's ERROR both reach the page."""
+    view = scripted_page
+    job_id = scripted_service.submit("https://media.example/quiet.mp3")["job_id"]
+    advance(state_store, job_id, "DOWNLOADING")
+    view.open_job(job_id)
+    view.wait_visible("stale", timeout=10)  # no heartbeat for more than the 1 s threshold
+
+    advance(state_store, job_id, "TRANSCRIBING")  # the next stage starts after all
+    view.wait_for_status("TRANSCRIBING", timeout=10)
+    view.wait_hidden("stale", timeout=10)
+
+    view.wait_visible("stale", timeout=10)  # quiet again
+    swept = wait_until(lambda: mark_stale(state_store), 10, what="stale sweep")
+    assert swept == [job_id]
+    view.wait_for_status("ERROR", timeout=10)
+    view.wait_hidden("stale", timeout=10)
+    expect(view.by_testid("failed-stage")).to_have_text(" during TRANSCRIBING")

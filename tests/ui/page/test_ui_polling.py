@@ -129,3 +129,45 @@ def test_a_hanging_request_times_out_and_the_page_reconnects(
     view.wait_for_status("DOWNLOADING", timeout=15)
     view.wait_hidden("reconnecting")
     assert log.max_in_flight == 1
+
+
+OUTAGE_FAILURES = 12  # three times the backoff table's length, far past any "give up after N"
+
+
+def test_the_page_never_gives_up_reconnecting_however_long_the_outage(
+    scripted_page: UiView, scripted_service: JobService, state_store: JobStore
+) -> None:
+    """Twelve failed polls in a row, on the page's own (fake) clock: after each one the
+    next try is scheduled at the capped delay, the page keeps saying "reconnecting" and
+    the last known state, and the first answer after the outage is shown."""
+    view = scripted_page
+    job_id = scripted_service.submit("https://media.example/talk.mp3")["job_id"]
+    log = _poll_log(view, job_id)
+    view.page.clock.install()  # the page's timers from now on run when the test says
+    view.open_job(job_id)
+    view.wait_for_status("INIT")
+
+    def unavailable(route: Route) -> None:
+        body = json.dumps({"detail": "state store unavailable"})
+        route.fulfill(status=503, content_type="application/json", body=body)
+
+    view.page.route(log.url, unavailable)
+    view.page.clock.run_for(1000)  # the poll after INIT is due
+    longest = 5000  # BACKOFF_MS[-1]: checked by test_backoff_schedule_in_the_page
+    for failures in range(1, OUTAGE_FAILURES + 1):
+        view.wait_until(
+            lambda n=failures: log.statuses.count(503) >= n,
+            timeout=10,
+            what=f"failed poll {failures}",
+        )
+        expect(view.by_testid("reconnecting")).to_be_visible()
+        expect(view.by_testid("job-status")).to_have_text("INIT")
+        view.page.clock.run_for(longest)  # whatever the delay, the next try is now due
+    assert log.statuses.count(503) >= OUTAGE_FAILURES
+
+    view.page.unroute(log.url)
+    advance(state_store, job_id, "DOWNLOADING")
+    view.page.clock.run_for(longest)
+    view.wait_for_status("DOWNLOADING", timeout=10)
+    view.wait_hidden("reconnecting")
+    assert log.max_in_flight == 1
