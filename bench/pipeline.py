@@ -1,7 +1,8 @@
 """Tracked vs untracked: the same 4-stage no-op chain on the same real prefork worker.
 
 Prints end-to-end latency (submit to the end of the last task) and throughput of both,
-interleaved in one run, and their ratios. Target: tracked/untracked latency <= 1.15.
+interleaved in one run, and their ratios. Goal: tracked/untracked latency <= 1.25 on AOF
+``everysec``.
 Then where the difference goes: each stage task's median run time as Celery logged it in
 the worker ("succeeded in"), tracked and untracked side by side, per stage.
 """
@@ -152,7 +153,7 @@ def main() -> None:
         print(
             f"  latency median  tracked {med['tracked']:.1f} ms   "
             f"untracked {med['plain']:.1f} ms   "
-            f"ratio {med['tracked'] / med['plain']:.3f} (target <= 1.15)"
+            f"ratio {med['tracked'] / med['plain']:.3f} (goal <= 1.25 on everysec)"
         )
         print(
             f"  throughput      tracked {tput['tracked']:.1f} jobs/s   "
