@@ -41,6 +41,11 @@ async def test_list_flags_running_jobs_that_went_quiet(
     assert await _listed(client) == {quiet: True, failed: False}
     one = (await client.get(f"/api/jobs/{quiet}")).json()
     assert one["stale"] is True
+    # A finished job is as quiet, for as long, and never stale: not in the list, not in
+    # its own record (the page's poll), not in the store's live read.
+    ended = (await client.get(f"/api/jobs/{failed}")).json()
+    assert (ended["status"], ended["stale"]) == ("ERROR", False)
+    assert state_store.get_live_state(failed)["stale"] is False
 
     state_store.heartbeat(quiet, attempt=1, status="DOWNLOADING")
     assert await _listed(client) == {quiet: False, failed: False}
