@@ -64,6 +64,35 @@ def test_a_lagging_index_never_fails_a_live_job(store: JobStore, wf: Workflow) -
     assert store.get_state(job_id)["status"] == wf.happy_path()[1]
 
 
+def test_a_job_alive_only_by_its_heartbeat_is_not_stale_whatever_the_index_says(
+    store: JobStore, wf: Workflow
+) -> None:
+    """A long stage reports no progress, only beats: its last change is old, its last
+    beat fresh. Even with the index lagging behind the beat, the sweep leaves it."""
+    running = wf.happy_path()[1]
+    job_id = new_job(store, running)
+    before, after = time_gap(store.client)  # the job's last change is now old
+    store.heartbeat(job_id)  # alive: a beat after the gap, no progress
+    store.client.zadd(store.keys.running, {job_id: 0})  # the index has not seen the beat
+    assert mark_stale(store, older_than=age_between(store.client, before, after)) == []
+    assert store.get_state(job_id)["status"] == running
+
+
+def test_the_default_sweep_waits_the_stale_threshold_not_a_heartbeat(
+    store: JobStore, wf: Workflow
+) -> None:
+    """With no age given the sweep uses JOBSTATE_STALE_AFTER_SECONDS (here its least, 1 s,
+    twice a 0.5 s heartbeat): the error it writes names the threshold it used."""
+    quick = JobStore(
+        store.client, wf, store.settings.with_(stale_after_seconds=1, heartbeat_seconds=0.5)
+    )
+    job_id = new_job(quick, wf.happy_path()[1])
+    time_gap(quick.client, ms=1100)  # silent for longer than both
+    assert mark_stale(quick) == [job_id]
+    error = quick.get_state(job_id)["error"]
+    assert error.startswith("stale: no heartbeat or progress for 1s "), error
+
+
 def test_sweeps_drop_index_entries_of_vanished_jobs(store: JobStore, wf: Workflow) -> None:
     ghosts = {
         store.keys.running: "gone-run",
