@@ -69,8 +69,11 @@ def run_one(bug: Bug, tree: Path, marks: str, whole: bool) -> tuple[str, float, 
     finally:
         target.write_text(original)
     lines = (done.stdout + done.stderr).strip().splitlines()
-    verdict = {0: "MISSED", 1: "caught", 5: "no tests ran"}.get(done.returncode, "error")
-    return verdict, time.monotonic() - start, lines[-1] if lines else ""
+    last = lines[-1] if lines else ""
+    verdict = {0: "MISSED", 5: "no tests ran"}.get(done.returncode, "error")
+    if done.returncode in (1, 2) and " failed" in last:  # 2: stopped by -x under xdist
+        verdict = "caught"
+    return verdict, time.monotonic() - start, last
 
 
 def main() -> None:
