@@ -48,3 +48,22 @@ def test_a_urls_credentials_never_reach_the_page(
     view.wait_until(lambda: job_id in view.job_list_ids(), what="job listed")
     assert "s3cret" not in view.page.content()
     assert "alice" not in view.page.content()
+
+
+def test_a_failed_job_whose_error_text_was_lost_still_offers_retry_and_clear(
+    scripted_page: UiView, scripted_service: JobService, state_store: JobStore
+) -> None:
+    """The store never writes an error without its text, but an older version or a hand
+    edit can leave one: what decides the error box is that the job failed."""
+    view = scripted_page
+    job_id = scripted_service.submit("https://media.example/talk.mp3")["job_id"]
+    advance(state_store, job_id, "DOWNLOADING")
+    state_store.fail(job_id, "broke", attempt=1, stage="DOWNLOADING")
+    state_store.client.hset(state_store.keys.state(job_id), "error", "")  # behind its back
+    assert state_store.get_state(job_id)["error"] in ("", None)
+    view.open_job(job_id)
+    view.wait_for_status("ERROR")
+    expect(view.by_testid("error-box")).to_be_visible()
+    expect(view.by_testid("job-error")).to_have_text("The job failed without an error message.")
+    expect(view.by_testid("retry")).to_be_visible()
+    expect(view.by_testid("clear")).to_be_visible()

@@ -80,3 +80,37 @@ def test_a_job_opens_from_its_path_and_from_the_query(
     item = view.by_testid("job-list").locator(f'[data-job-id="{job_id}"] a')
     item.click()
     view.wait_for_status("DOWNLOADING")
+
+
+def test_progress_reads_the_same_way_at_its_bounds(scripted_page: UiView) -> None:
+    """A worker's free-form progress, read by the page's one reader: counts become a
+    percent of their total, clamped to 0-100; no total (or a zero one) gives no percent;
+    a bare number up to 1 is a fraction, above 1 a percent."""
+    cases = [
+        ({"bytes_downloaded": 1024, "total_bytes": 4096}, 25, "1.0 KB of 4.0 KB · 25%"),
+        ({"done": 3, "total": 3}, 100, "3 of 3 · 100%"),
+        ({"done": 4, "total": 3}, 100, "4 of 3 · 100%"),
+        ({"done": 1, "total": 0}, None, "1 of 0"),
+        ({"done": 0, "total": 7}, 0, "0 of 7 · 0%"),
+        ({"processed": 1, "total": 8}, 12.5, "1 of 8 · 13%"),
+        ({"fraction": 0.5}, 50, "50%"),
+        ({"percent": 150}, 100, "100%"),
+        ({"percent": -3}, 0, "0%"),
+        ({"stage": "decoding"}, None, "decoding"),
+    ]
+    shown = scripted_page.page.evaluate(
+        """async (cases) => {
+            const { describeProgress } = await import("/static/progress.js");
+            return cases.map(([progress]) => describeProgress(progress));
+        }""",
+        [[progress] for progress, _, _ in cases],
+    )
+    for (progress, percent, text), got in zip(cases, shown, strict=True):
+        assert got == {"percent": percent, "text": text}, (progress, got)
+    numbers = scripted_page.page.evaluate(
+        """async () => {
+            const { describeProgress } = await import("/static/progress.js");
+            return [0, 0.25, 1, 1.5, 2, 100, 101].map((n) => describeProgress(n).percent);
+        }"""
+    )
+    assert numbers == [0, 25, 100, 1.5, 2, 100, 100]
