@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import redis
 
 from harness.testing.chaos.tally import judge_job, tally_jobs
@@ -81,6 +82,45 @@ def test_versions_that_do_not_increase_are_illegal(
     verdict = judge_job(state_store, job_id)
     assert verdict.illegal
     assert any("versions not strictly increasing" in p for p in verdict.problems)
+
+
+@pytest.mark.parametrize(("step", "illegal"), [(1, False), (0, True), (-1, True)])
+def test_a_next_version_must_be_above_the_last_one_not_equal_to_it(
+    state_store: JobStore, redis_client: redis.Redis, step: int, illegal: bool
+) -> None:
+    """At the bound: the next entry's version one above the last is a story; equal to it
+    (a write counted twice, or two writers) or below it is not."""
+    job_id = state_store.create("https://example.com/a.mp3").job_id
+    state_store.set_state(job_id, "DOWNLOADING", attempt=1)
+    last = state_store.history(job_id)[-1]["version"]
+    _append(
+        redis_client,
+        state_store,
+        job_id,
+        v=last + step,
+        kind="progress",
+        to="DOWNLOADING",
+        **{"from": "DOWNLOADING"},
+    )
+    verdict = judge_job(state_store, job_id)
+    flagged = any("versions not strictly increasing" in p for p in verdict.problems)
+    assert (flagged, verdict.illegal) == (illegal, illegal), verdict.problems
+
+
+def test_a_record_whose_attempt_disagrees_with_its_history_is_illegal(
+    state_store: JobStore, redis_client: redis.Redis
+) -> None:
+    """Same status, another attempt: the record was written by a run its history never
+    saw (a stale worker's write behind the fence)."""
+    job_id = state_store.create("https://example.com/a.mp3").job_id
+    state_store.set_state(job_id, "DOWNLOADING", attempt=1)
+    redis_client.hset(state_store.keys.state(job_id), "attempt", 2)
+    verdict = judge_job(state_store, job_id)
+    assert verdict.illegal
+    assert (
+        "record says DOWNLOADING (attempt 2) but its history ends in DOWNLOADING (attempt 1)"
+        in verdict.problems
+    )
 
 
 def test_a_result_removed_after_completion_is_lost(
