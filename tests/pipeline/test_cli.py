@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from harness.testing.chaos.injector import FaultInjector
 from pipeline.cli import cli
 from pipeline.sample_server import SampleServer
 from pipeline.settings import Settings
@@ -71,6 +72,33 @@ def test_status_retry_cleanup(cli_env: Settings, state_store: JobStore) -> None:
 
 @pytest.mark.integration
 @pytest.mark.jobstate_redis("server")
+def test_each_cleanup_option_sweeps_only_its_own_jobs(
+    cli_env: Settings, state_store: JobStore
+) -> None:
+    """An age of 0 makes every job of its kind due now: purging errors leaves the
+    finished job, archiving finished jobs leaves the failed one."""
+    failed = state_store.create("http://example.com/a.mp3").job_id
+    state_store.fail(failed, "boom", attempt=1)
+    done = state_store.create("http://example.com/b.mp3").job_id
+    for status in ("DOWNLOADING", "TRANSCRIBING", "GENERATING_QUOTES", "GENERATING_SUMMARY"):
+        state_store.set_state(done, status, attempt=1)
+    state_store.set_state(done, "COMPLETE", attempt=1, result={"summary": "s"})
+    runner = CliRunner()
+
+    purged = runner.invoke(cli, ["cleanup", "--purge-errors-after", "0"])
+    assert purged.exit_code == 0, purged.output
+    assert "purged: 1  archived: 0" in purged.output
+    assert state_store.find_state(failed) is None
+    assert state_store.get_state(done)["status"] == "COMPLETE"
+
+    archived = runner.invoke(cli, ["cleanup", "--archive-after", "0"])
+    assert archived.exit_code == 0, archived.output
+    assert "purged: 0  archived: 1" in archived.output
+    assert state_store.find_state(done) is None  # out of the live set, into the archive
+
+
+@pytest.mark.integration
+@pytest.mark.jobstate_redis("server")
 def test_submit_rejects_bad_url_and_stores_nothing(
     cli_env: Settings,
     state_store: JobStore,
@@ -98,6 +126,26 @@ def test_submit_wait_shows_every_status_until_complete(
     for status in ("DOWNLOADING", "TRANSCRIBING", "GENERATING_QUOTES", "COMPLETE"):
         assert f"-> {status}" in result.output
     assert "Transcript:" in result.output
+
+
+@pytest.mark.prefork
+@pytest.mark.jobstate_celery("prefork")
+@pytest.mark.jobstate_redis("server")
+def test_submit_wait_exits_1_naming_the_stage_when_the_job_fails(
+    pipeline_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    jobstate_worker: object,
+    media_server: SampleServer,
+    fault_injector: FaultInjector,
+) -> None:
+    """A script or a CI step reads the exit code: a job that ended in ERROR is a failure."""
+    for key, value in pipeline_settings.to_env().items():
+        monkeypatch.setenv(key, value)
+    fault_injector.fail_at("TRANSCRIBING")
+    result = CliRunner().invoke(cli, ["submit", media_server.url, "--wait", "--timeout", "120"])
+    assert result.exit_code == 1, result.output
+    assert "-> ERROR" in result.output
+    assert "error: TRANSCRIBING: InjectedFault" in result.output
 
 
 SECONDS_OPTIONS = [
