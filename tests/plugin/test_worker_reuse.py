@@ -67,3 +67,41 @@ def test_the_worker_is_reused_and_each_test_stays_isolated(
         pytester, f"--jobstate-celery={mode}", "--jobstate-redis=server", "-p", "no:randomly"
     )
     result.assert_outcomes(passed=3)
+
+
+DOUBT_TESTS = """
+SEEN = {}
+
+
+def worker_id(worker):
+    return getattr(worker, "pid", None) or worker.node
+
+
+def test_fails_and_leaves_its_worker_in_doubt(job_runner, jobstate_worker):
+    SEEN["worker"] = worker_id(jobstate_worker)
+    job_id = job_runner.submit("https://example.com/in.mp3")
+    assert job_runner.wait_for(job_id, "DONE", timeout=60)
+    assert False, "failed after its job: nothing says what its worker holds now"
+
+
+def test_next_gets_a_fresh_worker(job_runner, jobstate_worker):
+    assert worker_id(jobstate_worker) != SEEN["worker"], "a worker in doubt was lent again"
+    job_id = job_runner.submit("https://example.com/in.mp3")
+    assert job_runner.wait_for(job_id, "DONE", timeout=60)
+"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_failed_tests_worker_is_never_lent_to_the_next_test(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """Whatever the failed test left behind (a hung stage, a planted fault, a half-done
+    job) must not decide the next test's verdict: its worker ends with it."""
+    clear_jobstate_env(monkeypatch)
+    write_project(pytester)
+    pytester.makepyfile(DOUBT_TESTS)
+    result = run(
+        pytester, f"--jobstate-celery={mode}", "--jobstate-redis=server", "-p", "no:randomly"
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*failed after its job*"])
