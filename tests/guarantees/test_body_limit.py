@@ -15,15 +15,19 @@ from ui.body_limit import MAX_BODY_BYTES
 CHUNK = 1024 * 1024
 
 
-async def _call(app: Any, headers: list[tuple[bytes, bytes]], chunks: int) -> tuple[int, int]:
-    """POST /api/jobs with ``chunks`` MB of body; returns (status, chunks the app pulled)."""
+async def _call(
+    app: Any, headers: list[tuple[bytes, bytes]], chunks: int, sizes: list[int] | None = None
+) -> tuple[int, int]:
+    """POST /api/jobs with ``chunks`` MB of body (or pieces of ``sizes`` bytes); returns
+    (status, chunks the app pulled)."""
     pulled = 0
+    pieces = sizes or [CHUNK] * chunks
 
     async def receive() -> dict[str, Any]:
         nonlocal pulled
         pulled += 1
-        more = pulled < chunks
-        return {"type": "http.request", "body": b"x" * CHUNK, "more_body": more}
+        more = pulled < len(pieces)
+        return {"type": "http.request", "body": b" " * pieces[pulled - 1], "more_body": more}
 
     sent: list[dict[str, Any]] = []
 
@@ -88,3 +92,17 @@ async def test_a_normal_submit_still_works(app: Any) -> None:
     async with AppClient(app) as client:
         answer = await client.post("/api/jobs", json={"url": "https://media.example/a.mp3"})
     assert answer.status_code == 202
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("extra", "refused"), [(0, False), (1, True)])
+async def test_many_small_pieces_count_as_one_body_at_the_cap(
+    app: Any, state_store: JobStore, extra: int, refused: bool
+) -> None:
+    """64 pieces of 1 KiB are exactly the cap: read (then refused as an empty JSON body,
+    not for its size); one byte more in a 65th piece is past it."""
+    sizes = [1024] * (MAX_BODY_BYTES // 1024) + ([extra] if extra else [])
+    status, pulled = await _call(app, [], 0, sizes)
+    assert (status == 413) is refused, status
+    assert pulled == len(sizes)
+    assert state_store.list_jobs() == []
