@@ -200,24 +200,26 @@ def test_long_history_folds_older_attempts(
     view = scripted_page
     timeline = TimelinePage(view)
     job_id = scripted_service.submit("https://media.example/flaky.mp3")["job_id"]
-    for attempt in range(1, 8):
+    # Eleven attempts: past ten, where attempts sorted as text would put 10 before 2.
+    for attempt in range(1, 11):
         advance(state_store, job_id, "DOWNLOADING", attempt=attempt)
         state_store.fail(job_id, f"timeout number {attempt}", attempt=attempt, stage="DOWNLOADING")
         scripted_service.retry(job_id)
     view.open_job(job_id)
     view.wait_for_status("INIT")
-    shown = timeline.wait_for(lambda a: a[-1].attempt == 8, what="the latest attempt")
-    assert [a.attempt for a in shown] == [4, 5, 6, 7, 8]
+    shown = timeline.wait_for(lambda a: a[-1].attempt == 11, what="the latest attempt")
+    assert [a.attempt for a in shown] == [7, 8, 9, 10, 11]
     assert [a.open for a in shown] == [False, False, False, False, True]
     assert all("failed at DOWNLOADING" in a.summary for a in shown[:-1])
     earlier = view.by_testid("timeline-earlier")
-    expect(earlier).to_have_text("Show 3 earlier attempts")
+    expect(earlier).to_have_text("Show 6 earlier attempts")
     earlier.focus()
     view.page.keyboard.press("Enter")
     expect(earlier).to_be_hidden()
     every = timeline.attempts()
-    assert [a.attempt for a in every] == list(range(1, 9))
+    assert [a.attempt for a in every] == list(range(1, 12))
     assert every[0].rows[-1].error == "DOWNLOADING: timeout number 1"
+    assert every[9].rows[-1].error == "DOWNLOADING: timeout number 10"
 
 
 def test_history_is_fetched_when_the_job_moves_not_on_every_poll(
