@@ -7,10 +7,11 @@ import sys
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
+import redis
 from rich.console import Console
 
 from pipeline.cli_input import bad_input, read_job_input
-from pipeline.errors import JobStateError, ValidationError, printable
+from pipeline.errors import JobStateError, StoreUnavailable, ValidationError, printable
 from pipeline.settings import Settings, SettingsError
 from pipeline.validation import finite_number
 from pipeline.workflow import PRD_WORKFLOW
@@ -66,7 +67,22 @@ def _fail(exc: Exception) -> NoReturn:
     raise click.ClickException(printable(str(exc), 2000)) from exc
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group, and the one gate every command passes: a Redis that cannot be
+    reached, or that refuses a command, is an error line and exit 1, never a traceback
+    (whatever the command, whichever call found it)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StoreUnavailable as exc:
+            raise click.ClickException(printable(str(exc), 2000)) from exc
+        except redis.RedisError as exc:
+            text = f"Redis refused: {type(exc).__name__}: {exc}"
+            raise click.ClickException(printable(text, 2000)) from exc
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """Honest job state for Celery + Redis, and the reference media pipeline.
 

@@ -32,6 +32,9 @@ __all__ = ["JobStore", "StageRunId", "Sweep", "Write"]
 
 
 MAX_PROGRESS_JSON = 4096
+UNREACHABLE = (redis.ConnectionError, redis.TimeoutError)
+"""What a call raises when Redis cannot answer it: gone, or silent past the socket timeout
+(redis-py's ``TimeoutError`` is not a ``ConnectionError``). Both are ``StoreUnavailable``."""
 MAX_RESULT_JSON = 1024 * 1024
 
 
@@ -125,7 +128,7 @@ class JobStore:
         """Run one write script now (:class:`pipeline.batch.Batch` queues it instead)."""
         try:
             reply = self._eval(op, keys, argv)
-        except redis.ConnectionError as exc:
+        except UNREACHABLE as exc:
             raise StoreUnavailable(f"Redis unreachable: {exc}") from exc
         return self._reply(op, job_id, decode(reply).split("\t"), attempt)
 
@@ -428,7 +431,7 @@ class JobStore:
         records = self._call(pipe.execute) if ids else []
         gone = [j for j, raw in zip(ids, records, strict=True) if not raw]
         if gone:
-            self.client.zrem(self.keys.jobs, *gone)
+            self._call(self.client.zrem, self.keys.jobs, *gone)
         shown = (listable(j, raw, **self._shown) for j, raw in zip(ids, records, strict=True))
         return [r for r in shown if r is not None]
 
@@ -465,7 +468,7 @@ class JobStore:
     def _call(fn: Any, *args: Any) -> Any:
         try:
             return fn(*args)
-        except redis.ConnectionError as exc:
+        except UNREACHABLE as exc:
             raise StoreUnavailable(f"Redis unreachable: {exc}") from exc
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+import socket
+import threading
+from collections.abc import Iterator
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -197,3 +200,49 @@ def test_a_number_of_seconds_no_sweep_or_wait_can_use_is_refused_before_anything
 def test_seconds_at_their_bound(args: list[str], text: str, refused: bool) -> None:
     result = CliRunner().invoke(cli, [*args, text], env=NOWHERE)
     assert (result.exit_code == 2) is refused, result.output
+
+
+@pytest.fixture
+def silent_redis() -> Iterator[str]:
+    """Function: the URL of a server that accepts connections and never answers (a Redis
+    behind a dead link, a full listen queue): only a timeout ends a call to it."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"redis://127.0.0.1:{server.getsockname()[1]}/0"
+    stop.set()
+    thread.join(timeout=5)
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+@pytest.mark.parametrize("args", [["status", "job-1"], ["retry", "job-1"], ["cleanup"]])
+def test_a_redis_that_never_answers_is_reported_not_waited_on_for_ever(
+    silent_redis: str, args: list[str]
+) -> None:
+    """Each command gives up on a silent Redis after its socket timeout and says so;
+    the command runs aside, so one that waits for ever fails here instead of hanging."""
+    outcome: list[Result] = []
+    env = {"JOBSTATE_REDIS_URL": silent_redis}
+    aside = threading.Thread(
+        target=lambda: outcome.append(CliRunner().invoke(cli, args, env=env)), daemon=True
+    )
+    aside.start()
+    aside.join(timeout=30)
+    assert outcome, f"jobstate {' '.join(args)} was still waiting on a silent Redis after 30 s"
+    [result] = outcome
+    assert result.exit_code == 1, result.output
+    assert "Redis" in result.output, result.output
+    assert "Traceback" not in result.output
