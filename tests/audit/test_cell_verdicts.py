@@ -32,7 +32,7 @@ def _illegal(store: JobStore, client: redis.Redis) -> str:
     last = store.history(job_id)[-1]["version"]
     entry = {"v": last + 1, "attempt": 1, "kind": "transition", "from": "COMPLETE"}
     entry |= {"to": "DOWNLOADING", "ms": store.now_ms(), "message": "", "error": ""}
-    client.xadd(store.keys.history(job_id), {**entry, "task_id": ""})  # type: ignore[arg-type]
+    client.xadd(store.keys.history(job_id), entry)  # type: ignore[arg-type]
     return job_id
 
 
