@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import anyio
 import pytest
 import redis
 from redis.backoff import NoBackoff
@@ -133,3 +134,29 @@ async def test_unexpected_error_is_a_json_500_with_the_headers(state_store: JobS
     assert response.status_code == 500
     assert response.json() == {"detail": "internal error: the server could not answer"}
     assert "script-src 'self'" in response.headers["content-security-policy"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/api/jobs", {"url": "https://media.example/a.mp3"}),
+        ("POST", "/api/jobs/abc/retry", None),
+        ("DELETE", "/api/jobs/abc", None),
+    ],
+)
+async def test_a_silent_store_answers_a_write_503_at_the_write_deadline(
+    silent_store: JobStore, method: str, path: str, body: Any
+) -> None:
+    """The write runs in a thread that a silent Redis blocks for ever: the request stops
+    waiting for it at its deadline. Bounded aside, so a write that waits for the thread
+    fails here instead of hanging the run."""
+    app = create_app(JobService(silent_store, lambda ctx: None), write_deadline=0.3)
+    async with await open_client(app) as client:
+        began = time.monotonic()
+        with anyio.move_on_after(20) as bound:
+            response = await client.request(method, path, json=body)
+        took = time.monotonic() - began
+    assert not bound.cancelled_caught, f"{method} {path} still waiting after 20 s"
+    assert response.status_code == 503
+    assert response.json() == {"detail": UNAVAILABLE}
+    assert took < 3.0, f"answered {took:.1f} s after a 0.3 s deadline"  # ten times over
