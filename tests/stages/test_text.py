@@ -202,3 +202,10 @@ def test_any_text_gives_quotes_and_summary_from_it(text: str, n: int) -> None:
     assert all(q.removesuffix("\u2026") in cleaned for q in quotes)
     assert all(p.removesuffix("\u2026") in cleaned for p in pieces(summary))
     assert bool(summary) == bool(cleaned and n and split_sentences(text))
+
+
+@pytest.mark.parametrize(("returned", "kept"), [(2, 2), (3, 3), (4, 3), (40, 3)])
+def test_a_quoters_output_is_cut_at_the_count_asked_for(returned: int, kept: int) -> None:
+    """A plugged-in quoter may return more than asked: the job's result holds at most n."""
+    register_quoter("test-too-many", lambda text, n: [f"q{i}" for i in range(returned)])
+    assert extract_quotes(ARTICLE, 3, backend="test-too-many") == [f"q{i}" for i in range(kept)]
