@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from harness.modes import backend_kind
 from harness.testing.redis.backend import RedisBackend
 from pipeline.procs.redis_server import RedisServer
 from tests.plugin.user_project import run_here
@@ -184,3 +185,27 @@ def test_a_shared_redis_url_is_never_flushed_and_keeps_others_keys(
         assert sorted(outside.scan_iter()) == [b"someone-else:key"]
     finally:
         outside.close()
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        ("fake", "fake"),
+        ("server", "server"),
+        ("redis://127.0.0.1:6379/0", "url"),
+        ("rediss://user:pw@cache.example:6380/0", "url"),  # TLS, as in production
+        ("unix:///run/redis.sock?db=0", "url"),
+        ("http://127.0.0.1:6379", None),
+        ("redis:/127.0.0.1", None),
+        ("sever", None),
+        ("", None),
+    ],
+)
+def test_every_redis_url_scheme_is_a_backend_and_nothing_else_is(
+    value: str, kind: str | None
+) -> None:
+    if kind is None:
+        with pytest.raises(ValueError, match="must be"):
+            backend_kind(value)
+    else:
+        assert backend_kind(value) == kind
