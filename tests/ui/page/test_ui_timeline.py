@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, expect
 
+from harness.testing.browser.live_ui import LiveUi
 from harness.testing.browser.ui_view import UiView
 from pipeline.cleanup import mark_stale
 from pipeline.service import JobService
@@ -309,3 +311,26 @@ def test_times_follow_the_server_clock_and_read_well(scripted_page: UiView) -> N
     assert found["ago"] == "1 min ago"
     assert found["after"] == 0  # a second or less apart is noise, not skew
     assert found["durations"] == ["850 ms", "3.2 s", "42 s", "1 min 15 s", "2 h 0 min", "1 d 1 h"]
+
+
+ZONES = [("UTC", 0), ("Asia/Kolkata", 330), ("Pacific/Honolulu", -600), ("Pacific/Kiritimati", 840)]
+
+
+@pytest.mark.parametrize(("zone", "offset_min"), ZONES, ids=[z for z, _ in ZONES])
+def test_the_timeline_clock_is_the_viewers_local_time(
+    browser: Browser, scripted_ui: LiveUi, zone: str, offset_min: int
+) -> None:
+    """Two clocks that disagree: the stored time is UTC, a person reads their own."""
+    context = browser.new_context(timezone_id=zone)
+    try:
+        page = context.new_page()
+        page.goto(scripted_ui.url)
+        instant = datetime(2026, 3, 1, 12, 0, 7, tzinfo=UTC)
+        shown = page.evaluate(
+            """async (ms) => (await import("/static/clock.js")).formatClock(ms)""",
+            instant.timestamp() * 1000,
+        )
+        local = instant + timedelta(minutes=offset_min)
+        assert shown.endswith(local.strftime("%H:%M:%S")), (zone, shown)
+    finally:
+        context.close()
