@@ -334,3 +334,29 @@ def test_the_timeline_clock_is_the_viewers_local_time(
         assert shown.endswith(local.strftime("%H:%M:%S")), (zone, shown)
     finally:
         context.close()
+
+
+def test_a_folded_latest_attempt_stays_folded_as_the_job_moves(
+    scripted_page: UiView, state_store: JobStore, scripted_service: JobService
+) -> None:
+    """A person's choice outlives the re-render each change brings; a new attempt, which
+    they have not seen yet, opens."""
+    view = scripted_page
+    timeline = TimelinePage(view)
+    job_id = scripted_service.submit("https://media.example/talk.mp3")["job_id"]
+    advance(state_store, job_id, "DOWNLOADING")
+    view.open_job(job_id)
+    timeline.wait_for(lambda a: a[-1].open and len(a[-1].rows) == 2, what="attempt 1 open")
+    timeline.summary(1).click()
+    timeline.wait_for(lambda a: not a[-1].open, what="attempt 1 folded")
+
+    for status in ("TRANSCRIBING", "GENERATING_QUOTES"):
+        advance(state_store, job_id, status)
+        view.wait_for_status(status)
+    [attempt] = timeline.wait_for(lambda a: len(a[-1].rows) == 4, what="two more rows")
+    assert not attempt.open, "the latest attempt opened again on its own"
+
+    state_store.fail(job_id, "no quotes", attempt=1, stage="GENERATING_QUOTES")
+    scripted_service.retry(job_id)
+    shown = timeline.wait_for(lambda a: a[-1].attempt == 2, what="attempt 2")
+    assert [a.open for a in shown] == [False, True]
