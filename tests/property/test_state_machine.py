@@ -3,10 +3,13 @@ proof that it catches a broken store."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import Phase, settings
 
 from harness.machines import StoreFactory, run_machine
+from pipeline.errors import InvalidTransition
 from pipeline.store import JobStore, Write
 from pipeline.workflow import PRD_WORKFLOW, Workflow
 from tests.property.workflows import LOOSE_PRD, WORKFLOWS
@@ -64,4 +67,27 @@ def test_machine_catches_a_heartbeat_that_bumps_the_version(
         return VersionBumpingHeartbeat(store.client, wf, store.settings)
 
     with pytest.raises(AssertionError, match=r"version|heartbeat"):
+        run_machine(PRD_WORKFLOW, broken, settings=QUICK)
+
+
+class RefusalThatTouches(JobStore):
+    """A broken store that stamps the job as active before it checks the transition (a
+    GET-modify-SET habit): the refusal is raised, but a dead job now looks alive."""
+
+    def set_state(self, job_id: str, status: str, **kwargs: Any) -> Write:
+        try:
+            return super().set_state(job_id, status, **kwargs)
+        except InvalidTransition:
+            self.client.hset(self.keys.state(job_id), "updated_ms", self.now_ms() + 1)
+            raise
+
+
+def test_machine_catches_a_refused_write_that_still_changed_the_job(
+    store_factory: StoreFactory,
+) -> None:
+    def broken(wf: Workflow) -> JobStore:
+        store = store_factory(wf)
+        return RefusalThatTouches(store.client, wf, store.settings)
+
+    with pytest.raises(AssertionError, match="a rejected write changed"):
         run_machine(PRD_WORKFLOW, broken, settings=QUICK)
