@@ -6,7 +6,7 @@ import unicodedata
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 from harness import strategies as hs
@@ -101,3 +101,29 @@ def test_hostile_text_covers_the_classics() -> None:
 def test_a_final_newline_is_refused(check: Any, value: str) -> None:
     with pytest.raises(ValidationError):
         check(value)
+
+
+def _first_bad(wf: Workflow, steps: list[hs.Step]) -> tuple[str, str, str]:
+    """(status it was taken from, kind, status) of the first illegal step."""
+    index = hs.first_illegal(wf, steps)
+    assert index is not None
+    before = hs.as_path(wf, steps[:index])
+    return (before[-1] if before else wf.initial), steps[index].kind, steps[index].status
+
+
+@pytest.mark.parametrize("wf", ALL, ids=lambda w: w.name)
+def test_illegal_sequences_reach_both_kinds_of_forbidden_step(wf: Workflow) -> None:
+    """A store's property test probes what the strategy can draw: a retry from a status
+    other than the error status, and a transition the table forbids, are both drawn."""
+    budget = settings(max_examples=5000, database=None, deadline=None)
+    retry = find(
+        hs.illegal_sequences(wf),
+        lambda s: _first_bad(wf, s)[1] == "retry" and _first_bad(wf, s)[0] != wf.error,
+        settings=budget,
+    )
+    assert _first_bad(wf, retry)[2] == wf.initial
+    moved = find(
+        hs.illegal_sequences(wf), lambda s: _first_bad(wf, s)[1] == "transition", settings=budget
+    )
+    source, _, target = _first_bad(wf, moved)
+    assert not wf.allowed(source, target)
