@@ -113,6 +113,20 @@ def test_a_status_after_the_final_one_is_an_inconsistent_update() -> None:
     assert "two runs of shop.resize were under way" in cell.reasons[0]
 
 
+def test_only_the_error_status_may_go_back_to_the_initial_one() -> None:
+    """FAILED -> QUEUED is a retry; DONE -> QUEUED is a finished job restarted by a late
+    write, whatever it looks like."""
+    retried = _judge(
+        _job(["QUEUED", "RESIZING", "FAILED", "QUEUED", "RESIZING", "UPLOADING", "DONE"]),
+        "redis-restart",
+    )
+    assert "inconsistent-updates" not in _kinds(retried), retried.reasons
+    twice = ["QUEUED", "RESIZING", "UPLOADING", "DONE"] * 2
+    restarted = _judge(_job(twice), "redis-restart")
+    assert _kinds(restarted) == ["inconsistent-updates"], restarted.reasons
+    assert "from DONE back to QUEUED after it was final" in restarted.reasons[0]
+
+
 def test_a_status_moving_backwards_is_an_inconsistent_update() -> None:
     cell = _judge(
         _job(["QUEUED", "RESIZING", "UPLOADING", "RESIZING", "UPLOADING", "DONE"]), "redis-restart"
