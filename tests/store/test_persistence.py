@@ -84,3 +84,28 @@ def test_acknowledged_writes_survive_sigkill(
     assert (
         store.set_state("retried", stage, attempt=2).version == before["retried"][0]["version"] + 1
     )
+
+
+def test_a_data_dir_the_caller_gives_outlives_the_server_one_it_made_does_not(
+    tmp_path: Any,
+) -> None:
+    """The caller's Redis data (its AOF) is theirs: closing the server leaves it, and a
+    new server on the same directory reads the job back. A directory the server made for
+    itself goes with it."""
+    mine = tmp_path / "redis-data"
+    mine.mkdir()
+    with RedisServer(data_dir=mine) as server:
+        client = server.client()
+        client.set("kept", "yes")
+        client.close()
+    assert mine.is_dir()
+    assert any(mine.rglob("*.aof*")), list(mine.rglob("*"))
+    with RedisServer(data_dir=mine) as again:
+        client = again.client()
+        assert client.get("kept") == b"yes"
+        client.close()
+
+    with RedisServer() as own:
+        made = own.data_dir
+        assert made.is_dir()
+    assert not made.exists()
