@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from harness.fixtures.chaos import StartScenario
@@ -14,6 +16,16 @@ from pipeline.sample_server import SampleServer
 from pipeline.store import JobStore
 from pipeline.waiting import wait_until
 from tests.pipeline.conftest import HAPPY
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process (a zombie waiting to be reaped is not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
 
 pytestmark = [
     pytest.mark.prefork,
@@ -70,8 +82,12 @@ def test_whole_worker_killed_is_swept_to_error(
     fault_injector.hang_at("TRANSCRIBING")
     job_id = job_runner.submit(media_server.url)
     job_runner.wait_for(job_id, "TRANSCRIBING", timeout=60)
+    children = jobstate_worker.child_pids()
+    assert children, "a prefork worker with no children"
     fault_injector.kill_worker()
     assert not jobstate_worker.running
+    # The whole worker, children too: none is left behind, beating for a job it holds.
+    wait_until(lambda: not [p for p in children if _alive(p)], timeout=10, what="children gone")
     # Heartbeats stop with the worker: the sweep sees the job go silent after 2 s.
     swept = wait_until(
         lambda: mark_stale(state_store, older_than=2), timeout=30, what="stale sweep"
