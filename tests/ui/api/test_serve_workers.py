@@ -20,11 +20,14 @@ from pipeline.procs.redis_server import free_port
 from pipeline.settings import Settings
 from pipeline.store import JobStore
 from pipeline.waiting import wait_until
+from tests.audit.kinds_app import KINDS
+from tests.audit.kinds_app import TARGET as KINDS_TARGET
 from ui.workers import app_from_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.jobstate_redis("server")]
 
 WORKERS = 2
+REPO = Path(__file__).resolve().parents[3]
 
 
 @dataclass
@@ -62,15 +65,23 @@ def _cmdline(pid: int) -> bytes:
 
 
 @pytest.fixture
-def served(jobstate_settings: Settings, tmp_path: Path) -> Iterator[Served]:
+def serve_args() -> list[str]:
+    """Function: what ``jobstate serve`` is given besides its port and workers."""
+    return []
+
+
+@pytest.fixture
+def served(jobstate_settings: Settings, tmp_path: Path, serve_args: list[str]) -> Iterator[Served]:
     """Function: ``jobstate serve --workers 2`` on the test's Redis, answering /healthz.
 
     Teardown: SIGTERM to the supervisor, which stops its workers (SIGKILL after 20 s).
     """
     port = free_port()
     env = {**os.environ, **jobstate_settings.to_env()}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env.pop("JOBSTATE_APP", None)
     argv = [sys.executable, "-m", "pipeline.cli", "serve", "--port", str(port)]
-    argv += ["--workers", str(WORKERS)]
+    argv += ["--workers", str(WORKERS), *serve_args]
     with (tmp_path / "serve.log").open("wb") as log:
         proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
     running = Served(proc, f"http://127.0.0.1:{port}")
@@ -141,3 +152,13 @@ def test_a_serving_process_moves_what_it_built_out_of_the_collectors_sight(
         assert app.state.jobstate.service is not None
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.parametrize("serve_args", [["--app", KINDS_TARGET]])
+def test_every_worker_serves_the_app_it_was_given(served: Served) -> None:
+    """``--app`` reaches each worker process: fresh connections, whichever process answers
+    each, all speak the app's workflow, never the media pipeline's."""
+    for _ in range(10):
+        with httpx.Client(base_url=served.url, timeout=5) as http:
+            shown = http.get("/api/workflow").json()
+        assert (shown["name"], shown["statuses"]) == (KINDS.name, dict(KINDS.statuses)), shown
