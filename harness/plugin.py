@@ -30,11 +30,13 @@ from harness.fixtures.browser import page_story
 from harness.fixtures.chaos import ChaosSummary, judge_after_call
 from harness.fixtures.workers import FAILED
 from harness.modes import CeleryMode, celery_mode_help, redis_mode_help
+from harness.reachable import unreachable_redis
 from harness.testing.browser.page_view import PageView
 from harness.testing.browser.parked_loop import loop_set_aside
 from harness.testing.hypothesis_shipped import hypothesis_as_shipped, is_schemathesis_item
 from harness.testing.workers.app_binding import load_target
 from pipeline.loading import load_object
+from pipeline.settings import SettingsError
 
 if TYPE_CHECKING:
     from harness.fixtures.audit.session import AuditRun
@@ -152,6 +154,10 @@ def _check_targets(cfg: JobstateConfig) -> None:
                 load_target(cfg[name])
             else:
                 load_object(cfg[name], f"jobstate_{name}")
+        except SettingsError as exc:  # the app read JOBSTATE_* as it loaded: name it
+            raise pytest.UsageError(
+                f"{exc} [read from the environment as {flag}={cfg[name]} loaded]"
+            ) from None
         except ValueError as exc:
             raise pytest.UsageError(
                 f"{exc} [set by {cfg.source(name)}; fix {flag} / jobstate_{name}]"
@@ -168,6 +174,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         mode = marker_value(item, "jobstate_celery") or default
         if mode != CeleryMode.EAGER:
             item.add_marker(pytest.mark.jobstate_real)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Stop the run with one clear error when the ``--jobstate-redis`` URL has no Redis
+    answering (once, in the process that runs the session, not in each xdist worker)."""
+    config = session.config
+    if hasattr(config, "workerinput") or config.option.collectonly:
+        return
+    problem = unreachable_redis(get_config(config))
+    if problem is not None:
+        pytest.exit(problem, returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+from collections.abc import Iterator
 
 import pytest
 
@@ -209,3 +211,46 @@ def test_every_redis_url_scheme_is_a_backend_and_nothing_else_is(
             backend_kind(value)
     else:
         assert backend_kind(value) == kind
+
+
+@pytest.fixture
+def nobody_at() -> Iterator[dict[str, str]]:
+    """Function: two Redis URLs nothing serves: a closed port, and a port that accepts and
+    never answers (reached only by its timeout)."""
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        closed = probe.getsockname()[1]
+    silent = socket.create_server(("127.0.0.1", 0))
+    try:
+        yield {
+            "closed": f"redis://alice:s3cret@127.0.0.1:{closed}/0",
+            "silent": f"redis://127.0.0.1:{silent.getsockname()[1]}/0",
+        }
+    finally:
+        silent.close()
+
+
+@pytest.mark.parametrize("kind", ["closed", "silent"])
+@pytest.mark.parametrize(("where", "source"), [("cli", "cli"), ("env", "env"), ("ini", "ini")])
+def test_a_redis_url_nobody_answers_at_is_one_usage_error_before_any_test(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    nobody_at: dict[str, str],
+    kind: str,
+    where: str,
+    source: str,
+) -> None:
+    """Not an error per test at setup and again at teardown: one line naming the option,
+    where it was set and what was wrong, the password masked, exit code 4."""
+    url = nobody_at[kind]
+    _ini(pytester, url if where == "ini" else None)
+    if where == "env":
+        monkeypatch.setenv("JOBSTATE_REDIS", url)
+    pytester.makepyfile(MODE_TEST.format(expected="url"))
+    result = run_here(pytester, *([f"--jobstate-redis={url}"] if where == "cli" else []))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    shown = url.replace("s3cret", "***")
+    result.stdout.fnmatch_lines([f"*--jobstate-redis={shown} (from {source}): no Redis answers*"])
+    output = result.stdout.str() + result.stderr.str()
+    assert "s3cret" not in output
+    assert "Traceback" not in output
+    assert "passed" not in output

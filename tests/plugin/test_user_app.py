@@ -123,3 +123,20 @@ def test_the_worker_imports_from_the_pythonpath_ini_when_run_from_a_parent_folde
     )
     result = run(pytester, "project", "--jobstate-celery=prefork", "--jobstate-redis=server")
     result.assert_outcomes(passed=1)
+
+
+def test_a_jobstate_variable_the_app_cannot_use_is_named_at_start(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app's tracker reads ``JOBSTATE_*`` as it loads: a bad value is a usage error
+    naming the variable and saying where it was read, not a fault of the app option."""
+    clear_jobstate_env(monkeypatch)
+    write_project(pytester)
+    monkeypatch.setenv("JOBSTATE_HEARTBEAT_SECONDS", "abc")
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = run_here(pytester)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    output = result.stdout.str() + result.stderr.str()
+    assert "JOBSTATE_HEARTBEAT_SECONDS='abc' is not a valid float" in output, output
+    assert "read from the environment as --jobstate-app=mine:app loaded" in output
+    assert "fix --jobstate-app" not in output
