@@ -63,6 +63,19 @@ class Seconds(_FloatParam):
         return seconds
 
 
+def _worker_app(app_target: str, settings: Settings) -> Any:
+    """The Celery app ``jobstate worker`` / ``beat`` run; one that cannot be loaded is an
+    error line naming ``--app``, as for every other command."""
+    from pipeline.worker import load_app
+
+    try:
+        return load_app(app_target, settings)
+    except SettingsError:
+        raise  # main() reports it, as for every command
+    except ValueError as exc:
+        raise click.ClickException(printable(f"--app {app_target}: {exc}", 2000)) from exc
+
+
 def _fail(exc: Exception) -> NoReturn:
     raise click.ClickException(printable(str(exc), 2000)) from exc
 
@@ -119,7 +132,7 @@ def worker(
     faults: bool,
 ) -> None:
     """Run a Celery worker for the pipeline (prefork by default)."""
-    from pipeline.worker import load_app, run_worker
+    from pipeline.worker import run_worker
 
     settings = Settings.from_env()
     if faults:
@@ -127,7 +140,7 @@ def worker(
         from pipeline.tracking import add_stage_hook
 
         add_stage_hook(fault_hook)
-    app = load_app(app_target, settings)
+    app = _worker_app(app_target, settings)
     run_worker(
         app,
         pool=pool,
@@ -144,9 +157,9 @@ def worker(
 @click.option("--schedule", default=None, help="Beat schedule file.")
 def beat(app_target: str, loglevel: str, schedule: str | None) -> None:
     """Run Celery beat: sweeps stale jobs to ERROR every 30 s."""
-    from pipeline.worker import load_app, run_beat
+    from pipeline.worker import run_beat
 
-    run_beat(load_app(app_target, Settings.from_env()), loglevel=loglevel, schedule=schedule)
+    run_beat(_worker_app(app_target, Settings.from_env()), loglevel=loglevel, schedule=schedule)
 
 
 @cli.command()

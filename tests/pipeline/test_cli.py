@@ -246,3 +246,26 @@ def test_a_redis_that_never_answers_is_reported_not_waited_on_for_ever(
     assert result.exit_code == 1, result.output
     assert "Redis" in result.output, result.output
     assert "Traceback" not in result.output
+
+
+APP_COMMANDS = [
+    ["worker"],
+    ["beat"],
+    ["submit", "https://media.example/a.mp3"],
+    ["status", "job-1"],
+    ["retry", "job-1"],
+    ["cleanup"],
+    ["serve"],
+]
+
+
+@pytest.mark.parametrize("target", ["no_such_module:app", "pipeline.cli:no_such_app"])
+@pytest.mark.parametrize("args", APP_COMMANDS, ids=[a[0] for a in APP_COMMANDS])
+def test_an_app_that_cannot_be_loaded_is_one_error_line_from_every_command(
+    args: list[str], target: str
+) -> None:
+    result = CliRunner().invoke(cli, [*args, "--app", target], env=NOWHERE)
+    assert result.exit_code == 1, result.output
+    assert f"Error: --app {target}: " in result.output, result.output
+    assert "Traceback" not in result.output
+    assert not isinstance(result.exception, ValueError), result.exception
