@@ -207,8 +207,26 @@ def _check(s: Settings) -> None:
         )
     if not isinstance(s.cluster, bool):
         raise SettingsError(f"{_var('cluster')}={s.cluster!r} must be True or False")
+    _check_redis_url(s.redis_url)
     _check_relations(s)
     _check_secret_keys(s.secret_keys)
+
+
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+sentinel://")
+"""The URLs the store can reach Redis by (plain, TLS, a Unix socket, through Sentinel)."""
+
+
+def _check_redis_url(url: object) -> None:
+    """A Redis URL by its scheme; the URL itself is never echoed (it may hold a password)."""
+    if isinstance(url, str) and url.lower().startswith(REDIS_SCHEMES):
+        return
+    scheme = url.split("://", 1)[0][:20] + "://" if isinstance(url, str) and "://" in url else ""
+    shown = f"its scheme is {scheme!r}" if scheme else "it has no scheme"
+    raise SettingsError(
+        f"{_var('redis_url')} is not a Redis URL ({shown}): it must start with "
+        + ", ".join(REDIS_SCHEMES[:-1])
+        + f" or {REDIS_SCHEMES[-1]}"
+    )
 
 
 def _check_name(name: str, value: object) -> None:

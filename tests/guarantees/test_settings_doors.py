@@ -219,3 +219,33 @@ def test_a_yes_or_no_that_is_neither_is_refused_not_read_as_no(text: str) -> Non
     # Slip: anything but a known "yes" read as "no" (a typo turned cluster mode off).
     with pytest.raises(SettingsError, match="JOBSTATE_CLUSTER"):
         Settings.from_env({"JOBSTATE_CLUSTER": text})
+
+
+@pytest.mark.parametrize(
+    ("url", "works"),
+    [
+        ("redis://cache:6379/0", True),
+        ("rediss://app:s3cret@cache:6380/0", True),
+        ("unix:///run/redis.sock?db=1", True),
+        ("redis+sentinel://s1:26379,s2:26379/mymaster/0", True),
+        ("REDIS://cache:6379/0", True),  # schemes are read case-blind, as redis-py does
+        ("nope", False),
+        ("cache:6379", False),
+        ("http://app:s3cret@cache:6379/0", False),
+        ("redis:/cache:6379", False),
+        ("", False),
+    ],
+)
+def test_the_redis_url_is_one_redis_can_be_reached_by_never_echoed(url: str, works: bool) -> None:
+    """Every command used to try a URL redis-py cannot read and print redis-py's error,
+    exit 1; now it is a setting that cannot work, named, with its password left out."""
+    if works:
+        assert Settings.from_env({"JOBSTATE_REDIS_URL": url}).redis_url == url
+        return
+    with pytest.raises(SettingsError, match="JOBSTATE_REDIS_URL is not a Redis URL") as refused:
+        Settings.from_env({"JOBSTATE_REDIS_URL": url})
+    assert "s3cret" not in str(refused.value)
+    code, printed = _cli({"redis_url": url})
+    assert code == 2
+    assert printed.startswith("Error: JOBSTATE_REDIS_URL is not a Redis URL"), printed
+    assert "s3cret" not in printed
