@@ -108,12 +108,20 @@ class JobstateConfig:
     def header(self) -> str:
         """One line for the pytest header."""
         parts = [
-            f"{n}={s.value or HEADER_BLANKS.get(n, '')} ({s.source})"
+            f"{n}={s.value or HEADER_BLANKS.get(n, '')} ({s.source}{self._note(n)})"
             for n, s in self._settings.items()
-            if n in {"redis", "celery", "browser", "app", "workflow"}
-            or (n == "adapter" and s.value)
+            if n in {"redis", "celery", "browser", "app", "workflow", "timeout"}
+            or (n in {"adapter", "redis_exec"} and s.source != "default" and s.value)
         ]
         return "jobstate: " + ", ".join(parts)
+
+    def _note(self, name: str) -> str:
+        """What the header adds to a value the run does not use as it reads."""
+        redis = self._settings["redis"]
+        real_workers = self["celery"] != CeleryMode.EAGER
+        if name == "redis" and redis.source == "default" and redis.value == RedisMode.FAKE:
+            return "; fake-tcp for tests on real workers" if real_workers else ""
+        return ""
 
 
 def add_options(parser: pytest.Parser) -> None:

@@ -30,7 +30,7 @@ from harness.fixtures.browser import page_story
 from harness.fixtures.chaos import ChaosSummary, judge_after_call
 from harness.fixtures.workers import FAILED
 from harness.modes import CeleryMode, celery_mode_help, redis_mode_help
-from harness.reachable import unreachable_redis
+from harness.reachable import redis_problem
 from harness.testing.browser.page_view import PageView
 from harness.testing.browser.parked_loop import loop_set_aside
 from harness.testing.hypothesis_shipped import hypothesis_as_shipped, is_schemathesis_item
@@ -177,12 +177,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Stop the run with one clear error when the ``--jobstate-redis`` URL has no Redis
-    answering (once, in the process that runs the session, not in each xdist worker)."""
+    """Stop the run with one clear error when the configured Redis cannot serve it (no
+    Redis answering at the URL, no ``redis-server`` to start): once, in the process that
+    runs the session, not in each xdist worker."""
     config = session.config
     if hasattr(config, "workerinput") or config.option.collectonly:
         return
-    problem = unreachable_redis(get_config(config))
+    problem = redis_problem(get_config(config))
     if problem is not None:
         pytest.exit(problem, returncode=pytest.ExitCode.USAGE_ERROR)
 
@@ -201,9 +202,15 @@ def _celery_plugin_active(config: pytest.Config) -> bool:
     return any(config.pluginmanager.hasplugin(n) for n in ("celery", "celery.contrib.pytest"))
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    """Show each setting and where it came from."""
-    return get_config(config).header()
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Show each setting and where it came from (and what the audit runs on instead)."""
+    lines = [get_config(config).header()]
+    if config.getoption("jobstate_audit", False):
+        lines.append(
+            "jobstate audit: its cells run on a redis-server the plugin starts and on prefork "
+            "workers, whatever redis= and celery= say"
+        )
+    return lines
 
 
 @pytest.hookimpl(wrapper=True)

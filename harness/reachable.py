@@ -1,8 +1,9 @@
-"""The one start-up check of a ``--jobstate-redis`` URL: does a Redis answer there?
+"""Start-up checks of the configured Redis: a Redis answers at the URL, or the
+``redis-server`` the harness is to start exists.
 
-A URL nobody answers at would fail every test that touches Redis, each at its setup and
-again at its teardown, each with a redis-py traceback. Asked once before the first test,
-it is one error line naming the option, where it was set and what Redis said.
+Either one missing would fail every test that touches Redis, each at its setup and again
+at its teardown, each with a traceback. Asked once before the first test, it is one error
+line naming the option, where it was set and what is wrong.
 """
 
 from __future__ import annotations
@@ -10,10 +11,26 @@ from __future__ import annotations
 import redis
 
 from harness.config import JobstateConfig
-from harness.modes import URL, backend_kind
+from harness.modes import URL, RedisMode, backend_kind
+from pipeline.procs.redis_server import RedisServerNotFound, find_binary
 from pipeline.redaction import DEFAULT, redact_url
 
-__all__ = ["unreachable_redis"]
+__all__ = ["redis_problem", "unreachable_redis"]
+
+STARTED = frozenset({RedisMode.SERVER, RedisMode.CLUSTER, RedisMode.SENTINEL})
+"""Modes in which the harness starts ``redis-server`` processes itself."""
+
+
+def redis_problem(cfg: JobstateConfig) -> str | None:
+    """Why the configured Redis cannot serve the run, or None."""
+    if cfg["redis"] in STARTED:
+        try:
+            find_binary(cfg["redis_exec"])
+        except RedisServerNotFound as exc:
+            return f"--jobstate-redis={cfg['redis']} ({cfg.source('redis')}): {exc}"
+        return None
+    return unreachable_redis(cfg)
+
 
 PING_TIMEOUT = 3.0
 """Seconds to connect and to hear the answer: a Redis that needs more is no test backend."""

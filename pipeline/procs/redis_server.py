@@ -11,6 +11,7 @@ their own ``conftest.py``::
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -30,6 +31,7 @@ __all__ = [
     "RedisServer",
     "RedisServerError",
     "RedisServerNotFound",
+    "find_binary",
     "free_port",
     "start_redis_server",
 ]
@@ -57,8 +59,16 @@ def free_port(host: str = "127.0.0.1") -> int:
     return port
 
 
-def _find_binary(executable: str) -> str:
+def find_binary(executable: str) -> str:
+    """The ``redis-server`` to run: ``executable`` as a path, or found on PATH;
+    :class:`RedisServerNotFound` saying which, and what to do, when there is none."""
     found = shutil.which(executable)
+    if found is None and os.sep in executable:  # a path given on purpose: say what is wrong
+        what = "is not an executable file" if os.path.exists(executable) else "does not exist"
+        raise RedisServerNotFound(
+            f"{executable} {what}: fix --jobstate-redis-exec (or JOBSTATE_REDIS_EXEC), or "
+            "leave it out to use redis-server from PATH"
+        )
     if found is None:
         raise RedisServerNotFound(MISSING_BINARY.format(exe=executable))
     return found
@@ -134,7 +144,7 @@ class RedisServer(Lifecycle):
         """Launch the server and return once it answers PING; no-op when running."""
         if self.running:
             return self
-        binary = _find_binary(self.executable)
+        binary = find_binary(self.executable)
         if self._dir is None:
             self._dir = Path(tempfile.mkdtemp(prefix="jobstate-redis-"))
         self._dir.mkdir(parents=True, exist_ok=True)

@@ -132,3 +132,16 @@ def test_an_adapters_stages_are_the_ones_its_tasks_run(project: pytest.Pytester)
     result.stderr.fnmatch_lines(
         ["ERROR: --jobstate-audit-stages: unknown stages SLEEPING; known: PREPARING, COUNTING"]
     )
+
+
+def test_the_header_says_what_the_audit_runs_on(project: pytest.Pytester) -> None:
+    """The redis= and celery= settings shown are not what the cells use: the header says."""
+    result = run_here(project, "--jobstate-audit", "--collect-only")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(
+        [
+            "jobstate: redis=*",
+            "jobstate audit: its cells run on a redis-server the plugin starts and on "
+            "prefork workers, whatever redis= and celery= say",
+        ]
+    )

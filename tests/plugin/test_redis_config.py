@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import socket
 from collections.abc import Iterator
 
@@ -254,3 +255,56 @@ def test_a_redis_url_nobody_answers_at_is_one_usage_error_before_any_test(
     assert "s3cret" not in output
     assert "Traceback" not in output
     assert "passed" not in output
+
+
+@pytest.mark.parametrize(
+    ("exe", "problem"),
+    [
+        ("/nope/redis-server", "/nope/redis-server does not exist: fix --jobstate-redis-exec"),
+        ("no-such-redis-server", "no-such-redis-server not found on PATH: install it"),
+    ],
+)
+def test_a_redis_server_that_cannot_be_found_is_one_usage_error_before_any_test(
+    pytester: pytest.Pytester, exe: str, problem: str
+) -> None:
+    """A path given is checked as a path (not looked up on PATH); a name on PATH."""
+    _ini(pytester, None)
+    pytester.makepyfile(MODE_TEST.format(expected="server"))
+    result = run_here(pytester, "--jobstate-redis=server", f"--jobstate-redis-exec={exe}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines([f"*--jobstate-redis=server (cli): {problem}*"])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+def test_the_header_shows_every_setting_a_run_uses_as_it_uses_it(
+    pytester: pytest.Pytester,
+) -> None:
+    _ini(pytester, None)
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = run_here(
+        pytester,
+        "--jobstate-celery=thread",
+        "--jobstate-timeout=30",
+        f"--jobstate-redis-exec={shutil.which('redis-server')}",
+    )
+    result.assert_outcomes(passed=1)
+    header = next(line for line in result.stdout.lines if line.startswith("jobstate: "))
+    assert "redis=fake (default; fake-tcp for tests on real workers)" in header, header
+    assert "timeout=30 (cli)" in header
+    assert f"redis_exec={shutil.which('redis-server')} (cli)" in header
+
+
+def test_only_tests_on_real_workers_leave_the_in_process_fake(pytester: pytest.Pytester) -> None:
+    """Under --jobstate-celery=thread with no Redis chosen: a test that runs no worker keeps
+    the in-process fake (several times faster), one that uses the Celery app gets a
+    fake Redis its worker can reach."""
+    _ini(pytester, None)
+    pytester.makepyfile("""
+        def test_no_worker(redis_backend):
+            assert redis_backend.mode == "fake"
+
+        def test_on_a_worker(redis_backend, jobstate_celery_app):
+            assert redis_backend.mode == "fake-tcp"
+    """)
+    result = run_here(pytester, "--jobstate-celery=thread")
+    result.assert_outcomes(passed=2)
