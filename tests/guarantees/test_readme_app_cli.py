@@ -1,9 +1,9 @@
 """The README's own tracking app, served by our CLI alone, runs a job to its final status.
 
-A new user's folder holds only ``mine.py``, the README's "Tracking your own Celery
+A new user's folder holds only ``mypipeline.py``, the README's "Tracking your own Celery
 pipeline" block as written; the environment holds only ``JOBSTATE_REDIS_URL`` (what the
 README's configuration table shows) and a fresh ``HOME``. ``jobstate worker``, ``beat``,
-``serve``, ``submit`` and ``status``, each given ``--app mine:app`` and run from that
+``serve``, ``submit`` and ``status``, each given ``--app mypipeline:app`` and run from that
 folder, take the job to ``DONE``; the page's API shows it; beat's stale sweep reaches the
 worker. Real ``redis-server``, real prefork worker, every part a subprocess.
 """
@@ -29,7 +29,7 @@ from tests.test_readme import TRACKING
 pytestmark = [pytest.mark.integration, pytest.mark.prefork]
 
 JOBSTATE = str(Path(sys.executable).with_name("jobstate"))
-APP = ["--app", "mine:app"]
+APP = ["--app", "mypipeline:app"]
 
 
 def _free_port() -> int:
@@ -94,10 +94,10 @@ def _end(proc: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture
 def new_user(tmp_path: Path) -> Iterator[NewUser]:
-    """Function: a redis-server and a new user's folder holding the README's ``mine.py``."""
+    """Function: a redis-server and a new user's folder holding the README's ``mypipeline.py``."""
     folder = tmp_path / "newcomer"
     folder.mkdir()
-    (folder / "mine.py").write_text(TRACKING, encoding="utf-8")
+    (folder / "mypipeline.py").write_text(TRACKING, encoding="utf-8")
     (tmp_path / "home").mkdir()
     with start_redis_server(data_dir=tmp_path / "redis") as server:
         yield NewUser(folder, server.url, tmp_path / "home")
