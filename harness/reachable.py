@@ -11,7 +11,7 @@ from __future__ import annotations
 import redis
 
 from harness.config import JobstateConfig
-from harness.modes import URL, RedisMode, backend_kind
+from harness.modes import URL, CeleryMode, RedisMode, backend_kind
 from pipeline.procs.redis_server import RedisServerNotFound, find_binary
 from pipeline.redaction import DEFAULT, redact_url
 
@@ -23,6 +23,15 @@ STARTED = frozenset({RedisMode.SERVER, RedisMode.CLUSTER, RedisMode.SENTINEL})
 
 def redis_problem(cfg: JobstateConfig) -> str | None:
     """Why the configured Redis cannot serve the run, or None."""
+    celery = cfg["celery"]
+    chose_fake = cfg["redis"] == RedisMode.FAKE and cfg.source("redis") != "default"
+    if chose_fake and celery != CeleryMode.EAGER:
+        return (
+            f"--jobstate-celery={celery} ({cfg.source('celery')}) needs a Redis other "
+            f"processes can reach, and --jobstate-redis=fake ({cfg.source('redis')}) lives "
+            "in the test process only: use --jobstate-redis=fake-tcp, server or a redis:// "
+            "URL, or leave it unset (tests on real workers then get fake-tcp)"
+        )
     if cfg["redis"] in STARTED:
         try:
             find_binary(cfg["redis_exec"])

@@ -81,8 +81,27 @@ def test_runner_timeout_fails_with_history(pytester: pytest.Pytester, probe_ini:
 def test_real_worker_on_fake_redis_is_a_clear_usage_error(
     pytester: pytest.Pytester, probe_ini: None
 ) -> None:
+    """Chosen together, the two cannot work: one usage error before any test, naming both
+    and where each was set (not an error per test)."""
     pytester.makepyfile(PASSING_RUN)
     result = run_here(pytester, "--jobstate-celery=thread", "--jobstate-redis=fake")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines(
+        [
+            "*--jobstate-celery=thread (cli) needs a Redis other processes can reach, and "
+            "--jobstate-redis=fake (cli) lives in the test process only*"
+        ]
+    )
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_a_test_that_forces_fake_redis_on_a_real_worker_is_told_why(
+    pytester: pytest.Pytester, probe_ini: None
+) -> None:
+    pytester.makepyfile(
+        "import pytest\n\n@pytest.mark.jobstate_redis('fake')\n" + PASSING_RUN.lstrip()
+    )
+    result = run_here(pytester, "--jobstate-celery=thread")
     assert result.ret != 0
     result.stdout.fnmatch_lines(
         ["*--jobstate-celery=thread needs a Redis other processes can reach*"]
