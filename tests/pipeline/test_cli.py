@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import socket
 import threading
 from collections.abc import Iterator
 
@@ -18,6 +17,7 @@ from pipeline.cli import cli
 from pipeline.sample_server import SampleServer
 from pipeline.settings import Settings
 from pipeline.store import JobStore
+from tests.silent import silent_redis_url
 
 COMMANDS = ["worker", "beat", "submit", "status", "retry", "cleanup", "serve", "demo"]
 
@@ -205,27 +205,9 @@ def test_seconds_at_their_bound(args: list[str], text: str, refused: bool) -> No
 @pytest.fixture
 def silent_redis() -> Iterator[str]:
     """Function: the URL of a server that accepts connections and never answers (a Redis
-    behind a dead link, a full listen queue): only a timeout ends a call to it."""
-    server = socket.create_server(("127.0.0.1", 0))
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"redis://127.0.0.1:{server.getsockname()[1]}/0"
-    stop.set()
-    thread.join(timeout=5)
-    for conn in held:
-        conn.close()
-    server.close()
+    behind a dead link): only a timeout ends a call to it."""
+    with silent_redis_url() as url:
+        yield url
 
 
 @pytest.mark.parametrize("args", [["status", "job-1"], ["retry", "job-1"], ["cleanup"]])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +14,7 @@ from harness.modes import backend_kind
 from harness.testing.redis.backend import RedisBackend
 from pipeline.procs.redis_server import RedisServer
 from tests.plugin.user_project import run_here
+from tests.silent import closed_port_url, silent_redis_url
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 
@@ -218,16 +218,8 @@ def test_every_redis_url_scheme_is_a_backend_and_nothing_else_is(
 def nobody_at() -> Iterator[dict[str, str]]:
     """Function: two Redis URLs nothing serves: a closed port, and a port that accepts and
     never answers (reached only by its timeout)."""
-    with socket.create_server(("127.0.0.1", 0)) as probe:
-        closed = probe.getsockname()[1]
-    silent = socket.create_server(("127.0.0.1", 0))
-    try:
-        yield {
-            "closed": f"redis://alice:s3cret@127.0.0.1:{closed}/0",
-            "silent": f"redis://127.0.0.1:{silent.getsockname()[1]}/0",
-        }
-    finally:
-        silent.close()
+    with silent_redis_url() as silent:
+        yield {"closed": closed_port_url("alice:s3cret@"), "silent": silent}
 
 
 @pytest.mark.parametrize("kind", ["closed", "silent"])

@@ -9,8 +9,6 @@ every read, write and sweep must say ``StoreUnavailable`` for both, so each fron
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -22,6 +20,7 @@ from pipeline.errors import StoreUnavailable
 from pipeline.settings import Settings
 from pipeline.store import JobStore
 from pipeline.workflow import PRD_WORKFLOW
+from tests.silent import closed_port_url, silent_redis_url
 
 JOB = "job-1"
 
@@ -50,32 +49,8 @@ DOORS: dict[str, Callable[[JobStore], Any]] = {
 @pytest.fixture(scope="module")
 def silent_url() -> Iterator[str]:
     """Module: a server that accepts connections and never answers."""
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(0.1)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"redis://127.0.0.1:{server.getsockname()[1]}/0"
-    stop.set()
-    thread.join(timeout=5)
-    for conn in held:
-        conn.close()
-    server.close()
-
-
-def _refused_url() -> str:
-    with socket.create_server(("127.0.0.1", 0)) as probe:
-        port = probe.getsockname()[1]
-    return f"redis://127.0.0.1:{port}/0"  # closed again: nothing listens there
+    with silent_redis_url() as url:
+        yield url
 
 
 @pytest.mark.parametrize("door", sorted(DOORS))
@@ -83,7 +58,7 @@ def _refused_url() -> str:
 def test_a_redis_that_cannot_answer_is_store_unavailable_through_every_door(
     silent_url: str, kind: str, door: str
 ) -> None:
-    url = silent_url if kind == "silent" else _refused_url()
+    url = silent_url if kind == "silent" else closed_port_url()
     settings = Settings(redis_url=url, key_prefix="unreachable")
     client = redis.Redis.from_url(
         url, socket_timeout=0.2, socket_connect_timeout=0.2, retry_on_timeout=False
