@@ -30,10 +30,10 @@ from harness.fixtures.browser import page_story
 from harness.fixtures.chaos import ChaosSummary, judge_after_call
 from harness.fixtures.workers import FAILED
 from harness.modes import CeleryMode, celery_mode_help, redis_mode_help
-from harness.reachable import redis_problem
 from harness.testing.browser.page_view import PageView
 from harness.testing.browser.parked_loop import loop_set_aside
 from harness.testing.hypothesis_shipped import hypothesis_as_shipped, is_schemathesis_item
+from harness.testing.redis.reachable import redis_problem
 from harness.testing.workers.app_binding import load_target
 from pipeline.loading import load_object
 from pipeline.settings import SettingsError
