@@ -65,15 +65,15 @@ class Seconds(_FloatParam):
 
 def _worker_app(app_target: str, settings: Settings) -> Any:
     """The Celery app ``jobstate worker`` / ``beat`` run; one that cannot be loaded is an
-    error line naming ``--app``, as for every other command."""
-    from pipeline.worker import load_app
+    error line naming ``--app``, as for every other command (:func:`runtime.app_at`)."""
+    from pipeline.runtime import app_at
 
     try:
-        return load_app(app_target, settings)
+        return app_at(app_target, settings)
     except SettingsError:
         raise  # main() reports it, as for every command
     except ValueError as exc:
-        raise click.ClickException(printable(f"--app {app_target}: {exc}", 2000)) from exc
+        raise click.ClickException(printable(str(exc), 2000)) from exc
 
 
 def _fail(exc: Exception) -> NoReturn:

@@ -10,11 +10,11 @@ from celery import Celery
 from pipeline.celery_app import create_app, enqueue
 from pipeline.connection import redis_client
 from pipeline.service import JobService
-from pipeline.settings import Settings
+from pipeline.settings import Settings, SettingsError
 from pipeline.store import JobStore
 from pipeline.workflow import PRD_WORKFLOW, Workflow
 
-__all__ = ["Runtime", "build_runtime", "runtime_for"]
+__all__ = ["Runtime", "app_at", "build_runtime", "runtime_for"]
 
 
 @dataclass
@@ -57,11 +57,25 @@ def runtime_for(app_target: str | None, settings: Settings | None = None) -> Run
     if app_target is None:
         return build_runtime(settings)
     from pipeline.tracking import Tracker
+
+    app = app_at(app_target, settings)
+    try:
+        workflow = Tracker.of(app).workflow
+    except LookupError as exc:
+        raise ValueError(f"--app {app_target}: {exc}") from exc
+    return build_runtime(settings, workflow, app)
+
+
+def app_at(app_target: str, settings: Settings) -> Celery:
+    """The Celery app at ``app_target`` (an app or a factory ``f(settings)``), bound to
+    ``settings``: what cannot be loaded is a ``ValueError`` reading ``--app <target>: why``,
+    the one form every command reports; a ``JOBSTATE_*`` value the app cannot use stays
+    the ``SettingsError`` naming it."""
     from pipeline.worker import load_app
 
     try:
-        app = load_app(app_target, settings)
-        workflow = Tracker.of(app).workflow
+        return load_app(app_target, settings)
+    except SettingsError:
+        raise
     except (ImportError, AttributeError, TypeError, ValueError) as exc:
         raise ValueError(f"--app {app_target}: {exc}") from exc
-    return build_runtime(settings, workflow, app)

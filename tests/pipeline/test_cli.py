@@ -6,6 +6,7 @@ import json
 import math
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
@@ -241,7 +242,14 @@ APP_COMMANDS = [
 ]
 
 
-@pytest.mark.parametrize("target", ["no_such_module:app", "pipeline.cli:no_such_app"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "no_such_module:app",
+        "pipeline.cli:no_such_app",
+        "json:dumps",  # a callable that is no app factory: it raises TypeError when called
+    ],
+)
 @pytest.mark.parametrize("args", APP_COMMANDS, ids=[a[0] for a in APP_COMMANDS])
 def test_an_app_that_cannot_be_loaded_is_one_error_line_from_every_command(
     args: list[str], target: str
@@ -251,3 +259,17 @@ def test_an_app_that_cannot_be_loaded_is_one_error_line_from_every_command(
     assert f"Error: --app {target}: " in result.output, result.output
     assert "Traceback" not in result.output
     assert not isinstance(result.exception, ValueError), result.exception
+
+
+@pytest.mark.parametrize("args", APP_COMMANDS[2:], ids=[a[0] for a in APP_COMMANDS[2:]])
+def test_an_app_with_no_tracker_is_one_error_line_saying_how_to_make_one(
+    args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commands that read jobs need the app's workflow, which its tracker holds."""
+    (tmp_path / "plainapp.py").write_text('from celery import Celery\napp = Celery("plain")\n')
+    monkeypatch.chdir(tmp_path)  # found where the command runs, as `celery -A` finds it
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = CliRunner().invoke(cli, [*args, "--app", "plainapp:app"], env=NOWHERE)
+    assert result.exit_code == 1, result.output
+    assert "Error: --app plainapp:app: Celery app 'plain' has no jobstate tracker" in result.output
+    assert "Traceback" not in result.output
