@@ -68,7 +68,9 @@ def run_one(bug: Bug, tree: Path, marks: str, whole: bool) -> tuple[str, float, 
         )
     finally:
         target.write_text(original)
-    lines = (done.stdout + done.stderr).strip().splitlines()
+    # pytest's summary is its stdout's last line; stderr may end with what the interpreter
+    # printed on its way out (an unraisable warning), which says nothing of the verdict.
+    lines = done.stdout.strip().splitlines() or done.stderr.strip().splitlines()
     last = lines[-1] if lines else ""
     verdict = {0: "MISSED", 5: "no tests ran"}.get(done.returncode, "error")
     if done.returncode in (1, 2) and " failed" in last:  # 2: stopped by -x under xdist

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -31,7 +31,7 @@ from harness.fixtures.chaos import ChaosSummary, judge_after_call
 from harness.fixtures.workers import FAILED
 from harness.modes import CeleryMode, celery_mode_help, redis_mode_help
 from harness.testing.browser.page_view import PageView
-from harness.testing.browser.parked_loop import loop_set_aside
+from harness.testing.browser.parked_loop import LoopUsers, loop_set_aside, reveal_hidden_loop
 from harness.testing.hypothesis_shipped import hypothesis_as_shipped, is_schemathesis_item
 from harness.testing.redis.reachable import redis_problem
 from harness.testing.workers.app_binding import load_target
@@ -90,6 +90,17 @@ def jobstate_config(pytestconfig: pytest.Config) -> JobstateConfig:
     return get_config(pytestconfig)
 
 
+_LOOP_USERS = pytest.StashKey[LoopUsers]()
+
+
+def _loop_users(config: pytest.Config) -> LoopUsers:
+    """The run's record of which fixtures use a parked event loop (one per process)."""
+    users = config.stash.get(_LOOP_USERS, None)
+    if users is None:
+        users = config.stash[_LOOP_USERS] = LoopUsers()
+    return users
+
+
 def _is_async(item: pytest.Item) -> bool:
     function = getattr(item, "obj", None)
     return inspect.iscoroutinefunction(function) or any(
@@ -97,21 +108,37 @@ def _is_async(item: pytest.Item) -> bool:
     )
 
 
-@pytest.fixture(autouse=True)
-def _jobstate_async_beside_browsers(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Function (internal): an async test runs the same after a browser test as before one.
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(
+    fixturedef: pytest.FixtureDef[object], request: pytest.FixtureRequest
+) -> Generator[None, object, object]:
+    """One of the two gates of :mod:`harness.testing.browser.parked_loop`: a fixture of any
+    scope is set up, and later torn down, with the event loop Playwright's sync API parks
+    in the main thread shown only if the fixture uses it, so ``asyncio.run`` and
+    ``anyio.run`` work in every other fixture after a browser test. Finalizers run
+    last-added first: the gate added after setup opens before the fixture's own teardown,
+    the one added before setup closes after it."""
+    users = _loop_users(request.config)
+    gate = contextlib.ExitStack()
+    fixturedef.addfinalizer(gate.close)
+    try:
+        with users.setting_up(fixturedef.argname, fixturedef.argnames):
+            return (yield)
+    finally:
+        if fixturedef.argname in users:
+            fixturedef.addfinalizer(reveal_hidden_loop)
+        else:
+            fixturedef.addfinalizer(lambda: gate.enter_context(loop_set_aside()))
 
-    Autouse fixtures are set up first and torn down last of a test's function-scoped
-    fixtures, so the async fixtures and the test itself see no parked Playwright loop
-    (:mod:`harness.testing.browser.parked_loop`), and the session's browser is torn down with its
-    loop
-    in place.
-    """
-    if not _is_async(request.node):
-        yield
-        return
-    with loop_set_aside():
-        yield
+
+def _loop_gate(item: pytest.Item) -> contextlib.AbstractContextManager[None]:
+    """The other gate: a test runs with the parked loop shown only if a fixture it uses
+    needs it (an async test never: Playwright's sync API cannot be used from one)."""
+    names = getattr(item, "fixturenames", ())
+    if not _is_async(item) and _loop_users(item.config).use(names):
+        reveal_hidden_loop()
+        return contextlib.nullcontext()
+    return loop_set_aside()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -216,11 +243,12 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
     """Run the test on Hypothesis as it ships (another plugin's process-wide tuning of
-    its printer and buffer left out: :mod:`harness.testing.hypothesis_shipped`), then
-    judge its chaos scenario once its body returns; fail it if anything is off."""
+    its printer and buffer left out: :mod:`harness.testing.hypothesis_shipped`) and behind
+    the event-loop gate (:func:`_loop_gate`), then judge its chaos scenario once its body
+    returns; fail it if anything is off."""
     shipped = contextlib.nullcontext() if is_schemathesis_item(item) else hypothesis_as_shipped()
     try:
-        with shipped:
+        with shipped, _loop_gate(item):
             result = yield
     except BaseException:
         judge_after_call(item, failed=True)

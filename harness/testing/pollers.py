@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+from harness.testing.browser.parked_loop import loop_set_aside
+
 __all__ = ["Connection", "Polls", "main", "poll_jobs", "run_polls"]
 
 POLL_SECONDS = 1.0
@@ -194,11 +196,13 @@ def run_polls(url: str, job_ids: Sequence[str], pollers: int, seconds: float) ->
     """:func:`poll_jobs` on uvloop when it is installed, with the garbage collector paused
     (and put back as it was): the pollers' own pauses would be measured as the server's
     latency. A run lasts minutes at most; what a request leaves behind is freed as its last
-    reference goes, and the few cycles wait until the collector is back on, after the run."""
+    reference goes, and the few cycles wait until the collector is back on, after the run.
+    Callable from a browser test too: a loop Playwright parked in this thread is set aside
+    for the run (:func:`~harness.testing.browser.parked_loop.loop_set_aside`)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        with loop_set_aside(), asyncio.Runner(loop_factory=_loop_factory()) as runner:
             return runner.run(poll_jobs(url, job_ids, pollers, seconds))
     finally:
         if enabled:

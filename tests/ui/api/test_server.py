@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import socket
 
 import httpx
 import pytest
+from playwright.sync_api import Page
 
 from harness.testing.browser.live_ui import start_live_ui
 from harness.testing.pollers import run_polls
@@ -78,3 +80,23 @@ def test_page_like_pollers_see_a_job_end_and_leave_the_collector_as_they_found_i
     assert polls.failures == []
     assert polls.last == {job_id: state_store.workflow.happy_path()[-1]}
     assert polls.changed == 3  # each poller read the record once and stopped at the end
+
+
+@pytest.mark.ui
+def test_pollers_run_from_a_test_that_holds_a_browser(
+    page: Page, service: JobService, state_store: JobStore
+) -> None:
+    # Slip: the pollers' own event loop refused to start where Playwright's sync API
+    # parked its loop ("Runner.run() cannot be called from a running event loop").
+    page.set_content("<p id='p'>before</p>")
+    parked = asyncio._get_running_loop()
+    assert parked is not None  # what Playwright leaves in this thread between calls
+    job_id = state_store.create("https://media.example/a.mp3").job_id
+    for status in state_store.workflow.happy_path()[1:]:
+        state_store.set_state(job_id, status, attempt=1)
+    with start_in_thread(service) as running:
+        polls = run_polls(running.url, [job_id], 2, seconds=10)
+    assert polls.failures == []
+    assert polls.last == {job_id: state_store.workflow.happy_path()[-1]}
+    assert asyncio._get_running_loop() is parked
+    assert page.text_content("#p") == "before"  # and the browser still answers

@@ -1,0 +1,212 @@
+"""The plugin's event-loop gates, without a browser: a session fixture that parks a loop in
+the main thread as Playwright's sync API does, and every door around it.
+
+Fixtures and tests that use the parked loop (it, one built on it, a test or a fixture
+asking by ``getfixturevalue`` for a function fixture built on it, as for ``page``) see it;
+every other door runs its own loop as if nothing were parked, in any order. In-process
+runs: a few hundred milliseconds each, so Hypothesis can try many orders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.plugin.user_project import clear_jobstate_env, run_here
+
+DOORS = """
+import asyncio
+
+import anyio
+import pytest
+
+
+async def tick():
+    await asyncio.sleep(0)
+    return 1
+
+
+@pytest.fixture(scope="session")
+def parked():
+    loop = asyncio.new_event_loop()
+    asyncio._set_running_loop(loop)
+    yield loop
+    assert asyncio._get_running_loop() is loop, "torn down without its loop"
+    asyncio._set_running_loop(None)
+    loop.close()
+
+
+@pytest.fixture
+def built_on(parked):
+    assert asyncio._get_running_loop() is parked
+    yield parked
+    assert asyncio._get_running_loop() is parked
+
+
+def test_parker(parked):
+    assert asyncio._get_running_loop() is parked
+
+
+def test_built_on(built_on):
+    assert asyncio._get_running_loop() is built_on
+
+
+def test_asked_late(request):
+    assert asyncio.run(tick()) == 1
+    loop = request.getfixturevalue("built_on")
+    assert asyncio._get_running_loop() is loop
+
+
+@pytest.fixture
+def asks_inside(request):
+    loop = request.getfixturevalue("built_on")
+    assert asyncio._get_running_loop() is loop
+    yield loop
+    assert asyncio._get_running_loop() is loop
+
+
+def test_asks_inside(asks_inside):
+    assert asyncio._get_running_loop() is asks_inside
+
+
+def test_asyncio_run():
+    assert asyncio.run(tick()) == 1
+
+
+def test_anyio_run():
+    assert anyio.run(tick) == 1
+
+
+def test_new_loop():
+    loop = asyncio.new_event_loop()
+    try:
+        assert loop.run_until_complete(tick()) == 1
+    finally:
+        loop.close()
+
+
+@pytest.fixture
+def around():
+    assert asyncio.run(tick()) == 1
+    yield 1
+    assert asyncio.run(tick()) == 1
+
+
+def test_function_fixture(around):
+    assert around == 1
+
+
+@pytest.fixture(scope="session")
+def whole_run():
+    assert anyio.run(tick) == 1
+    yield 1
+    assert anyio.run(tick) == 1
+
+
+def test_session_fixture(whole_run):
+    assert whole_run == 1
+
+
+@pytest.fixture
+async def ticks():
+    await anyio.sleep(0)
+    yield 1
+    await anyio.sleep(0)
+
+
+@pytest.mark.anyio
+async def test_async(ticks):
+    await anyio.sleep(0)
+    assert ticks == 1
+"""
+
+OTHER_MODULE = """
+import asyncio
+
+import pytest
+
+
+async def tick():
+    return 1
+
+
+@pytest.fixture(scope="module")
+def module_wide():
+    assert asyncio.run(tick()) == 1
+    yield 1
+    assert asyncio.run(tick()) == 1
+
+
+def test_module_fixture(module_wide):
+    assert module_wide == 1
+"""
+
+ORDERED = """
+import os
+
+
+def pytest_collection_modifyitems(items):
+    order = os.environ["LOOP_TEST_ORDER"].split(",")
+    by_name = {item.originalname: item for item in items}
+    items[:] = [by_name[name] for name in order]
+"""
+
+USERS = ("test_parker", "test_built_on", "test_asked_late", "test_asks_inside")
+OTHERS = (
+    "test_asyncio_run",
+    "test_anyio_run",
+    "test_new_loop",
+    "test_function_fixture",
+    "test_session_fixture",
+    "test_async",
+    "test_module_fixture",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Function: no ``JOBSTATE_*`` setting of this run reaches the inner runs, and the
+    thread's running loop is as it was whatever an inner run left."""
+    clear_jobstate_env(monkeypatch)
+    before = asyncio._get_running_loop()
+    yield
+    asyncio._set_running_loop(before)
+
+
+def run_in_order(pytester: pytest.Pytester, order: tuple[str, ...]) -> None:
+    """The doors' project run once in this process in ``order``: every test passes."""
+    pytester.makepyfile(test_doors=DOORS, test_other=OTHER_MODULE)
+    pytester.makeconftest(ORDERED)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LOOP_TEST_ORDER", ",".join(order))
+        result = run_here(pytester, "-p", "no:randomly")
+    result.assert_outcomes(passed=len(order))
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        pytest.param((*USERS, *OTHERS), id="parker first"),
+        pytest.param((*OTHERS, *USERS), id="parker last"),
+        pytest.param(("test_asked_late", *OTHERS, "test_built_on"), id="asked late first"),
+    ],
+)
+def test_each_door_sees_the_parked_loop_only_if_it_uses_it(
+    pytester: pytest.Pytester, order: tuple[str, ...]
+) -> None:
+    run_in_order(pytester, order)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(order=st.permutations((*USERS, *OTHERS)))
+def test_any_order_gives_the_same_verdict(pytester: pytest.Pytester, order: list[str]) -> None:
+    run_in_order(pytester, tuple(order))
