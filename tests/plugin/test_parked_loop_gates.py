@@ -10,12 +10,14 @@ runs: a few hundred milliseconds each, so Hypothesis can try many orders.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from harness.testing.browser.parked_loop import loop_set_aside, reveal_hidden_loop
 from tests.plugin.user_project import clear_jobstate_env, run_here
 
 DOORS = """
@@ -210,3 +212,27 @@ def test_each_door_sees_the_parked_loop_only_if_it_uses_it(
 @given(order=st.permutations((*USERS, *OTHERS)))
 def test_any_order_gives_the_same_verdict(pytester: pytest.Pytester, order: list[str]) -> None:
     run_in_order(pytester, tuple(order))
+
+
+def test_what_one_thread_hid_is_never_shown_in_another() -> None:
+    parked = asyncio.new_event_loop()
+    seen_there: list[object] = []
+
+    def elsewhere() -> None:
+        reveal_hidden_loop()
+        seen_there.append(asyncio._get_running_loop())
+
+    asyncio._set_running_loop(parked)
+    try:
+        with loop_set_aside():
+            assert asyncio._get_running_loop() is None
+            thread = threading.Thread(target=elsewhere)
+            thread.start()
+            thread.join()
+            reveal_hidden_loop()
+            assert asyncio._get_running_loop() is parked
+        assert asyncio._get_running_loop() is parked
+    finally:
+        asyncio._set_running_loop(None)
+        parked.close()
+    assert seen_there == [None]

@@ -19,13 +19,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import Collection, Iterator
 
 __all__ = ["LoopUsers", "loop_set_aside", "reveal_hidden_loop"]
 
-_hidden: list[asyncio.AbstractEventLoop] = []
-"""The loops :func:`loop_set_aside` hid, innermost last (the main thread's only: the loop
-Playwright parks is the one of the thread that started it)."""
+
+class _Hidden(threading.local):
+    """The loops :func:`loop_set_aside` hid in this thread, innermost last (a running loop
+    is a thread's own, and so is what was hidden of it)."""
+
+    def __init__(self) -> None:
+        self.loops: list[asyncio.AbstractEventLoop] = []
+
+
+_hidden = _Hidden()
 
 
 @contextlib.contextmanager
@@ -38,11 +46,11 @@ def loop_set_aside() -> Iterator[None]:
         yield
         return
     asyncio._set_running_loop(None)
-    _hidden.append(parked)
+    _hidden.loops.append(parked)
     try:
         yield
     finally:
-        _hidden.pop()
+        _hidden.loops.pop()
         asyncio._set_running_loop(parked)
 
 
@@ -51,8 +59,8 @@ def reveal_hidden_loop() -> None:
     reports the loop that block hid: code in it turned out to use that loop (a browser
     fixture requested from inside a test or fixture that had it set aside). A no-op when
     nothing is hidden or a loop is reported already."""
-    if _hidden and asyncio._get_running_loop() is None:
-        asyncio._set_running_loop(_hidden[-1])
+    if _hidden.loops and asyncio._get_running_loop() is None:
+        asyncio._set_running_loop(_hidden.loops[-1])
 
 
 class LoopUsers:
