@@ -18,18 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.testing.browser.parked_loop import loop_set_aside, reveal_hidden_loop
+from tests.plugin.loop_doors import DOORS, run_in_order
 from tests.plugin.user_project import clear_jobstate_env, run_here
 
-DOORS = """
-import asyncio
-
-import anyio
-import pytest
-
-
-async def tick():
-    await asyncio.sleep(0)
-    return 1
+PARKERS = """
 
 
 @pytest.fixture(scope="session")
@@ -73,100 +65,10 @@ def asks_inside(request):
 
 def test_asks_inside(asks_inside):
     assert asyncio._get_running_loop() is asks_inside
-
-
-def test_asyncio_run():
-    assert asyncio.run(tick()) == 1
-
-
-def test_anyio_run():
-    assert anyio.run(tick) == 1
-
-
-def test_new_loop():
-    loop = asyncio.new_event_loop()
-    try:
-        assert loop.run_until_complete(tick()) == 1
-    finally:
-        loop.close()
-
-
-@pytest.fixture
-def around():
-    assert asyncio.run(tick()) == 1
-    yield 1
-    assert asyncio.run(tick()) == 1
-
-
-def test_function_fixture(around):
-    assert around == 1
-
-
-@pytest.fixture(scope="session")
-def whole_run():
-    assert anyio.run(tick) == 1
-    yield 1
-    assert anyio.run(tick) == 1
-
-
-def test_session_fixture(whole_run):
-    assert whole_run == 1
-
-
-@pytest.fixture
-async def ticks():
-    await anyio.sleep(0)
-    yield 1
-    await anyio.sleep(0)
-
-
-@pytest.mark.anyio
-async def test_async(ticks):
-    await anyio.sleep(0)
-    assert ticks == 1
 """
-
-OTHER_MODULE = """
-import asyncio
-
-import pytest
-
-
-async def tick():
-    return 1
-
-
-@pytest.fixture(scope="module")
-def module_wide():
-    assert asyncio.run(tick()) == 1
-    yield 1
-    assert asyncio.run(tick()) == 1
-
-
-def test_module_fixture(module_wide):
-    assert module_wide == 1
-"""
-
-ORDERED = """
-import os
-
-
-def pytest_collection_modifyitems(items):
-    order = os.environ["LOOP_TEST_ORDER"].split(",")
-    by_name = {item.originalname: item for item in items}
-    items[:] = [by_name[name] for name in order]
-"""
+"""A session fixture parking a loop as Playwright's sync API does, and its users."""
 
 USERS = ("test_parker", "test_built_on", "test_asked_late", "test_asks_inside")
-OTHERS = (
-    "test_asyncio_run",
-    "test_anyio_run",
-    "test_new_loop",
-    "test_function_fixture",
-    "test_session_fixture",
-    "test_async",
-    "test_module_fixture",
-)
 
 
 @pytest.fixture(autouse=True)
@@ -179,28 +81,23 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     asyncio._set_running_loop(before)
 
 
-def run_in_order(pytester: pytest.Pytester, order: tuple[str, ...]) -> None:
-    """The doors' project run once in this process in ``order``: every test passes."""
-    pytester.makepyfile(test_doors=DOORS, test_other=OTHER_MODULE)
-    pytester.makeconftest(ORDERED)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LOOP_TEST_ORDER", ",".join(order))
-        result = run_here(pytester, "-p", "no:randomly")
-    result.assert_outcomes(passed=len(order))
+def run_here_in_order(pytester: pytest.Pytester, order: tuple[str, ...]) -> None:
+    """The doors and the parker's users, run once in this process in ``order``."""
+    run_in_order(pytester, PARKERS, order, run_here)
 
 
 @pytest.mark.parametrize(
     "order",
     [
-        pytest.param((*USERS, *OTHERS), id="parker first"),
-        pytest.param((*OTHERS, *USERS), id="parker last"),
-        pytest.param(("test_asked_late", *OTHERS, "test_built_on"), id="asked late first"),
+        pytest.param((*USERS, *DOORS), id="parker first"),
+        pytest.param((*DOORS, *USERS), id="parker last"),
+        pytest.param(("test_asked_late", *DOORS, "test_built_on"), id="asked late first"),
     ],
 )
 def test_each_door_sees_the_parked_loop_only_if_it_uses_it(
     pytester: pytest.Pytester, order: tuple[str, ...]
 ) -> None:
-    run_in_order(pytester, order)
+    run_here_in_order(pytester, order)
 
 
 @settings(
@@ -209,9 +106,9 @@ def test_each_door_sees_the_parked_loop_only_if_it_uses_it(
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-@given(order=st.permutations((*USERS, *OTHERS)))
+@given(order=st.permutations((*USERS, *DOORS)))
 def test_any_order_gives_the_same_verdict(pytester: pytest.Pytester, order: list[str]) -> None:
-    run_in_order(pytester, tuple(order))
+    run_here_in_order(pytester, tuple(order))
 
 
 def test_what_one_thread_hid_is_never_shown_in_another() -> None:
