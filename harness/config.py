@@ -118,9 +118,9 @@ class JobstateConfig:
     def _note(self, name: str) -> str:
         """What the header adds to a value the run does not use as it reads."""
         redis = self._settings["redis"]
-        real_workers = self["celery"] != CeleryMode.EAGER
-        if name == "redis" and redis.source == "default" and redis.value == RedisMode.FAKE:
-            return "; fake-tcp for tests on real workers" if real_workers else ""
+        default_fake = redis.source == "default" and redis.value == RedisMode.FAKE
+        if name == "redis" and default_fake and self["celery"] != CeleryMode.EAGER:
+            return "; fake-tcp for tests on real workers"
         return ""
 
 

@@ -73,7 +73,7 @@ def _worker_app(app_target: str, settings: Settings) -> Any:
     except SettingsError:
         raise  # main() reports it, as for every command
     except ValueError as exc:
-        raise click.ClickException(printable(str(exc), 2000)) from exc
+        _fail(exc)
 
 
 def _fail(exc: Exception) -> NoReturn:
@@ -89,7 +89,7 @@ class _Commands(click.Group):
         try:
             return super().invoke(ctx)
         except StoreUnavailable as exc:
-            raise click.ClickException(printable(str(exc), 2000)) from exc
+            _fail(exc)
         except redis.RedisError as exc:
             text = f"Redis refused: {type(exc).__name__}: {exc}"
             raise click.ClickException(printable(text, 2000)) from exc

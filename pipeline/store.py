@@ -32,10 +32,10 @@ __all__ = ["JobStore", "StageRunId", "Sweep", "Write"]
 
 
 MAX_PROGRESS_JSON = 4096
+MAX_RESULT_JSON = 1024 * 1024
 UNREACHABLE = (redis.ConnectionError, redis.TimeoutError)
 """What a call raises when Redis cannot answer it: gone, or silent past the socket timeout
 (redis-py's ``TimeoutError`` is not a ``ConnectionError``). Both are ``StoreUnavailable``."""
-MAX_RESULT_JSON = 1024 * 1024
 
 
 StageRunId = tuple[str, int]

@@ -98,6 +98,6 @@ class LoopUsers:
         finally:
             self._setting_up.pop()
             after = asyncio._get_running_loop()
-            if user or name in self or (after is not None and after is not before):
+            if user or (after is not None and after is not before):
                 self._names.add(name)
                 self._names.update(self._setting_up)
