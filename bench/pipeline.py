@@ -3,6 +3,10 @@
 Prints end-to-end latency (submit to the end of the last task) and throughput of both,
 interleaved in one run, and their ratios. Goal: tracked/untracked latency <= 1.25 on AOF
 ``everysec``.
+Beside them, interleaved in the same run, the floor: the untracked chain plus a bare
+PING wherever the tracker makes a round trip (the create at submit, each stage's entry,
+the final write: six). floor/untracked is what those round trips alone cost;
+tracked/floor is what the writes cost beyond them (the scripts, validation, our Python).
 Then where the difference goes: each stage task's median run time as Celery logged it in
 the worker ("succeeded in"), tracked and untracked side by side, per stage.
 """
@@ -24,7 +28,7 @@ if __package__ in (None, ""):  # run as a script: keep bench/ from shadowing `pi
 
 from celery import Celery
 
-from bench.apps import DONE_LIST, PLAIN, TRACKED_STAGES, create_bench_app
+from bench.apps import DONE_LIST, FLOOR, PLAIN, TRACKED_STAGES, create_bench_app
 from pipeline.celery_app import enqueue
 from pipeline.procs.redis_server import RedisServer
 from pipeline.procs.worker_process import WorkerProcess
@@ -73,7 +77,15 @@ def _plain(rt: Runtime, app: Celery) -> str:
     return job_id
 
 
-STARTS = {"tracked": _tracked, "plain": _plain}
+def _floor(rt: Runtime, app: Celery) -> str:
+    job_id = uuid.uuid4().hex
+    rt.client.ping()  # where the tracked chain creates its record
+    app.tasks[FLOOR[0]].apply_async(args=({"job_id": job_id},))
+    return job_id
+
+
+STARTS = {"tracked": _tracked, "plain": _plain, "floor": _floor}
+KINDS = tuple(STARTS)
 
 
 def _latency(rt: Runtime, app: Celery, done: Finish, kind: str) -> float:
@@ -100,7 +112,7 @@ def stage_times(log: bytes) -> dict[str, float]:
 
 
 def measure(appendfsync: str) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
-    """Median latency (ms) and throughput (jobs/s) of both kinds on one server, and each
+    """Median latency (ms) and throughput (jobs/s) of every kind on one server, and each
     stage task's median run time in the worker (us)."""
     config = {"appendfsync": appendfsync}
     with tempfile.TemporaryDirectory() as tmp, RedisServer(extra_config=config) as server:
@@ -122,15 +134,15 @@ def measure(appendfsync: str) -> tuple[dict[str, float], dict[str, float], dict[
         ).start(app)
         try:
             done = Finish(rt)
-            for kind in ("tracked", "plain"):  # warm up both paths
+            for kind in KINDS:  # warm up every path
                 _latency(rt, app, done, kind)
-            lat: dict[str, list[float]] = {"tracked": [], "plain": []}
+            lat: dict[str, list[float]] = {kind: [] for kind in KINDS}
             for _ in range(JOBS):
-                for kind in ("tracked", "plain"):
+                for kind in KINDS:
                     lat[kind].append(_latency(rt, app, done, kind))
-            thr: dict[str, list[float]] = {"tracked": [], "plain": []}
+            thr: dict[str, list[float]] = {kind: [] for kind in KINDS}
             for _ in range(JOBS // BURST):
-                for kind in ("tracked", "plain"):
+                for kind in KINDS:
                     thr[kind].append(_burst(rt, app, done, kind))
         finally:
             worker.stop()
@@ -145,7 +157,8 @@ def main() -> None:
     """Run the comparison on both AOF fsync policies and print the figures."""
     print(
         f"jobs per kind: {JOBS} (latency, one at a time), {JOBS} (throughput, bursts "
-        f"of {BURST}), 4 no-op stages, prefork worker with 2 children"
+        f"of {BURST}), 4 no-op stages, prefork worker with 2 children; kinds interleaved: "
+        f"{', '.join(KINDS)}"
     )
     for appendfsync in ("everysec", "always"):
         med, tput, stages = measure(appendfsync)
@@ -154,6 +167,11 @@ def main() -> None:
             f"  latency median  tracked {med['tracked']:.1f} ms   "
             f"untracked {med['plain']:.1f} ms   "
             f"ratio {med['tracked'] / med['plain']:.3f} (goal <= 1.25 on everysec)"
+        )
+        print(
+            f"  floor           untracked + 6 bare round trips {med['floor']:.1f} ms: "
+            f"floor/untracked {med['floor'] / med['plain']:.3f} (the round trips alone), "
+            f"tracked/floor {med['tracked'] / med['floor']:.3f} (the writes beyond them)"
         )
         print(
             f"  throughput      tracked {tput['tracked']:.1f} jobs/s   "
