@@ -18,6 +18,7 @@ from harness.testing.audit.foreign.judge import (
     WRITE_LATENCY_SECONDS,
     ForeignJob,
     judge_foreign_cell,
+    struck_stage,
 )
 from harness.testing.audit.foreign.sampler import ApiSpan, Change, SampleStats
 from harness.testing.audit.report.card import BUG_KINDS, Cell
@@ -324,3 +325,54 @@ def test_who_ended_the_job_is_read_from_celerys_log() -> None:
     failed = _job(["QUEUED", "RESIZING", "FAILED"], events=by_parent, error="shop.resize: x")
     assert _judge(failed, "child-killed").ended_by == "parent"
     assert _judge(_job(["QUEUED", "RESIZING"], events=once), "worker-killed").ended_by == ""
+
+
+STAGE_TASKS = {"RESIZING": TASK, "UPLOADING": "shop.upload"}
+
+
+def test_the_stage_a_fault_struck_is_read_from_the_jobs_own_runs() -> None:
+    """A failed run names the stage, else a run delivered twice, else where it was planted."""
+    upload = STAGE_TASKS["UPLOADING"]
+    failed_late = [
+        _event("started"),
+        _event("succeeded"),
+        _event("started", task=upload),
+        _event("failed", task=upload, error="InjectedFault: x"),
+    ]
+    rerun = [_event("started"), _event("started", 100.1), _event("succeeded", 100.2)]
+    both = [*rerun, _event("started", 101, upload), _event("failed", 101, upload, "boom")]
+    job = _job(["QUEUED"])
+    for events, planted, struck in [
+        (failed_late, "RESIZING", "UPLOADING"),
+        (rerun, "UPLOADING", "RESIZING"),
+        (both, "RESIZING", "UPLOADING"),
+        ([_event("started"), _event("succeeded")], "UPLOADING", "UPLOADING"),
+        ([_event("failed", task="other.task")], "RESIZING", "RESIZING"),
+    ]:
+        job.events = events
+        assert struck_stage(job, STAGE_TASKS, planted) == struck, (events, planted)
+
+
+@given(
+    planted=st.sampled_from(sorted(STAGE_TASKS)),
+    struck=st.sampled_from(sorted(STAGE_TASKS)),
+    runs_before=st.integers(min_value=0, max_value=3),
+)
+def test_a_job_is_judged_by_the_stage_its_fault_struck_not_where_it_was_planted(
+    planted: str, struck: str, runs_before: int
+) -> None:
+    """Several jobs in flight: a fault planted before this job's submit may strike another
+    job, and one planted before another's may strike this one. An app that writes the
+    error naming the stage it failed in passes wherever the fault was planted."""
+    task = STAGE_TASKS[struck]
+    error = f"{task}: InjectedFault('injected failure inside {task}')"
+    statuses = ["QUEUED", *list(STAGE_TASKS)[: list(STAGE_TASKS).index(struck) + 1], "FAILED"]
+    events = [_event("started", 99.0 + i / 10, task=task) for i in range(runs_before)]
+    events += [_event("started", 100.0, task=task), _event("failed", 100.1, task, "InjectedFault")]
+    job = _job(statuses, events=events, error=error)
+    stage = struck_stage(job, STAGE_TASKS, planted)
+    cell = judge_foreign_cell(
+        WF, stage, STAGE_TASKS[stage], "machine", job, fired=1, settle=3.0, stage_tasks=STAGE_TASKS
+    )
+    assert stage == struck
+    assert cell.bugs == [], cell.reasons

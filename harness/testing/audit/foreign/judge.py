@@ -27,6 +27,7 @@ __all__ = [
     "job_evidence",
     "judge_foreign_cell",
     "story_findings",
+    "struck_stage",
 ]
 
 API_LAG_SECONDS = 1.0
@@ -225,6 +226,26 @@ def _ran_unseen(
         if not began or max(began) < change.since - allowance:
             return False
     return True
+
+
+def struck_stage(job: ForeignJob, stage_tasks: Mapping[str, str], planted: str) -> str:
+    """The stage a fault struck in ``job``, read from Celery's log of the job's tasks: the
+    stage of its last failed run, else of a task that ran more than once (a lost run
+    delivered again), else ``planted``.
+
+    A fault is planted at a task, not at a job: while several jobs run at once, the next
+    run of that task may be another job's, so the job submitted after the fault is not
+    always the one it struck, and judging a job by where its fault was planted would
+    turn the luck of the schedule into a finding.
+    """
+    stage_of = {task: stage for stage, task in stage_tasks.items()}
+    runs = [e for e in job.events if e.task in stage_of]
+    failed = [e.task for e in runs if e.event == "failed"]
+    if failed:
+        return stage_of[failed[-1]]
+    started = [e.task for e in runs if e.event == "started"]
+    again = [task for task in dict.fromkeys(started) if started.count(task) > 1]
+    return stage_of[again[-1]] if again else planted
 
 
 def _task_names(stage_tasks: Mapping[str, str], statuses: list[str]) -> str:

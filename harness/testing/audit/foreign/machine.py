@@ -2,10 +2,12 @@
 
 The same rules as :mod:`harness.testing.audit.machine` where an adapter allows them:
 submit, plant a fault at a stage's task before a submit, retry a job in the error
-status (when the adapter can), let everything settle. After every step each job's
-settled job's sampled story must be one the workflow allows, and its API must not
-disagree with its store for longer than a poll; at teardown every job is judged as a cell judges its
-job (stuck, errors that never reached the state, lost results). No pytest here.
+status (when the adapter can), let everything settle. After every step each settled
+job's sampled story must be one the workflow allows, and its API must not disagree with
+its store for longer than a poll; at teardown every job is judged as a cell judges its job
+(stuck, errors that never reached the state, lost results), at the stage where Celery's
+log shows a fault struck it: with several jobs in flight, a fault planted before one job's
+submit may be taken by another's run. No pytest here.
 """
 
 from __future__ import annotations
@@ -20,7 +22,12 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from harness.adapter import StateAdapter, TaskEvent
 from harness.testing.audit.foreign.cell import settle_job
-from harness.testing.audit.foreign.judge import ForeignJob, judge_foreign_cell, story_findings
+from harness.testing.audit.foreign.judge import (
+    ForeignJob,
+    judge_foreign_cell,
+    story_findings,
+    struck_stage,
+)
 from harness.testing.audit.foreign.sampler import StateSampler
 from harness.testing.audit.machine import MACHINE_SETTINGS, STAGE_FAULTS, run_machine
 from harness.testing.audit.report.card import MachineResult
@@ -76,13 +83,14 @@ class ForeignMachine(RuleBasedStateMachine):
         try:
             self.settle()
             for job_id in self.jobs:
-                stage = self.planted.get(job_id, next(iter(self.adapter.stage_tasks)))
+                job = self.world.job(job_id)
+                stage = self._struck(job)
                 cell = judge_foreign_cell(
                     self.wf,
                     stage,
                     self.adapter.stage_tasks[stage],
                     "machine",
-                    self.world.job(job_id),
+                    job,
                     fired=1,
                     settle=self.adapter.settle_seconds,
                     results=self.adapter.results,
@@ -113,7 +121,8 @@ class ForeignMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def submit_with_fault(self, data: st.DataObject) -> None:
-        """Plant one fault at a stage's task, then start a job (its run takes it)."""
+        """Plant one fault at a stage's task, then start a job: the next run of that task
+        takes it, this job's or one still running from an earlier step."""
         kind = data.draw(st.sampled_from(self.world.faults), label="fault")
         stage = data.draw(st.sampled_from(sorted(self.adapter.stage_tasks)), label="stage")
         self.world.injector.at_task(self.adapter.stage_tasks[stage], kind)
@@ -152,14 +161,18 @@ class ForeignMachine(RuleBasedStateMachine):
         failure shows at the same step each time Hypothesis replays it.
         """
         for job_id in sorted(self.settled):
-            stage = self.planted.get(job_id, next(iter(self.adapter.stage_tasks)))
+            job = self.world.job(job_id)
+            stage = self._struck(job)
             found = story_findings(
-                self.wf,
-                self.world.job(job_id),
-                self.adapter.stage_tasks[stage],
-                self.adapter.stage_tasks,
+                self.wf, job, self.adapter.stage_tasks[stage], self.adapter.stage_tasks
             )
             self._check(found, job_id)
+
+    def _struck(self, job: ForeignJob) -> str:
+        """The stage to judge ``job`` by: where a fault struck it, as Celery logged it
+        (:func:`struck_stage`), else where one was planted before its submit."""
+        planted = self.planted.get(job.job_id, next(iter(self.adapter.stage_tasks)))
+        return struck_stage(job, self.adapter.stage_tasks, planted)
 
     def _check(self, found: list[str], job_id: str) -> None:
         """Fail on ``found``, kept first on the world: the run is not replayed the same
