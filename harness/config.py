@@ -80,6 +80,18 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 
+OPTION = {opt.name: opt for opt in OPTIONS}
+"""Each option by its name."""
+
+
+def spelled(name: str, source: str) -> str:
+    """Option ``name`` as the user wrote it where it came from: ``JOBSTATE_TIMEOUT`` (env),
+    ``jobstate_timeout`` (ini), else the flag ``--jobstate-timeout``. Every message about a
+    setting names it so: the fix goes where the value was set."""
+    opt = OPTION[name]
+    return opt.env if source == "env" else opt.ini if source == "ini" else opt.flag
+
+
 HEADER_BLANKS = {"workflow": "the app's tracker's", "adapter": "none (the app's tracker)"}
 """How the header shows an option left empty on purpose."""
 
@@ -105,6 +117,10 @@ class JobstateConfig:
         """Where ``name`` came from: ``cli``, ``env``, ``ini`` or ``default``."""
         return self._settings[name].source
 
+    def spelled(self, name: str) -> str:
+        """Option ``name`` as the user wrote it where it came from (:func:`spelled`)."""
+        return spelled(name, self.source(name))
+
     def header(self) -> str:
         """One line for the pytest header."""
         parts = [
@@ -121,6 +137,8 @@ class JobstateConfig:
         default_fake = redis.source == "default" and redis.value == RedisMode.FAKE
         if name == "redis" and default_fake and self["celery"] != CeleryMode.EAGER:
             return "; fake-tcp for tests on real workers"
+        if name == "app" and self.source("app") == "default":
+            return ": the reference media pipeline; set jobstate_app to test your own"
         return ""
 
 
@@ -146,7 +164,8 @@ def read_config(config: pytest.Config, environ: dict[str, str] | None = None) ->
         value = resolved[opt.name].value
         if opt.choices and value not in opt.choices:
             raise pytest.UsageError(
-                f"{opt.flag}={value!r} (from {resolved[opt.name].source}) is not one of "
+                f"{spelled(opt.name, resolved[opt.name].source)}={value!r} "
+                f"(from {resolved[opt.name].source}) is not one of "
                 f"{', '.join(opt.choices)}"
             )
     _check_redis(resolved["redis"])
@@ -172,7 +191,8 @@ def _check_redis(setting: Setting) -> None:
         backend_kind(value)
     except ValueError:
         raise pytest.UsageError(
-            f"--jobstate-redis={value!r} (from {setting.source}) must be {redis_mode_help()}"
+            f"{spelled('redis', setting.source)}={value!r} (from {setting.source}) must be "
+            f"{redis_mode_help()}"
         ) from None
 
 
@@ -181,9 +201,9 @@ def _check_seconds(name: str, setting: Setting) -> None:
     would let a lost job hang the run instead of failing its test."""
     seconds = finite_number(setting.value, from_text=True)
     if seconds is None or seconds <= 0:
-        flag = f"--jobstate-{name.replace('_', '-')}"
         raise pytest.UsageError(
-            f"{flag}={setting.value!r} (from {setting.source}) must be a number of seconds above 0"
+            f"{spelled(name, setting.source)}={setting.value!r} (from {setting.source}) must "
+            "be a number of seconds above 0"
         )
 
 

@@ -35,7 +35,7 @@ from harness.testing.browser.parked_loop import LoopUsers, loop_set_aside, revea
 from harness.testing.hypothesis_shipped import hypothesis_as_shipped, is_schemathesis_item
 from harness.testing.redis.reachable import redis_problem
 from harness.testing.workers.app_binding import load_target
-from pipeline.loading import load_object
+from pipeline.loading import ModuleNotOnPath, load_object
 from pipeline.settings import SettingsError
 
 if TYPE_CHECKING:
@@ -175,19 +175,23 @@ def _check_targets(cfg: JobstateConfig) -> None:
     for name in TARGETS:
         if cfg.source(name) == "default" or not cfg[name]:
             continue
-        flag = f"--jobstate-{name.replace('_', '-')}"
         try:
             if name == "app":
-                load_target(cfg[name])
+                load_target(cfg[name], cfg.spelled(name))
             else:
-                load_object(cfg[name], f"jobstate_{name}")
+                load_object(cfg[name], cfg.spelled(name))
         except SettingsError as exc:  # the app read JOBSTATE_* as it loaded: name it
             raise pytest.UsageError(
-                f"{exc} [read from the environment as {flag}={cfg[name]} loaded]"
+                f"{exc} [read from the environment as {cfg.spelled(name)}={cfg[name]} loaded]"
+            ) from None
+        except ModuleNotOnPath as exc:
+            raise pytest.UsageError(
+                f"{exc} [set by {cfg.source(name)} as {cfg.spelled(name)}; with pytest: "
+                "`pythonpath = .` in its ini file, or `python -m pytest` from that folder]"
             ) from None
         except ValueError as exc:
             raise pytest.UsageError(
-                f"{exc} [set by {cfg.source(name)}; fix {flag} / jobstate_{name}]"
+                f"{exc} [set by {cfg.source(name)}; fix {cfg.spelled(name)}]"
             ) from None
 
 
@@ -212,7 +216,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     problem = redis_problem(get_config(config))
     if problem is not None:
-        pytest.exit(problem, returncode=pytest.ExitCode.USAGE_ERROR)
+        raise pytest.UsageError(problem)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
-__all__ = ["load_object"]
+__all__ = ["ModuleNotOnPath", "load_object"]
+
+
+class ModuleNotOnPath(ValueError):
+    """The module named (or its package) is nowhere on ``sys.path``: the name may be
+    right and the folder that holds it missing from the path."""
 
 
 def load_object(target: str, option: str = "target") -> Any:
@@ -15,6 +21,14 @@ def load_object(target: str, option: str = "target") -> Any:
         raise ValueError(f"{option}={target!r} must look like 'package.module:attribute'")
     try:
         obj: Any = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name.split(".")[0]:  # not a typo inside a package found
+            raise ModuleNotOnPath(
+                f"{option}={target!r}: cannot import {module_name!r}: no {exc.name!r} on "
+                f"sys.path (working directory {os.getcwd()}); run from the folder that holds "
+                "it or add that folder to PYTHONPATH"
+            ) from exc
+        raise ValueError(f"{option}={target!r}: cannot import {module_name!r} ({exc})") from exc
     except ImportError as exc:
         raise ValueError(f"{option}={target!r}: cannot import {module_name!r} ({exc})") from exc
     for part in attr.split("."):

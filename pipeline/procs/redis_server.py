@@ -37,9 +37,10 @@ __all__ = [
 ]
 
 MISSING_BINARY = (
-    "{exe} not found on PATH: install it (apt-get install redis-server) "
-    "or pass --jobstate-redis-exec"
+    "{exe} not found on PATH: install it (apt-get install redis-server) or set {option}"
 )
+EXEC_OPTION = "--jobstate-redis-exec (or JOBSTATE_REDIS_EXEC)"
+"""How a message names the setting that chooses the binary, unless told how it was set."""
 POLL_SECONDS = 0.02
 
 
@@ -59,18 +60,18 @@ def free_port(host: str = "127.0.0.1") -> int:
     return port
 
 
-def find_binary(executable: str) -> str:
+def find_binary(executable: str, option: str = EXEC_OPTION) -> str:
     """The ``redis-server`` to run: ``executable`` as a path, or found on PATH;
-    :class:`RedisServerNotFound` saying which, and what to do, when there is none."""
+    :class:`RedisServerNotFound` saying which, and what to do, when there is none
+    (``option`` names the setting that chose it, as the user set it)."""
     found = shutil.which(executable)
     if found is None and os.sep in executable:  # a path given on purpose: say what is wrong
         what = "is not an executable file" if os.path.exists(executable) else "does not exist"
         raise RedisServerNotFound(
-            f"{executable} {what}: fix --jobstate-redis-exec (or JOBSTATE_REDIS_EXEC), or "
-            "leave it out to use redis-server from PATH"
+            f"{executable} {what}: fix {option}, or leave it out to use redis-server from PATH"
         )
     if found is None:
-        raise RedisServerNotFound(MISSING_BINARY.format(exe=executable))
+        raise RedisServerNotFound(MISSING_BINARY.format(exe=executable, option=option))
     return found
 
 

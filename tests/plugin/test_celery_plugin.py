@@ -86,13 +86,13 @@ def test_real_worker_on_fake_redis_is_a_clear_usage_error(
     pytester.makepyfile(PASSING_RUN)
     result = run_here(pytester, "--jobstate-celery=thread", "--jobstate-redis=fake")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stdout.fnmatch_lines(
+    result.stderr.fnmatch_lines(
         [
             "*--jobstate-celery=thread (cli) needs a Redis other processes can reach, and "
             "--jobstate-redis=fake (cli) lives in the test process only*"
         ]
     )
-    assert "Traceback" not in result.stdout.str()
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 
 def test_a_test_that_forces_fake_redis_on_a_real_worker_is_told_why(

@@ -57,7 +57,7 @@ def test_a_typo_in_jobstate_app_is_one_start_up_error(pytester: pytest.Pytester)
     assert (
         "jobstate_app='pipeline.celery_ap:create_app': cannot import 'pipeline.celery_ap'" in text
     )
-    assert "[set by ini; fix --jobstate-app / jobstate_app]" in text
+    assert "[set by ini; fix jobstate_app]" in text
     assert text.count("cannot import") == 1
     assert "Traceback" not in text
 

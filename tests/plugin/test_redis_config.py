@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from harness.config import spelled
 from harness.modes import backend_kind
 from harness.testing.redis.backend import RedisBackend
 from pipeline.procs.redis_server import RedisServer
@@ -79,7 +80,10 @@ def test_a_bad_value_is_a_usage_error_naming_its_source(
     result = run_here(pytester, *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        [f"*--jobstate-redis='mongodb://db' (from {source}) must be fake, fake-tcp, server*"]
+        [
+            f"*{spelled('redis', source)}='mongodb://db' (from {source}) "
+            "must be fake, fake-tcp, server*"
+        ]
     )
 
 
@@ -242,8 +246,11 @@ def test_a_redis_url_nobody_answers_at_is_one_usage_error_before_any_test(
     result = run_here(pytester, *([f"--jobstate-redis={url}"] if where == "cli" else []))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     shown = url.replace("s3cret", "***")
-    result.stdout.fnmatch_lines([f"*--jobstate-redis={shown} (from {source}): no Redis answers*"])
+    result.stderr.fnmatch_lines(
+        [f"*{spelled('redis', source)}={shown} (from {source}): no Redis answers*"]
+    )
     output = result.stdout.str() + result.stderr.str()
+    assert output.count("no Redis answers") == 1, output
     assert "s3cret" not in output
     assert "Traceback" not in output
     assert "passed" not in output
@@ -264,7 +271,7 @@ def test_a_redis_server_that_cannot_be_found_is_one_usage_error_before_any_test(
     pytester.makepyfile(MODE_TEST.format(expected="server"))
     result = run_here(pytester, "--jobstate-redis=server", f"--jobstate-redis-exec={exe}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stdout.fnmatch_lines([f"*--jobstate-redis=server (cli): {problem}*"])
+    result.stderr.fnmatch_lines([f"*--jobstate-redis=server (cli): {problem}*"])
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 

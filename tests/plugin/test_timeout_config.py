@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.config import read_config
+from harness.config import read_config, spelled
 from tests.plugin.user_project import run_here
 
 WAITS = """
@@ -41,7 +41,7 @@ def _reads(text: str) -> float | None:
         return float(read_config(config, {"JOBSTATE_TIMEOUT": text})["timeout"])
     except pytest.UsageError as exc:
         refusal = str(exc)
-    assert "--jobstate-timeout=" in refusal
+    assert "JOBSTATE_TIMEOUT=" in refusal  # named as it was set
     assert "(from env)" in refusal
     return None
 
@@ -78,7 +78,7 @@ def test_a_bad_timeout_stops_the_run_naming_its_source(
     result = run_here(pytester, *(["--jobstate-timeout=inf"] if where == "cli" else []))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        [f"*--jobstate-timeout='inf' (from {where}) must be a number of seconds above 0*"]
+        [f"*{spelled('timeout', where)}='inf' (from {where}) must be a number of seconds above 0*"]
     )
 
 

@@ -138,5 +138,5 @@ def test_a_jobstate_variable_the_app_cannot_use_is_named_at_start(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     output = result.stdout.str() + result.stderr.str()
     assert "JOBSTATE_HEARTBEAT_SECONDS='abc' is not a valid float" in output, output
-    assert "read from the environment as --jobstate-app=mine:app loaded" in output
-    assert "fix --jobstate-app" not in output
+    assert "read from the environment as jobstate_app=mine:app loaded" in output
+    assert "fix jobstate_app" not in output

@@ -27,16 +27,16 @@ def redis_problem(cfg: JobstateConfig) -> str | None:
     chose_fake = cfg["redis"] == RedisMode.FAKE and cfg.source("redis") != "default"
     if chose_fake and celery != CeleryMode.EAGER:
         return (
-            f"--jobstate-celery={celery} ({cfg.source('celery')}) needs a Redis other "
-            f"processes can reach, and --jobstate-redis=fake ({cfg.source('redis')}) lives "
-            "in the test process only: use --jobstate-redis=fake-tcp, server or a redis:// "
-            "URL, or leave it unset (tests on real workers then get fake-tcp)"
+            f"{cfg.spelled('celery')}={celery} ({cfg.source('celery')}) needs a Redis other "
+            f"processes can reach, and {cfg.spelled('redis')}=fake ({cfg.source('redis')}) lives "
+            f"in the test process only: set {cfg.spelled('redis')} to fake-tcp, server or a "
+            "redis:// URL, or leave it unset (tests on real workers then get fake-tcp)"
         )
     if cfg["redis"] in STARTED:
         try:
-            find_binary(cfg["redis_exec"])
+            find_binary(cfg["redis_exec"], cfg.spelled("redis_exec"))
         except RedisServerNotFound as exc:
-            return f"--jobstate-redis={cfg['redis']} ({cfg.source('redis')}): {exc}"
+            return f"{cfg.spelled('redis')}={cfg['redis']} ({cfg.source('redis')}): {exc}"
         return None
     return unreachable_redis(cfg)
 
@@ -61,7 +61,7 @@ def unreachable_redis(cfg: JobstateConfig) -> str | None:
         client.ping()
     except redis.RedisError as exc:
         return (
-            f"--jobstate-redis={redact_url(url)} (from {cfg.source('redis')}): no Redis "
+            f"{cfg.spelled('redis')}={redact_url(url)} (from {cfg.source('redis')}): no Redis "
             f"answers there ({type(exc).__name__}: {DEFAULT.text(str(exc))})"
         )
     finally:

@@ -42,12 +42,13 @@ class AppTargetError(ValueError):
     """The ``jobstate_app`` target is not a Celery app, a factory or has no tracker."""
 
 
-def load_target(target: str) -> Any:
-    """Import ``module:attribute``: a Celery instance or a factory ``f(settings)``."""
-    obj = load_object(target, "jobstate_app")
+def load_target(target: str, option: str = "jobstate_app") -> Any:
+    """Import ``module:attribute``: a Celery instance or a factory ``f(settings)``
+    (``option`` names the setting in messages, as the user set it)."""
+    obj = load_object(target, option)
     if not isinstance(obj, Celery) and not callable(obj):
         raise AppTargetError(
-            f"jobstate_app={target!r} is a {type(obj).__name__}, "
+            f"{option}={target!r} is a {type(obj).__name__}, "
             "not a Celery app or a factory f(settings) -> Celery"
         )
     return obj
