@@ -119,22 +119,24 @@ class SyncDirectCalls:
         self._idle: list[Any] = []
         self._lock = threading.Lock()
         self._pid = os.getpid()
+        self._closes = 0  # how many times close() ran: a call begun before one ends closed
 
     def call(self, *args: bytes | str | int) -> Any:
         """Send one command and return its reply (error replies raise as redis-py's)."""
         chunks = [pack(*args)]
+        closes = self._closes
         conn = self._take()
         try:
             reply = conn.retry.call_with_retry(
                 lambda: self._exchange(conn, chunks), lambda _error: conn.disconnect()
             )
         except redis.ResponseError:
-            self._give(conn)  # an error reply: the connection is in step
+            self._give(conn, closes)  # an error reply: the connection is in step
             raise
         except BaseException:
             conn.disconnect()
             raise
-        self._give(conn)
+        self._give(conn, closes)
         return reply
 
     @staticmethod
@@ -152,15 +154,18 @@ class SyncDirectCalls:
         _drop_if_closed(conn)
         return conn
 
-    def _give(self, conn: Any) -> None:
+    def _give(self, conn: Any, closes: int) -> None:
         with self._lock:
-            if self._pid == os.getpid():
+            if self._pid == os.getpid() and closes == self._closes:
                 self._idle.append(conn)
+                return
+        conn.disconnect()  # taken before a close(): it ends closed, as if it had been idle
 
     def close(self) -> None:
-        """Close the idle connections."""
+        """Close the idle connections, and each one in use as its call ends."""
         with self._lock:
             idle, self._idle = self._idle, []
+            self._closes += 1
         for conn in idle:
             conn.disconnect()
 
@@ -193,4 +198,19 @@ def sync_direct_calls(client: Any) -> SyncDirectCalls | None:
     if calls is None:
         calls = SyncDirectCalls(pool)
         setattr(pool, _SHARED, calls)
+        _close_with(pool, calls)
     return calls
+
+
+def _close_with(pool: redis.ConnectionPool, calls: SyncDirectCalls) -> None:
+    """Make ``pool.disconnect()`` (what ``client.close()`` calls) close ``calls``' idle
+    connections too: the pool made them but does not list them, so without this they
+    stayed open until the garbage collector found them, and a socket collected unclosed
+    warns (``ResourceWarning``) in whatever code runs then."""
+    disconnect = pool.disconnect
+
+    def disconnect_all(*args: Any, **kwargs: Any) -> None:
+        calls.close()
+        disconnect(*args, **kwargs)
+
+    pool.disconnect = disconnect_all  # type: ignore[method-assign]
