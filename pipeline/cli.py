@@ -14,7 +14,7 @@ from pipeline.cli_input import bad_input, read_job_input
 from pipeline.errors import JobStateError, StoreUnavailable, ValidationError, printable
 from pipeline.settings import Settings, SettingsError
 from pipeline.validation import finite_number
-from pipeline.workflow import PRD_WORKFLOW
+from pipeline.workflow import PRD_WORKFLOW, Workflow
 
 __all__ = ["main"]
 
@@ -219,12 +219,29 @@ def submit(
         return
     final = watch_job(rt.store, record["job_id"], console, timeout)
     _finish(console, final)
+    _ended_in_time(rt.store.workflow, final, timeout)
     if not final or final["status"] != rt.store.workflow.happy_path()[-1]:
         return
     if app_target is None:
         render_result(console, final)
     else:
         click.echo(json.dumps(final["result"], indent=2))
+
+
+def _ended_in_time(workflow: Workflow, final: dict[str, Any] | None, timeout: float) -> None:
+    """A wait that ran out before the job ended is a failure (exit code 1), never a
+    success a script would go on from; it says what the job is waiting for."""
+    if final is None or final["status"] in workflow.terminal:
+        return
+    waiting = (
+        "no worker has started it: is one running for this app, reading its queue?"
+        if final["status"] == workflow.initial
+        else "it has not ended"
+    )
+    raise click.ClickException(
+        f"job {final['job_id']} is still {final['status']} after {timeout:g} s (--timeout): "
+        f"{waiting}"
+    )
 
 
 def _finish(console: Console, final: dict[str, Any] | None) -> None:

@@ -61,6 +61,9 @@ def _run_job(rt: Runtime, url: str, console: Console) -> int:
     if final is None:
         console.print("job vanished", style="red")
         return 1
+    if final["status"] not in rt.store.workflow.terminal:
+        console.print(f"still {final['status']} after 300 s: the job did not end", style="red")
+        return 1
     if final["status"] != "COMPLETE":
         console.print(f"{final['status']}: {final['error']}", style="red", markup=False)
         return 1

@@ -40,6 +40,11 @@ def _new_steps(store: JobStore, job_id: str, after: int) -> list[dict[str, Any]]
     return [e for e in entries if e["version"] > after and e["kind"] != HistoryKind.PROGRESS]
 
 
+UNSTARTED = 10.0
+"""Seconds a watched job may stay in its initial status before the view says no worker
+has started it (a worker reading another queue, or none running)."""
+
+
 def watch_job(
     store: JobStore,
     job_id: str,
@@ -54,7 +59,8 @@ def watch_job(
     """
     console = console or Console()
     terminal = store.workflow.terminal
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
     record: dict[str, Any] | None = None
     printed = since
     with Live(_view(None), console=console, refresh_per_second=8, transient=True) as live:
@@ -67,6 +73,10 @@ def watch_job(
                     console.print(f"  -> {step['status']}: {step['message']}", markup=False)
             except StoreUnavailable:
                 note = "reconnecting to Redis..."
+            waited = time.monotonic() - started
+            unstarted = record and record["status"] == store.workflow.initial
+            if unstarted and not note and waited > UNSTARTED:
+                note = f"no worker has started it in {waited:.0f} s: is one running for this app?"
             live.update(_view(record, note))
             if record is None or (record["status"] in terminal and not note):
                 break

@@ -152,6 +152,22 @@ def test_submit_wait_exits_1_naming_the_stage_when_the_job_fails(
     assert "error: TRANSCRIBING: InjectedFault" in result.output
 
 
+@pytest.mark.integration
+@pytest.mark.jobstate_redis("server")
+def test_submit_wait_that_runs_out_is_a_failure_naming_what_the_job_waits_for(
+    cli_env: Settings, state_store: JobStore
+) -> None:
+    """No worker here: the job stays in its initial status. A wait that ends before the
+    job does must not exit 0, or ``jobstate submit --wait && next-step`` goes on."""
+    result = CliRunner().invoke(
+        cli, ["submit", "http://example.com/a.mp3", "--wait", "--timeout", "0.5"]
+    )
+    assert result.exit_code == 1, result.output
+    [job] = state_store.list_jobs()
+    assert f"job {job['job_id']} is still INIT after 0.5 s (--timeout)" in result.output
+    assert "no worker has started it" in result.output
+
+
 SECONDS_OPTIONS = [
     (["cleanup", "--stale-after"], False),
     (["cleanup", "--purge-errors-after"], False),
