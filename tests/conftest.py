@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Generator
+from typing import Any
 
 import pytest
+
+from tests.project_modules import put_back_libraries
 
 TIER_MARKERS = ("integration", "prefork", "ui", "chaos", "external", "scale", "security")
 
@@ -24,6 +29,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if any(item.get_closest_marker(m) for m in TIER_MARKERS):
             continue
         item.add_marker(pytest.mark.backend_free)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, Any, Any]:
+    """The ``pytester`` fixture's teardown drops every module imported during the test;
+    the library ones among them go back, so the next test imports no second copy of them
+    (:mod:`tests.project_modules`)."""
+    pytester = getattr(item, "funcargs", {}).get("pytester")
+    if not isinstance(pytester, pytest.Pytester):
+        return (yield)
+    present = dict(sys.modules)
+    try:
+        return (yield)
+    finally:
+        put_back_libraries(present, pytester.path)
 
 
 @pytest.fixture(autouse=True)

@@ -26,6 +26,7 @@ from pipeline.tracking import StageRun, Tracker
 from pipeline.waiting import wait_until
 from pipeline.workflow import PRD_WORKFLOW
 from tests.audit.apps import TARGET, VISIBILITY_SECONDS, hold_file, mark
+from tests.project_modules import forget_modules_under
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 STAGE = "TRANSCRIBING"
@@ -113,7 +114,8 @@ def resizer_app(monkeypatch: pytest.MonkeyPatch) -> Iterator[Celery]:
     """Function: ``examples/resizer/app.py``'s own app, imported with ``examples/`` on
     ``sys.path``. Its stage functions need Pillow, the example's dependency and not this
     suite's, so ``resizer.stages`` is a stand-in (the settings check never runs a stage).
-    Teardown closes the app's tracker and forgets the example's modules."""
+    Teardown closes the app's tracker and forgets the example's modules (only those:
+    :mod:`tests.project_modules`)."""
     monkeypatch.syspath_prepend(str(EXAMPLES))
     stages = types.ModuleType("resizer.stages")
     stages.resize = stages.upload = _noop  # type: ignore[attr-defined]
@@ -123,8 +125,7 @@ def resizer_app(monkeypatch: pytest.MonkeyPatch) -> Iterator[Celery]:
     yield app
     Tracker.of(app).close()
     app.close()
-    for name in set(sys.modules) - before:
-        monkeypatch.delitem(sys.modules, name, raising=False)
+    forget_modules_under(EXAMPLES, before, monkeypatch)
 
 
 def test_the_resizer_example_passes_every_check(resizer_app: Celery) -> None:

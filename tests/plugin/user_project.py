@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from celery import _state as celery_state
 
+from tests.project_modules import SharedModulesKept
+
 APP = """
 import os
 
@@ -107,9 +109,15 @@ def run_here(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 
     Pytester restores ``sys.modules`` after the run, so the user's project is imported
     afresh each time; a run costs milliseconds instead of a new interpreter's imports.
+    Every other module the run imported first is kept
+    (:class:`tests.project_modules.SharedModulesKept`).
     """
+    kept = SharedModulesKept(pytester.path)
     with celery_state_kept():
-        return pytester.runpytest_inprocess(*IN_PROCESS, *args)
+        try:
+            return pytester.runpytest_inprocess(*IN_PROCESS, *args, plugins=[kept])
+        finally:
+            kept.put_back()
 
 
 @contextlib.contextmanager
