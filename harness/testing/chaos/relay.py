@@ -95,9 +95,17 @@ class TcpRelay(Lifecycle):
         self._threads.append(thread)
         thread.start()
 
-    def _track(self, sock: socket.socket) -> None:
+    def _track(self, sock: socket.socket) -> bool:
+        """Keep ``sock`` for :meth:`stop` to close; once stopping, close it now (False):
+        a connection accepted as the relay stops would otherwise be kept by no one and
+        left for the garbage collector, whose warning lands in whatever test runs then."""
         with self._lock:
-            self._sockets.append(sock)
+            if not self._closed.is_set():
+                self._sockets.append(sock)
+                return True
+        with contextlib.suppress(OSError):
+            sock.close()
+        return False
 
     def _send(self, sink: socket.socket, data: bytes) -> bool:
         """Pass ``data`` on once traffic flows; False when the relay closes or ``sink`` fails."""
@@ -128,7 +136,8 @@ class TcpRelay(Lifecycle):
                 continue
             for sock in (inbound, outbound):
                 sock.settimeout(TICK_SECONDS)
-                self._track(sock)
+            if not all([self._track(inbound), self._track(outbound)]):
+                return  # stopping: stop() closes one already kept, _track the other
             self._spawn(self._pump, "relay-up", inbound, outbound)
             self._spawn(self._pump, "relay-down", outbound, inbound)
 
