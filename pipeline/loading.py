@@ -21,15 +21,15 @@ def load_object(target: str, option: str = "target") -> Any:
         raise ValueError(f"{option}={target!r} must look like 'package.module:attribute'")
     try:
         obj: Any = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name.split(".")[0]:  # not a typo inside a package found
+    except ImportError as exc:
+        # Only the top-level package missing is "not on the path": a name wrong inside a
+        # package found, or a module whose own import fails, is reported as it is.
+        if isinstance(exc, ModuleNotFoundError) and exc.name == module_name.split(".")[0]:
             raise ModuleNotOnPath(
                 f"{option}={target!r}: cannot import {module_name!r}: no {exc.name!r} on "
                 f"sys.path (working directory {os.getcwd()}); run from the folder that holds "
                 "it or add that folder to PYTHONPATH"
             ) from exc
-        raise ValueError(f"{option}={target!r}: cannot import {module_name!r} ({exc})") from exc
-    except ImportError as exc:
         raise ValueError(f"{option}={target!r}: cannot import {module_name!r} ({exc})") from exc
     for part in attr.split("."):
         try:

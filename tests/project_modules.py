@@ -69,5 +69,4 @@ class SharedModulesKept:
 
     def put_back(self) -> None:
         """Put the noted modules back in ``sys.modules`` (those still missing)."""
-        for name, module in self.shared.items():
-            sys.modules.setdefault(name, module)
+        put_back_libraries(self.shared, self.project)
