@@ -393,9 +393,20 @@ def demo(fail_at: str | None, port: int, keep_open: bool) -> None:
 )
 @click.option("--stages", default="", help="Audit only these stages (comma-separated).")
 @click.option("--faults", default="", help="Audit only these faults (comma-separated).")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=None,
+    help="What the state machine draws: the same seed draws the same runs (default: 0).",
+)
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def audit(
-    app_target: str, adapter: str, stages: str, faults: str, pytest_args: tuple[str, ...]
+    app_target: str,
+    adapter: str,
+    stages: str,
+    faults: str,
+    seed: int | None,
+    pytest_args: tuple[str, ...],
 ) -> None:
     """Audit an app's job state: every stage through every fault on real workers, its
     Celery settings and a state machine; the report card goes to test-results/.
@@ -416,6 +427,7 @@ def audit(
     command += ["-o", f"jobstate_adapter={adapter}"] if adapter else []
     command += [f"--jobstate-audit-stages={stages}"] if stages else []
     command += [f"--jobstate-audit-faults={faults}"] if faults else []
+    command += [f"--jobstate-audit-seed={seed}"] if seed is not None else []
     sys.exit(subprocess.call([*command, *pytest_args]))
 
 

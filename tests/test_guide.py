@@ -81,6 +81,7 @@ def test_the_audit_of_the_guides_project_is_green_with_no_config_of_its_own(
     assert len(card["cells"]) == len(card["stages"]) * len(card["faults"]) == 2 * 12
     assert {cell["verdict"] for cell in card["cells"]} == {"pass"}, card["cells"]
     assert card["machine"]["ok"]
+    assert card["machine"]["seed"] == 0  # the audit's fixed seed: same draws every run
     assert all(finding["ok"] for finding in card["findings"]), card["findings"]
 
 
@@ -102,8 +103,10 @@ def test_the_audit_reads_a_pipeline_that_keeps_its_state_with_update_state(
         "-o",
         "jobstate_adapter=legacy.audit:ResultAdapter",
         "--jobstate-audit-faults=exception,unreadable-error,child-killed",
+        "--jobstate-audit-seed=5",
     )
     card = json.loads((pytester.path / "test-results" / "audit.json").read_text("utf-8"))
+    assert card["machine"]["seed"] == 5, card["machine"]
     verdicts = {(c["stage"], c["fault"]): c["verdict"] for c in card["cells"]}
     assert card["adapter"] == "legacy.audit:ResultAdapter"
     assert card["machine"]["ran"], card["machine"]

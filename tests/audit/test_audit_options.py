@@ -42,6 +42,15 @@ def test_an_unknown_name_is_a_usage_error_listing_the_known_ones(
     result.stderr.fnmatch_lines([f"ERROR: {message}"])
 
 
+@pytest.mark.parametrize("seed", ["-1", "one"])
+def test_a_seed_that_is_not_a_whole_number_from_zero_is_a_usage_error(
+    project: pytest.Pytester, seed: str
+) -> None:
+    result = run_here(project, "--jobstate-audit", f"--jobstate-audit-seed={seed}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*argument --jobstate-audit-seed: *{seed}*"])
+
+
 def test_a_typo_in_the_app_is_one_error_before_anything_starts(
     project: pytest.Pytester,
 ) -> None:

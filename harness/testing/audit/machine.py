@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import httpx
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, seed, settings
 from hypothesis import strategies as st
 from hypothesis.reporting import with_reporter
 from hypothesis.stateful import (
@@ -54,7 +54,13 @@ MACHINE_SETTINGS = settings(
 )
 """A few short runs: every step waits on real workers."""
 
-REPLAY = """# The machine's failing run, as Hypothesis printed it. To replay it, put these
+DEFAULT_SEED = 0
+"""The seed the audit's machine draws from unless ``--jobstate-audit-seed`` names another:
+a fixed one, so two audits of the same app draw the same runs and their verdicts differ
+only where the app's workers do."""
+
+REPLAY = """# The machine's failing run, as Hypothesis printed it (seed {seed}: the audit with
+# --jobstate-audit-seed={seed} draws it again). To replay it, put these
 # steps in a test that builds the world as {module} does:
 #     state = {machine} subclass bound to your world (see {runner})
 {steps}
@@ -214,17 +220,32 @@ def _notes(exc: BaseException) -> list[str]:
     return notes
 
 
-def run_audit_machine(world: MachineWorld, config: settings = MACHINE_SETTINGS) -> MachineResult:
+def run_audit_machine(
+    world: MachineWorld, config: settings = MACHINE_SETTINGS, draw_seed: int = DEFAULT_SEED
+) -> MachineResult:
     """Run the machine; the result carries Hypothesis's replayable counterexample, if any."""
     machine = type("AppAuditMachine", (AuditMachine,), {"bound_world": world})
-    return run_machine(machine, config, "harness.fixtures.audit.cells", "run_audit_machine")
+    return run_machine(
+        machine, config, "harness.fixtures.audit.cells", "run_audit_machine", draw_seed
+    )
 
 
 def run_machine(
-    machine: type[RuleBasedStateMachine], config: settings, module: str, runner: str
+    machine: type[RuleBasedStateMachine],
+    config: settings,
+    module: str,
+    runner: str,
+    draw_seed: int = DEFAULT_SEED,
 ) -> MachineResult:
-    """Run a machine already bound to its world; a counterexample names the ``module``
-    whose test builds that world and the ``runner`` that binds it."""
+    """Run a machine already bound to its world, drawing from ``draw_seed``; a
+    counterexample names the ``module`` whose test builds that world and the ``runner``
+    that binds it.
+
+    The seed is the one gate every machine's draws pass: the same seed draws the same
+    rules and data, whatever ran before in the process and whatever ``--hypothesis-seed``
+    the run was given, so a verdict changes only with what the app's workers did.
+    """
+    machine = seed(draw_seed)(type(machine.__name__, (machine,), {}))
     lines: list[str] = []
 
     def report(text: Any) -> None:
@@ -238,8 +259,10 @@ def run_machine(
         # on each of several distinct failures; older releases printed it instead.
         notes = _notes(exc)
         steps = "\n".join(notes or lines).strip()
-        base = machine.__mro__[1].__name__
-        replay = REPLAY.format(steps=steps, module=module, machine=base, runner=runner)
+        base = machine.__mro__[2].__name__
+        replay = REPLAY.format(
+            steps=steps, module=module, machine=base, runner=runner, seed=draw_seed
+        )
         example = replay if steps else None
         return MachineResult(
             ran=True,
@@ -248,7 +271,12 @@ def run_machine(
             steps=config.stateful_step_count,
             reason=f"{type(exc).__name__}: {exc}".splitlines()[0],
             counterexample=example,
+            seed=draw_seed,
         )
     return MachineResult(
-        ran=True, ok=True, examples=config.max_examples, steps=config.stateful_step_count
+        ran=True,
+        ok=True,
+        examples=config.max_examples,
+        steps=config.stateful_step_count,
+        seed=draw_seed,
     )

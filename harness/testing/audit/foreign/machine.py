@@ -29,7 +29,12 @@ from harness.testing.audit.foreign.judge import (
     struck_stage,
 )
 from harness.testing.audit.foreign.sampler import StateSampler
-from harness.testing.audit.machine import MACHINE_SETTINGS, STAGE_FAULTS, run_machine
+from harness.testing.audit.machine import (
+    DEFAULT_SEED,
+    MACHINE_SETTINGS,
+    STAGE_FAULTS,
+    run_machine,
+)
 from harness.testing.audit.report.card import MachineResult
 from harness.testing.chaos.injector import FaultInjector
 
@@ -189,11 +194,13 @@ often wrong in a way that depends on timing, and shrinking replays each failing 
 real workers many times over. The first failing run is reported as it ran."""
 
 
-def run_foreign_machine(world: ForeignWorld, config: settings = FOREIGN_SETTINGS) -> MachineResult:
+def run_foreign_machine(
+    world: ForeignWorld, config: settings = FOREIGN_SETTINGS, draw_seed: int = DEFAULT_SEED
+) -> MachineResult:
     """Run the machine over ``world``; the result carries the failing run, if any."""
     machine: Any = type("AppForeignMachine", (ForeignMachine,), {"bound_world": world})
     result = run_machine(
-        machine, config, "harness.fixtures.audit.foreign_cells", "run_foreign_machine"
+        machine, config, "harness.fixtures.audit.foreign_cells", "run_foreign_machine", draw_seed
     )
     if result.ok or not world.failures:
         return result

@@ -104,6 +104,8 @@ class MachineResult:
     """The state machine's run over the app on real workers.
 
     ``counterexample`` is a replayable test (Python source) when the machine found one.
+    ``seed`` fixes what the machine drew: the same seed draws the same runs
+    (``--jobstate-audit-seed``); None on a card written before it was recorded.
     """
 
     ran: bool
@@ -112,6 +114,7 @@ class MachineResult:
     steps: int = 0
     reason: str = ""
     counterexample: str | None = None
+    seed: int | None = None
 
 
 @dataclass

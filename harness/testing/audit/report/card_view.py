@@ -180,6 +180,8 @@ def machine_verdict(machine: MachineResult | None, adapter: str = "") -> tuple[s
     if machine is None or not machine.ran:
         return ("not run", machine.reason if machine else "")
     size = f"{machine.examples} examples, {machine.steps} steps"
+    if machine.seed is not None:
+        size += f", seed {machine.seed}"
     if machine.ok:
         return ("ok", size)
     return ("FAIL", f"{size}: {machine.reason}" if machine.reason else size)
