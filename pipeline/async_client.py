@@ -108,6 +108,20 @@ def _single(client: redis.Redis) -> aredis.Redis | None:
     return aredis.Redis.from_pool(blocking)  # owns the pool: closing the client closes it
 
 
+class _SentinelTwin(aredis.Redis):
+    """A primary's asyncio client that, closed, also closes the sentinels it asks."""
+
+    watcher: AsyncSentinel | None = None
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        """Close the client, its pool and the clients of the sentinels behind it."""
+        try:
+            await super().aclose(close_connection_pool)
+        finally:
+            for asked in self.watcher.sentinels if self.watcher else ():
+                await asked.aclose()
+
+
 def _sentinel(client: redis.Redis) -> aredis.Redis | None:
     pool = client.connection_pool
     if not isinstance(pool, SentinelConnectionPool):
@@ -117,11 +131,17 @@ def _sentinel(client: redis.Redis) -> aredis.Redis | None:
         (s.connection_pool.connection_kwargs["host"], s.connection_pool.connection_kwargs["port"])
         for s in manager.sentinels
     ]
-    watcher = AsyncSentinel(sentinels, sentinel_kwargs=dict(manager.sentinel_kwargs))
+    # The sentinels' own options pass the same gate as the primary's: redis-py adds a
+    # synchronous Retry to them, which an asyncio client converts with a warning.
+    watched = _carried(dict(manager.sentinel_kwargs), aredis.Connection)
+    watcher = AsyncSentinel(sentinels, sentinel_kwargs=watched)
     options = _carried(dict(pool.connection_kwargs), aredis.Connection)
     options.pop("host", None)
     options.pop("port", None)
-    twin: aredis.Redis = watcher.master_for(pool.service_name, retry=_retry(), **options)
+    twin: _SentinelTwin = watcher.master_for(
+        pool.service_name, redis_class=_SentinelTwin, retry=_retry(), **options
+    )
+    twin.watcher = watcher
     return twin
 
 

@@ -106,7 +106,7 @@ def _bind(app: Celery, settings: Settings) -> Celery:
     """What any deployment adds to the README's app: where the broker is."""
     app.conf.update(
         broker_url=settings.broker,
-        result_backend=settings.redis_url,
+        result_backend=settings.results,
         task_default_queue=settings.queue,
         jobstate_settings=settings,
         task_serializer="json",

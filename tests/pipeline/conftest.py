@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 MODES = [
-    pytest.param("eager", id="eager"),
+    pytest.param("eager", id="eager", marks=pytest.mark.jobstate_celery("eager")),
     pytest.param(
         "thread",
         id="thread",

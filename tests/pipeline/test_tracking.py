@@ -84,6 +84,7 @@ def test_redelivery_counts_runs_and_caps(
     )
 
 
+@pytest.mark.jobstate_celery("eager")
 def test_eager_chain_records_exact_path(
     jobstate_celery_app: Celery,
     state_store: JobStore,
