@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+from time import monotonic, sleep
 from typing import Any
 
 from rich.console import Console, Group
@@ -59,12 +59,12 @@ def watch_job(
     """
     console = console or Console()
     terminal = store.workflow.terminal
-    started = time.monotonic()
+    started = monotonic()
     deadline = started + timeout
     record: dict[str, Any] | None = None
     printed = since
     with Live(_view(None), console=console, refresh_per_second=8, transient=True) as live:
-        while time.monotonic() < deadline:
+        while True:  # the job is read at least once, however short the timeout
             note = ""
             try:
                 record = store.find_state(job_id)
@@ -73,14 +73,16 @@ def watch_job(
                     console.print(f"  -> {step['status']}: {step['message']}", markup=False)
             except StoreUnavailable:
                 note = "reconnecting to Redis..."
-            waited = time.monotonic() - started
+            waited = monotonic() - started
             unstarted = record and record["status"] == store.workflow.initial
             if unstarted and not note and waited > UNSTARTED:
                 note = f"no worker has started it in {waited:.0f} s: is one running for this app?"
             live.update(_view(record, note))
             if record is None or (record["status"] in terminal and not note):
                 break
-            time.sleep(0.2)  # refresh interval of the live display
+            if monotonic() >= deadline:
+                break
+            sleep(0.2)  # refresh interval of the live display
     return record
 
 

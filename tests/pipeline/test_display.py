@@ -39,8 +39,10 @@ def _notes_seen(
 ) -> list[tuple[float, str]]:
     """Watch ``job_id`` on the fake clock; what note the view showed at each reading."""
     clock = FakeClock(readings, end=1000.0)
-    monkeypatch.setattr(display.time, "monotonic", clock.monotonic)
-    monkeypatch.setattr(display.time, "sleep", clock.sleep)
+    # The view's own names only: the time module's are every thread's (a heartbeat
+    # thread left by an earlier test sleeps through them too).
+    monkeypatch.setattr(display, "monotonic", clock.monotonic)
+    monkeypatch.setattr(display, "sleep", clock.sleep)
     seen: list[tuple[float, str]] = []
     view = display._view
 
@@ -74,3 +76,16 @@ def test_a_job_a_worker_started_is_never_noted(
     state_store.set_state(job.job_id, state_store.workflow.stages[0], attempt=1)
     seen = _notes_seen(monkeypatch, state_store, job.job_id, [display.UNSTARTED * 3])
     assert [note for _, note in seen if note] == []
+
+
+def test_the_job_is_read_even_when_the_wait_is_over_before_it_starts(
+    monkeypatch: pytest.MonkeyPatch, state_store: JobStore
+) -> None:
+    # Slip: with a timeout shorter than the first clock reading the view never read the
+    # job, and ``submit --wait --timeout 1e-300`` said it had disappeared.
+    job = state_store.create("https://example.com/a.mp3")
+    clock = FakeClock([], end=1.0)
+    monkeypatch.setattr(display, "monotonic", lambda: clock.now)
+    record = display.watch_job(state_store, job.job_id, Console(file=io.StringIO()), timeout=0)
+    assert record is not None
+    assert record["status"] == state_store.workflow.initial

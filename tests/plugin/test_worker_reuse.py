@@ -105,3 +105,51 @@ def test_a_failed_tests_worker_is_never_lent_to_the_next_test(
     )
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*failed after its job*"])
+
+
+IN_FLIGHT_TESTS = """
+SEEN = {}
+
+
+def worker_id(worker):
+    return getattr(worker, "pid", None) or worker.node
+
+
+def test_passes_with_a_job_still_queued(jobstate_worker, state_store):
+    SEEN["worker"] = worker_id(jobstate_worker)
+    # A job the test never waits for: nothing says whether the worker is running it.
+    state_store.create("https://example.com/in.mp3")
+
+
+def test_next_gets_a_fresh_worker(job_runner, jobstate_worker):
+    assert worker_id(jobstate_worker) != SEEN["worker"], "a worker with work left was lent"
+    job_id = job_runner.submit("https://example.com/in.mp3")
+    assert job_runner.wait_for(job_id, "DONE", timeout=60)
+
+
+def test_a_test_that_finished_its_jobs_leaves_its_worker_to_the_next(
+    job_runner, jobstate_worker
+):
+    SEEN["kept"] = worker_id(jobstate_worker)
+    job_id = job_runner.submit("https://example.com/in.mp3")
+    assert job_runner.wait_for(job_id, "DONE", timeout=60)
+
+
+def test_and_the_next_gets_it(jobstate_worker):
+    assert worker_id(jobstate_worker) == SEEN["kept"]
+"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_worker_that_may_still_run_a_tests_job_is_never_lent_to_the_next_test(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """A passed test's job still queued or running would run, log and fail during the
+    next test's: its worker ends with it."""
+    clear_jobstate_env(monkeypatch)
+    write_project(pytester)
+    pytester.makepyfile(IN_FLIGHT_TESTS)
+    result = run(
+        pytester, f"--jobstate-celery={mode}", "--jobstate-redis=server", "-p", "no:randomly"
+    )
+    result.assert_outcomes(passed=4)
