@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from harness.modes import CeleryMode, RedisMode, backend_kind, celery_mode_help, redis_mode_help
-from pipeline.validation import finite_number
+from pipeline.validation import SECONDS_RANGE, finite_number
 
 __all__ = [
     "CONFIG_KEY",
@@ -203,7 +203,7 @@ def _check_seconds(name: str, setting: Setting) -> None:
     if seconds is None or seconds <= 0:
         raise pytest.UsageError(
             f"{spelled(name, setting.source)}={setting.value!r} (from {setting.source}) must "
-            "be a number of seconds above 0"
+            f"be a number of seconds above 0 ({SECONDS_RANGE})"
         )
 
 

@@ -13,7 +13,7 @@ from rich.console import Console
 from pipeline.cli_input import bad_input, read_job_input
 from pipeline.errors import JobStateError, StoreUnavailable, ValidationError, printable
 from pipeline.settings import Settings, SettingsError
-from pipeline.validation import finite_number
+from pipeline.validation import SECONDS_RANGE, finite_number
 from pipeline.workflow import PRD_WORKFLOW, Workflow
 
 __all__ = ["main"]
@@ -59,7 +59,11 @@ class Seconds(_FloatParam):
         seconds = finite_number(value, from_text=True)
         if seconds is None or seconds < 0 or (self.above_zero and seconds == 0):
             bound = "above 0" if self.above_zero else "at least 0"
-            self.fail(f"{value!r} is not a finite number of seconds {bound}", param, ctx)
+            self.fail(
+                f"{value!r} is not a finite number of seconds {bound} ({SECONDS_RANGE})",
+                param,
+                ctx,
+            )
         return seconds
 
 

@@ -14,7 +14,7 @@ from pipeline.redaction import (
     redact_url,
     redactor_for,
 )
-from pipeline.validation import finite_number
+from pipeline.validation import MAX_SECONDS, SECONDS_RANGE, finite_number
 
 __all__ = ["Settings", "SettingsError", "redact_credentials", "redact_url"]
 
@@ -166,7 +166,22 @@ _COUNTS = (
     "ui_max_connections",
 )
 """Whole numbers of at least 1: at 0 or below a finished job expires the moment it ends,
-the history refuses every write, every running job is stale, redeliveries go uncapped..."""
+the history refuses every write, every running job is stale, redeliveries go uncapped...
+and at most their ceiling (:data:`_CEILINGS`), which Redis and Celery can take."""
+_CEILINGS = {
+    "retention_seconds": MAX_SECONDS,
+    "archive_ttl_seconds": MAX_SECONDS,
+    "stale_after_seconds": MAX_SECONDS,
+    "stage_soft_time_limit": MAX_SECONDS - 1,  # the hard limit must be above it
+    "stage_time_limit": MAX_SECONDS,
+    "history_maxlen": 10**9,
+    "max_stage_runs": 10**6,
+    "download_max_bytes": 2**53,
+    "ui_max_connections": 10**6,
+}
+"""The largest value of each whole-number setting. Beyond them Redis refuses a script's
+command after the script has begun writing (a lifetime that overflows, a stream cap that
+is not a number it takes), so a setting above one is refused as it is read."""
 _FOR_EVER = ("archive_ttl_seconds",)
 """Whole numbers of at least 0, where 0 means "no expiry"."""
 _SPANS = ("heartbeat_seconds", "download_timeout_seconds", "ui_body_timeout_seconds")
@@ -185,19 +200,32 @@ def _check(s: Settings) -> None:
     """Refuse settings that cannot work, naming the variable and why (see the tables)."""
     for name in _COUNTS:
         value = getattr(s, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise SettingsError(f"{_var(name)}={value!r} must be a whole number of at least 1")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not 1 <= value <= _CEILINGS[name]
+        ):
+            raise SettingsError(
+                f"{_var(name)}={value!r} must be a whole number from 1 to {_CEILINGS[name]}"
+            )
     for name in _FOR_EVER:
         value = getattr(s, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not 0 <= value <= _CEILINGS[name]
+        ):
             raise SettingsError(
-                f"{_var(name)}={value!r} must be a whole number of at least 0 (0: for ever)"
+                f"{_var(name)}={value!r} must be a whole number from 0 (for ever) to "
+                f"{_CEILINGS[name]}"
             )
     for name in _SPANS:
         value = getattr(s, name)
         seconds = finite_number(value)
         if seconds is None or seconds <= 0:
-            raise SettingsError(f"{_var(name)}={value!r} must be a number of seconds above 0")
+            raise SettingsError(
+                f"{_var(name)}={value!r} must be a number of seconds above 0 ({SECONDS_RANGE})"
+            )
     for name in _NAMES:
         _check_name(name, getattr(s, name))
     if "{" in s.key_prefix or "}" in s.key_prefix:

@@ -21,6 +21,8 @@ __all__ = [
     "MAX_ERROR",
     "MAX_JSON_DEPTH",
     "MAX_MESSAGE",
+    "MAX_SECONDS",
+    "SECONDS_RANGE",
     "check_attempt",
     "check_job_id",
     "check_json_value",
@@ -57,10 +59,17 @@ def check_job_id(job_id: object) -> str:
     return job_id
 
 
+MAX_SECONDS = 100 * 365 * 24 * 3600
+"""The longest span any setting, sweep, wait or option may name: 100 years. More is a
+slip, and Redis refuses a lifetime whose milliseconds overflow (after part of a write)."""
+SECONDS_RANGE = "at most 100 years"
+
+
 def finite_number(value: object, *, from_text: bool = False) -> float | None:
-    """``value`` as a finite number, else None: the one reading of a number of seconds
-    (settings, sweeps, waits, the command line and the plugin's options). A bool is not a
-    number here; ``from_text`` also reads a text such as ``"1.5"``."""
+    """``value`` as a finite number of at most :data:`MAX_SECONDS` either way, else None:
+    the one reading of a number of seconds (settings, sweeps, waits, the command line and
+    the plugin's options). A bool is not a number here; ``from_text`` also reads a text
+    such as ``"1.5"``."""
     if from_text and isinstance(value, str):
         try:
             value = float(value)
@@ -68,7 +77,9 @@ def finite_number(value: object, *, from_text: bool = False) -> float | None:
             return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value) if math.isfinite(value) else None
+    if isinstance(value, int) and abs(value) > MAX_SECONDS:
+        return None  # before float(): a huge int would not fit one
+    return float(value) if math.isfinite(value) and abs(value) <= MAX_SECONDS else None
 
 
 def check_seconds(value: object, field: str) -> float:
@@ -77,7 +88,9 @@ def check_seconds(value: object, field: str) -> float:
     number = finite_number(value)
     if number is not None and number >= 0:
         return number
-    raise ValidationError(field, f"{_show(value)} is not a finite number of seconds >= 0")
+    raise ValidationError(
+        field, f"{_show(value)} is not a finite number of seconds >= 0 ({SECONDS_RANGE})"
+    )
 
 
 def check_status(workflow: Workflow, status: object) -> str:

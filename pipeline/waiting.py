@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from pipeline.validation import finite_number
+from pipeline.validation import SECONDS_RANGE, finite_number
 
 __all__ = ["wait_until"]
 
@@ -49,5 +49,6 @@ def _check_seconds(name: str, value: object, what: str, *, above_zero: bool) -> 
     if number is None or (above_zero and number <= 0):
         bound = " above 0" if above_zero else ""
         raise ValueError(
-            f"waiting for {what}: {name}={value!r} is not a finite number of seconds{bound}"
+            f"waiting for {what}: {name}={value!r} is not a finite number of seconds{bound} "
+            f"({SECONDS_RANGE})"
         )
