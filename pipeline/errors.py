@@ -5,6 +5,7 @@ from __future__ import annotations
 from pipeline.redaction import DEFAULT
 
 __all__ = [
+    "DamagedRecord",
     "EnqueueFailed",
     "InvalidTransition",
     "JobExists",
@@ -100,3 +101,19 @@ class EnqueueFailed(JobStateError):
 
 class StoreUnavailable(JobStateError):
     """Redis could not be reached; nothing is known about the job's state."""
+
+
+class DamagedRecord(JobStateError):
+    """A job's stored record cannot be read: a field every record has is missing, or not
+    what the store writes there (a record changed by hand, or by other software).
+
+    The message names the job and the field, never the stored value.
+    """
+
+    def __init__(self, job_id: str, field: str, problem: str) -> None:
+        super().__init__(
+            f"job {job_id}: its stored record is damaged ({field} {problem}); "
+            "only clearing it (JobStore.clear_state) removes it"
+        )
+        self.job_id = job_id
+        self.field = field

@@ -105,7 +105,9 @@ class LiveReads:
             return Poll(tag, None)
         pairs = reply[2:]
         raw = dict(zip(pairs[::2], pairs[1::2], strict=True))
-        record = record_from_hash(raw, redactor=self.store.redactor, mirrored=self._mirrored)
+        record = record_from_hash(
+            raw, redactor=self.store.redactor, mirrored=self._mirrored, job_id=job_id
+        )
         record["stale"] = tag.endswith(".1")
         return Poll(tag, record)
 

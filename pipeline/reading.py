@@ -56,7 +56,7 @@ def listable(
     if not raw:
         return None
     try:
-        return record_from_hash(raw, redactor=redactor, mirrored=mirrored)
+        return record_from_hash(raw, redactor=redactor, mirrored=mirrored, job_id=job_id)
     except Exception as exc:
         report_once(
             (job_id, "unlisted"),

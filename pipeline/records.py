@@ -17,6 +17,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from pipeline.errors import DamagedRecord
 from pipeline.redaction import DEFAULT, Redactor
 from pipeline.validation import MAX_JSON_DEPTH
 
@@ -127,8 +128,13 @@ def record_from_hash(
     reveal: bool = False,
     redactor: Redactor = DEFAULT,
     mirrored: Sequence[str] = ("url", "space_id"),
+    job_id: str = "",
 ) -> dict[str, Any]:
     """The PRD record (plus version, attempt and times) from a job's hash.
+
+    A hash missing a field every record has, or holding one the store never writes
+    (not a whole number, not a time), raises :class:`DamagedRecord` naming the job (its
+    stored id, else ``job_id``, the id it was read under) and the field.
 
     ``metadata`` holds ``task_id`` and the input keys the workflow mirrors there
     (``mirrored``: the media pipeline's ``url`` and ``space_id``; none for a workflow
@@ -140,22 +146,23 @@ def record_from_hash(
     """
     h = {decode(k): decode(v) for k, v in raw.items()}
     damaged: list[str] = []
+    job_id = _present(h, "job_id", h.get("job_id") or job_id or "(no id)")
     record = {
-        "job_id": h["job_id"],
+        "job_id": job_id,
         "workflow": h.get("workflow", ""),
-        "status": h["status"],
+        "status": _present(h, "status", job_id),
         "message": h.get("message", ""),
         "error": h.get("error") or None,
-        "updated_at": iso_ms(int(h["updated_ms"])),
-        "created_at": iso_ms(int(h["created_ms"])),
-        "heartbeat_at": iso_ms(int(h["heartbeat_ms"])),
+        "updated_at": _stamp(h, "updated_ms", job_id),
+        "created_at": _stamp(h, "created_ms", job_id),
+        "heartbeat_at": _stamp(h, "heartbeat_ms", job_id),
         "metadata": {
             **{key: _metadata_value(h, key) for key in mirrored},
             "task_id": h.get("task_id") or None,
         },
         "input": _field_json(h, "input", damaged),
-        "version": int(h["version"]),
-        "attempt": int(h["attempt"]),
+        "version": _whole(h, "version", job_id),
+        "attempt": _whole(h, "attempt", job_id),
         "progress": _field_json(h, "progress", damaged),
         "result": _field_json(h, "result", damaged),
     }
@@ -167,6 +174,33 @@ def record_from_hash(
             "; ".join(damaged),
         )
     return record if reveal else redact_record(record, redactor)
+
+
+def _present(h: Mapping[str, str], name: str, job_id: str) -> str:
+    """A text field every record has; :class:`DamagedRecord` when it is missing."""
+    value = h.get(name)
+    if not value:
+        raise DamagedRecord(job_id, name, "is missing")
+    return value
+
+
+def _whole(h: Mapping[str, str], name: str, job_id: str) -> int:
+    """A whole-number field every record has; :class:`DamagedRecord` when it is missing
+    or not a whole number."""
+    text = _present(h, name, job_id)
+    try:
+        return int(text)
+    except ValueError:
+        raise DamagedRecord(job_id, name, "is not a whole number") from None
+
+
+def _stamp(h: Mapping[str, str], name: str, job_id: str) -> str:
+    """A time field (milliseconds) as the record shows it; :class:`DamagedRecord` when
+    it is missing or no date."""
+    try:
+        return iso_ms(_whole(h, name, job_id))
+    except (OverflowError, OSError, ValueError):
+        raise DamagedRecord(job_id, name, "is not a time") from None
 
 
 def _metadata_value(h: Mapping[str, str], key: str) -> Any:

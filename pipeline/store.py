@@ -366,7 +366,7 @@ class JobStore:
         raw = self._call(self.client.hgetall, self.keys.state(job_id))
         if not raw:
             raise JobNotFound(job_id)
-        return record_from_hash(raw, reveal=reveal_credentials, **self._shown)
+        return record_from_hash(raw, reveal=reveal_credentials, job_id=job_id, **self._shown)
 
     def get_live_state(self, job_id: str, *, reveal_credentials: bool = False) -> dict[str, Any]:
         """:meth:`get_state` plus ``stale``: running yet silent for ``stale_after_seconds``.
@@ -386,7 +386,7 @@ class JobStore:
         if not raw:
             raise JobNotFound(job_id)
         fields = {decode(k): decode(val) for k, val in raw.items()}
-        record = record_from_hash(fields, reveal=reveal_credentials, **self._shown)
+        record = record_from_hash(fields, reveal=reveal_credentials, job_id=job_id, **self._shown)
         last = max(int(fields["updated_ms"]), int(fields["heartbeat_ms"]))
         now = redis_ms(sec, usec)
         record["stale"] = record["status"] not in self.workflow.terminal and (
@@ -407,7 +407,7 @@ class JobStore:
         raw = self._call(self.client.hgetall, self.keys.archived(job_id))
         if not raw:
             raise JobNotFound(job_id)
-        return record_from_hash(raw, **self._shown)
+        return record_from_hash(raw, job_id=job_id, **self._shown)
 
     def history(self, job_id: str, *, archived: bool = False) -> list[dict[str, Any]]:
         """Every recorded change of the job, oldest first (about the last ``history_maxlen``:

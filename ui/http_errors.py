@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from pipeline.errors import (
+    DamagedRecord,
     EnqueueFailed,
     InvalidTransition,
     JobExists,
@@ -80,6 +81,11 @@ async def _not_queued(_: Request, exc: Exception) -> Response:
     return problem(502, f"job {exc.job_id} was stored but its work could not be queued")
 
 
+async def _damaged(_: Request, exc: Exception) -> Response:
+    # The store's data, not the request, is at fault; the text names the job and field.
+    return problem(500, str(exc))
+
+
 async def _unavailable(_: Request, exc: Exception) -> Response:
     # The exception text may name hosts; the answer says only what the user can act on.
     return problem(503, UNAVAILABLE, None, **{"Retry-After": "1"})
@@ -89,6 +95,7 @@ HANDLERS: dict[type[Exception], Handler] = {
     ValidationError: _invalid,
     RequestValidationError: _bad_body,
     JobNotFound: _not_found,
+    DamagedRecord: _damaged,
     InvalidTransition: _conflict,
     StaleAttempt: _conflict,
     JobExists: _conflict,

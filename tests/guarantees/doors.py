@@ -42,9 +42,9 @@ class AsgiClient:
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         self._client = httpx.AsyncClient(transport=transport, base_url="http://ui.test")
 
-    def get(self, path: str) -> httpx.Response:
-        """``GET path``."""
-        return self._portal.call(self._client.get, path)
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        """``GET path`` (``headers=``...)."""
+        return self._portal.call(partial(self._client.get, path, **kwargs))
 
     def post(self, path: str, **kwargs: Any) -> httpx.Response:
         """``POST path`` (``content=``, ``headers=``...)."""
