@@ -18,6 +18,7 @@ from pipeline.cli import cli
 from pipeline.sample_server import SampleServer
 from pipeline.settings import Settings
 from pipeline.store import JobStore
+from pipeline.validation import MAX_SECONDS
 from tests.silent import silent_redis_url
 
 COMMANDS = ["worker", "beat", "submit", "status", "retry", "cleanup", "serve", "demo"]
@@ -182,7 +183,8 @@ def _refused(text: str, above_zero: bool) -> bool:
         seconds = float(text)
     except ValueError:
         return True
-    return not math.isfinite(seconds) or (seconds <= 0 if above_zero else seconds < 0)
+    too_long = seconds > MAX_SECONDS
+    return not math.isfinite(seconds) or too_long or (seconds <= 0 if above_zero else seconds < 0)
 
 
 @settings(max_examples=150, deadline=None)
@@ -212,6 +214,8 @@ def test_a_number_of_seconds_no_sweep_or_wait_can_use_is_refused_before_anything
         (["cleanup", "--stale-after"], "-1e-9", True),
         (["submit", "http://example.com/a.mp3", "--timeout"], "5e-324", False),
         (["submit", "http://example.com/a.mp3", "--timeout"], "0", True),
+        (["cleanup", "--archive-after"], str(MAX_SECONDS), False),
+        (["cleanup", "--archive-after"], str(MAX_SECONDS + 1), True),
     ],
 )
 def test_seconds_at_their_bound(args: list[str], text: str, refused: bool) -> None:
