@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +69,10 @@ the error status naming the stage.
 """
 
 _HOOKS: list[StageHook] = []
+
+RECORDED_FAILURES = 1024
+"""How many task ids of failures their stage recorded a tracker remembers (one is
+forgotten as Celery reports it, so only runs Celery never reported stay)."""
 
 ARGSREPR_MAX = 1024
 """How much of a stage message's (redacted) arguments Celery shows, as its default."""
@@ -261,6 +266,10 @@ class Tracker:
         # are never identical to it, so failures are matched by task name.
         self.task_names: dict[str, str] = {}
         self._store: tuple[int, JobStore] | None = None
+        # Task ids whose failure their stage run already recorded (or had fenced out):
+        # Celery's task_failure for the same exception must not write it a second time.
+        self._recorded: OrderedDict[str, None] = OrderedDict()
+        self._recorded_lock = threading.Lock()
         _TRACKERS[app] = self  # Tracker.of(app)
         signals.task_failure.connect(self._on_task_failure, weak=False)
         # Celery logs each stage's outcome and exception text: keep secrets out of it.
@@ -426,7 +435,12 @@ class Tracker:
         return {**outcome, "next": final}
 
     def _fail(self, run: StageRun, exc: BaseException) -> None:
-        """Write the error status naming the stage; never raises over the stage's error."""
+        """Write the error status naming the stage; never raises over the stage's error.
+
+        The write is fenced by the run (a superseded delivery's is refused), and the
+        ``task_failure`` Celery then sends for the same exception writes nothing.
+        """
+        self._note_recorded(run.task_id)
         try:
             run.cleanup()
             self._remove_attempt_dir(run.job_id, run.attempt, run.settings)
@@ -442,22 +456,42 @@ class Tracker:
             # Loud: the stale sweep is now the only way this job leaves its running status.
             log.exception("job %s: could not record the failure of %s", run.job_id, run.status)
 
+    def _note_recorded(self, task_id: str) -> None:
+        if not task_id:
+            return
+        with self._recorded_lock:
+            self._recorded[task_id] = None
+            while len(self._recorded) > RECORDED_FAILURES:
+                self._recorded.popitem(last=False)
+
+    def _was_recorded(self, task_id: object) -> bool:
+        with self._recorded_lock:
+            return self._recorded.pop(str(task_id or ""), 0) is None
+
     # -- the parent's view of a lost child ------------------------------------------
 
     def _on_task_failure(
-        self, sender: Any = None, exception: BaseException | None = None, args: Any = None, **_: Any
+        self,
+        sender: Any = None,
+        task_id: Any = None,
+        exception: BaseException | None = None,
+        args: Any = None,
+        **_: Any,
     ) -> None:
         """Runs where Celery reports the failure: the parent, for a killed child.
 
-        A stage's own exception was already written by the stage (this write is then
-        refused as a move out of a terminal status); a lost child, a hard time limit or
-        an exception raised before the stage ran are written here.
+        A stage's own exception was already handled by the stage, in this process: its
+        error written, or its write fenced out (a delivery a newer one superseded), so
+        nothing is written here for that task id. A lost child, a hard time limit or an
+        exception raised before the stage ran are written here.
         """
         status = self.task_names.get(str(getattr(sender, "name", "")))
         if status is None or not args or not isinstance(args[0], dict):
             return
         if getattr(sender, "app", self.app) is not self.app:
             return  # another app's task of the same name (several apps in one process)
+        if self._was_recorded(task_id):
+            return  # the stage's own _fail wrote it, or its write was fenced out
         ctx = args[0]
         text = sanitise_error(exception) if exception is not None else "failed"
         try:
