@@ -35,7 +35,7 @@ def test_a_stage_delivered_after_the_job_ended_is_refused_and_changes_nothing(
     after = (store.get_state(job_id), store.history(job_id), store.client.ttl(key))
     assert after[0] == before[0]
     assert after[1] == before[1]
-    assert after[2] <= before[2] and after[2] > 0  # the same lifetime, running down
+    assert 0 < after[2] <= before[2]  # the same lifetime, running down
 
 
 def test_a_purge_never_deletes_a_job_its_index_lists_but_that_is_running(
