@@ -18,6 +18,7 @@ from ui.context import AppContext
 from ui.http_errors import install_error_handlers
 from ui.pages import STATIC_DIR, pages_router
 from ui.poll_path import JobstateAPI, PollPath
+from ui.same_origin import SameOrigin
 from ui.security import SecurityHeaders
 
 __all__ = ["close_reads", "create_app"]
@@ -81,6 +82,7 @@ def create_app(
         service.store.settings.ui_body_timeout_seconds if body_timeout is None else body_timeout
     )
     app.add_middleware(BodyTimeout, seconds=timeout)  # a 408 too
+    app.add_middleware(SameOrigin)  # a cross-site write's 403 too, before its body is read
     app.add_middleware(SecurityHeaders, no_store_prefixes=NO_STORE)
     return app
 

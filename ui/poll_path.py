@@ -35,6 +35,7 @@ from ui.body_timeout import BodyTimeout
 from ui.context import AppContext
 from ui.etags import etag
 from ui.http_errors import handler_for
+from ui.same_origin import SameOrigin
 from ui.security import SecurityHeaders, Stamped
 
 __all__ = ["JobstateAPI", "PollPath", "polled_job"]
@@ -95,7 +96,8 @@ class PollPath:
         await _answer(self.ctx, job_id, scope, receive, send)
 
 
-_OURS: frozenset[Any] = frozenset({PollPath, BodyLimit, BodyTimeout, SecurityHeaders})
+# SameOrigin judges only writes: a poll (a GET) skipping it skips nothing it would do.
+_OURS: frozenset[Any] = frozenset({PollPath, BodyLimit, BodyTimeout, SameOrigin, SecurityHeaders})
 
 
 class JobstateAPI(FastAPI):
