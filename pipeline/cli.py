@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -329,16 +330,22 @@ def cleanup(
     )
 
 
+MAX_UI_WORKERS = 4 * (os.cpu_count() or 1)
+"""The most server processes ``jobstate serve --workers`` starts: each holds a whole
+copy of the app (tens of MB), and more than a few per core only queue behind each other."""
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
     "--workers",
     default=1,
     show_default=True,
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_UI_WORKERS),
     envvar="JOBSTATE_UI_WORKERS",
-    help="Server processes on the one port (uvicorn's workers) [env JOBSTATE_UI_WORKERS].",
+    help="Server processes on the one port (uvicorn's workers; at most 4 per core) "
+    "[env JOBSTATE_UI_WORKERS].",
 )
 @app_option
 def serve(host: str, port: int, workers: int, app_target: str | None) -> None:
@@ -361,7 +368,9 @@ def serve(host: str, port: int, workers: int, app_target: str | None) -> None:
     default=None,
     help="Inject a failure at this stage, show ERROR, then retry to COMPLETE.",
 )
-@click.option("--port", default=0, type=int, help="UI port (default: a free one).")
+@click.option(
+    "--port", default=0, type=click.IntRange(0, 65535), help="UI port (default: a free one)."
+)
 @click.option("--keep-open", is_flag=True, help="Keep serving the UI until Ctrl-C.")
 def demo(fail_at: str | None, port: int, keep_open: bool) -> None:
     """Run the whole pipeline on an embedded Redis, a prefork worker and the UI.

@@ -27,7 +27,7 @@ from redis.cluster import RedisCluster
 from redis.retry import Retry
 from redis.sentinel import Sentinel
 
-from pipeline.settings import Settings
+from pipeline.settings import Settings, SettingsError
 
 __all__ = [
     "SENTINEL_SCHEME",
@@ -159,7 +159,7 @@ def check_celery_urls(settings: Settings) -> None:
     missing = [name for name, value in own if not value]
     if missing:
         kind = "Redis Cluster (JOBSTATE_CLUSTER=1)" if settings.cluster else "Redis Sentinel"
-        raise ValueError(
+        raise SettingsError(
             f"the job store is on {kind}, which Celery cannot use as broker or result "
             f"backend: set {' and '.join(missing)} (e.g. amqp://... or the redis:// URL "
             "of a plain Redis)"
