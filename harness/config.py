@@ -8,7 +8,16 @@ from typing import Any
 
 import pytest
 
-from harness.modes import CeleryMode, RedisMode, backend_kind, celery_mode_help, redis_mode_help
+from harness.modes import (
+    URL,
+    CeleryMode,
+    RedisMode,
+    backend_kind,
+    celery_mode_help,
+    redis_mode_help,
+    shown_mode,
+)
+from pipeline.settings import redis_url_problem
 from pipeline.validation import SECONDS_RANGE, finite_number
 
 __all__ = [
@@ -188,12 +197,17 @@ def _resolve(config: pytest.Config, env: dict[str, str], opt: Option) -> Setting
 def _check_redis(setting: Setting) -> None:
     value = setting.value
     try:
-        backend_kind(value)
+        kind = backend_kind(value)
     except ValueError:
         raise pytest.UsageError(
-            f"{spelled('redis', setting.source)}={value!r} (from {setting.source}) must be "
-            f"{redis_mode_help()}"
+            f"{spelled('redis', setting.source)}={shown_mode(value)} (from {setting.source}) "
+            f"must be {redis_mode_help()}"
         ) from None
+    problem = redis_url_problem(value) if kind == URL else None
+    if problem is not None:  # the URL is not shown: it may hold a password
+        raise pytest.UsageError(
+            f"{spelled('redis', setting.source)} (from {setting.source}) {problem}"
+        )
 
 
 def _check_seconds(name: str, setting: Setting) -> None:

@@ -60,6 +60,15 @@ def backend_kind(mode: str) -> str:
     """The :class:`RedisMode` value of a ``--jobstate-redis`` value, or :data:`URL`."""
     if mode in set(RedisMode):
         return mode
-    if mode.startswith(URL_SCHEMES):
+    if mode.lower().startswith(URL_SCHEMES):
         return URL
-    raise ValueError(f"jobstate redis mode {mode!r} must be {redis_mode_help()}")
+    raise ValueError(f"jobstate redis mode {shown_mode(mode)} must be {redis_mode_help()}")
+
+
+def shown_mode(mode: str) -> str:
+    """A ``--jobstate-redis`` value as messages show it: a URL's credentials masked."""
+    if "://" not in mode:
+        return repr(mode)
+    from pipeline.settings import redact_url
+
+    return repr(redact_url(mode))

@@ -6,7 +6,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
+from pipeline.errors import printable
 from pipeline.redaction import (
     DEFAULT_SECRET_KEYS,
     Redactor,
@@ -244,17 +246,42 @@ REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+sentinel://")
 """The URLs the store can reach Redis by (plain, TLS, a Unix socket, through Sentinel)."""
 
 
+def redis_url_problem(url: str) -> str | None:
+    """What makes ``url`` no Redis URL a client could use, or None: a scheme we do not
+    serve, a port out of range, an IPv6 host unclosed, a database that is not a number,
+    a query option redis-py refuses. The answer never echoes the URL (it may hold a
+    password). The one check of a Redis URL: ``JOBSTATE_REDIS_URL`` and the plugin's
+    ``redis`` setting both ask it."""
+    if not url.lower().startswith(REDIS_SCHEMES):
+        scheme = url.split("://", 1)[0][:20] + "://" if "://" in url else ""
+        shown = f"its scheme is {scheme!r}" if scheme else "it has no scheme"
+        return (
+            f"is not a Redis URL ({shown}): it must start with "
+            + ", ".join(REDIS_SCHEMES[:-1])
+            + f" or {REDIS_SCHEMES[-1]}"
+        )
+    if url.lower().startswith("redis+sentinel://"):
+        return None  # read by pipeline.connection.parse_sentinel_url, which says what is wrong
+    from redis.connection import parse_url
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (reading it checks the range)
+        parse_url(url)  # type: ignore[no-untyped-call,unused-ignore]
+    except ValueError as exc:
+        return f"is not a Redis URL a client can use ({printable(str(exc), 120)})"
+    db = unquote(parts.path).strip("/")
+    if parts.scheme.lower() != "unix" and db and not db.isdigit():
+        return f"names a database that is not a number ({printable(db, 20)!r})"
+    return None
+
+
 def _check_redis_url(url: object) -> None:
-    """A Redis URL by its scheme; the URL itself is never echoed (it may hold a password)."""
-    if isinstance(url, str) and url.lower().startswith(REDIS_SCHEMES):
+    """A Redis URL (:func:`redis_url_problem`); the URL itself is never echoed."""
+    problem = redis_url_problem(url) if isinstance(url, str) else "is not text"
+    if problem is None:
         return
-    scheme = url.split("://", 1)[0][:20] + "://" if isinstance(url, str) and "://" in url else ""
-    shown = f"its scheme is {scheme!r}" if scheme else "it has no scheme"
-    raise SettingsError(
-        f"{_var('redis_url')} is not a Redis URL ({shown}): it must start with "
-        + ", ".join(REDIS_SCHEMES[:-1])
-        + f" or {REDIS_SCHEMES[-1]}"
-    )
+    raise SettingsError(f"{_var('redis_url')} {problem}")
 
 
 def _check_name(name: str, value: object) -> None:
