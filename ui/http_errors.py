@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 import redis
 from fastapi import FastAPI, Request
@@ -55,10 +56,34 @@ async def _invalid(_: Request, exc: Exception) -> Response:
     return problem(status, f"{field}: {exc.problem}", field)
 
 
+def _body_itself(first: Mapping[str, Any]) -> Response | None:
+    """The answer to a body that is no JSON object at all (not one of its fields): 400,
+    saying what the body must be, as the API's own documentation promises."""
+    loc = tuple(first.get("loc", ()))
+    if not loc or loc[0] != "body":
+        return None
+    kind = first.get("type")
+    if kind == "json_invalid":
+        at = f" at character {loc[1]}" if len(loc) > 1 and isinstance(loc[1], int) else ""
+        why = printable(str(first.get("ctx", {}).get("error", "")), 80)
+        return problem(400, f"the body is not JSON{at}" + (f": {why}" if why else ""))
+    if loc == ("body",) and kind == "missing":
+        return problem(400, f"the body is empty: {JSON_OBJECT}")
+    if loc == ("body",) and kind in ("dict_type", "model_attributes_type"):
+        return problem(400, f"the body is not a JSON object: {JSON_OBJECT}")
+    return None
+
+
+JSON_OBJECT = "send a JSON object with Content-Type: application/json"
+
+
 async def _bad_body(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+    itself = _body_itself(first)
+    if itself is not None:
+        return itself
     loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
     field = ".".join(loc) or None
     detail = f"{field}: {first.get('msg', 'invalid')}" if field else str(first.get("msg"))
