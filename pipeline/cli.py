@@ -318,6 +318,15 @@ def cleanup(
     from pipeline.cleanup import sweep_all
 
     rt = _runtime(app_target)
+    beat = rt.settings.heartbeat_seconds
+    if stale_after is not None and stale_after < 2 * beat:
+        # Allowed on purpose (every worker is gone: end their jobs now), never silently.
+        click.echo(
+            f"note: --stale-after {stale_after:g} is less than twice "
+            f"JOBSTATE_HEARTBEAT_SECONDS={beat:g}: a job whose worker is alive and beating "
+            "may be moved to ERROR too",
+            err=True,
+        )
     report = sweep_all(
         rt.store,
         stale_after=stale_after,

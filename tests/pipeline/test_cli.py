@@ -72,6 +72,11 @@ def test_status_retry_cleanup(cli_env: Settings, state_store: JobStore) -> None:
     swept = runner.invoke(cli, ["cleanup", "--stale-after", "0"])
     assert swept.exit_code == 0, swept.output
     assert "stale->ERROR: 1" in swept.output
+    # Below the heartbeat's rule: done as asked, and said so.
+    assert "note: --stale-after 0 is less than twice JOBSTATE_HEARTBEAT_SECONDS=" in swept.output
+    beat = cli_env.heartbeat_seconds
+    quiet = runner.invoke(cli, ["cleanup", "--stale-after", str(2 * beat)])
+    assert "note:" not in quiet.output
     assert state_store.get_state(job_id)["status"] == "ERROR"
 
 
