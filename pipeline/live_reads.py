@@ -36,6 +36,10 @@ MAX_TAGS = 8
 """Version tags one poll may name (a page names one)."""
 
 
+ARCHIVED_FLAG = 2
+"""The last part of an archived job's version tag (a live one's is 0, or 1 when stale)."""
+
+
 @dataclass(frozen=True)
 class Poll:
     """One poll's answer: the job's version tag, and its record unless the caller holds
@@ -91,7 +95,8 @@ class LiveReads:
         """The job's version tag, and its record (with ``stale``) unless the tag is one
         of ``held`` (or ``any_held``: the caller holds some version of the job).
 
-        One round trip; :class:`JobNotFound` for an unknown job.
+        One round trip; a job no longer live is looked for in the archive (one more, with
+        ``archived`` set on its record); :class:`JobNotFound` for a job in neither.
         """
         job_id = v.check_job_id(job_id)
         tags = list(held)[:MAX_TAGS]
@@ -99,7 +104,7 @@ class LiveReads:
         args = [stale_ms, "*" if any_held else "", *tags]
         reply = await self._read(self.store.keys.state(job_id), args)
         if reply is None:
-            raise JobNotFound(job_id)
+            return await self._archived(job_id, tags, any_held)
         tag = decode(reply[0])
         if len(reply) == 1:
             return Poll(tag, None)
@@ -110,6 +115,21 @@ class LiveReads:
         )
         record["stale"] = tag.endswith(".1")
         return Poll(tag, record)
+
+    async def _archived(self, job_id: str, tags: builtins.list[str], any_held: bool) -> Poll:
+        """The poll of an archived job: its record never changes, so its tag is the live
+        one's with ``2`` in the stale flag's place (a caller holding it gets no body)."""
+        raw = await self.client.hgetall(self.store.keys.archived(job_id))
+        if not raw:
+            raise JobNotFound(job_id)
+        fields = {decode(k): decode(val) for k, val in raw.items()}
+        record = record_from_hash(
+            fields, redactor=self.store.redactor, mirrored=self._mirrored, job_id=job_id
+        )
+        tag = f"{fields['created_ms']}.{record['version']}.{ARCHIVED_FLAG}"
+        if any_held or tag in tags:
+            return Poll(tag, None)
+        return Poll(tag, {**record, "stale": False, "archived": True})
 
     async def get(self, job_id: str) -> dict[str, Any]:
         """The job's record with ``stale`` (as :meth:`JobStore.get_live_state` shows it)."""
@@ -126,8 +146,10 @@ class LiveReads:
         pipe.xrange(keys.history(job_id))
         pipe.exists(keys.state(job_id))
         entries, exists = await pipe.execute()
-        if not entries and not exists:
-            raise JobNotFound(job_id)
+        if not entries and not exists:  # archived (one more round trip), or unknown
+            entries = await self.client.xrange(keys.archived_history(job_id))
+            if not entries and not await self.client.exists(keys.archived(job_id)):
+                raise JobNotFound(job_id)
         return history_entries(job_id, entries, self.store.redactor)
 
     async def list(self, limit: int = 50) -> list[dict[str, Any]]:

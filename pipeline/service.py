@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from pipeline.error_text import sanitise_error
-from pipeline.errors import EnqueueFailed, JobStateError, StoreUnavailable
+from pipeline.errors import EnqueueFailed, JobNotFound, JobStateError, StoreUnavailable
 from pipeline.records import redact_record
 from pipeline.redaction import install_log_redaction
 from pipeline.store import JobStore
@@ -66,16 +66,24 @@ class JobService:
         return self.store.clear_state(job_id)
 
     def get(self, job_id: str) -> dict[str, Any]:
-        """The job's record plus a ``stale`` flag (running but silent too long)."""
-        return self.store.get_live_state(job_id)
+        """The job's record plus a ``stale`` flag (running but silent too long); a job
+        archived by the cleanup is read from the archive, with ``archived`` set."""
+        try:
+            return self.store.get_live_state(job_id)
+        except JobNotFound:
+            record = self.store.get_archived(job_id)  # JobNotFound when in neither
+            return {**record, "stale": False, "archived": True}
 
     def list(self, limit: int = 50) -> builtins.list[dict[str, Any]]:
         """Recent jobs, newest first."""
         return self.store.list_jobs(limit=limit)
 
     def history(self, job_id: str) -> builtins.list[dict[str, Any]]:
-        """Every recorded change of the job."""
-        return self.store.history(job_id)
+        """Every recorded change of the job (an archived job's from the archive)."""
+        live = self.store.history(job_id)
+        if live or self.store.find_state(job_id) is not None:
+            return live
+        return self.store.history(job_id, archived=True)
 
     def healthy(self) -> bool:
         """True when the store's Redis answers."""

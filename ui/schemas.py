@@ -57,6 +57,9 @@ class JobRecord(BaseModel):
     progress: Any = None
     result: Any = None
     stale: bool = Field(default=False, description="Running but silent for too long")
+    archived: bool = Field(
+        default=False, description="Read from the archive (moved there by the cleanup)"
+    )
     terminal: bool = Field(default=False, description="No further change without a retry")
     failed: bool = Field(default=False, description="In the workflow's error status")
 
