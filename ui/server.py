@@ -15,6 +15,7 @@ from pipeline.service import JobService
 from pipeline.settings import Settings
 from pipeline.waiting import wait_until
 from ui.app import create_app
+from ui.head_deadline import head_deadline
 
 __all__ = [
     "AppFactory",
@@ -65,6 +66,7 @@ def serve(
         timeout_graceful_shutdown=5,
         limit_concurrency=connection_cap(service),
         server_header=SERVER_HEADER,
+        http=head_deadline(service.store.settings.ui_body_timeout_seconds),
     )
     settle_heap()
     uvicorn.Server(config).run()
@@ -100,6 +102,7 @@ def serve_workers(
         timeout_graceful_shutdown=5,
         limit_concurrency=_limit(settings.ui_max_connections),
         server_header=SERVER_HEADER,
+        http="ui.head_deadline:HeadDeadline",  # its deadline read from JOBSTATE_* there
     )
 
 
@@ -179,12 +182,15 @@ def start_in_thread(
     startup_timeout: float = 10.0,
     log_level: str = "warning",
     max_connections: int | None = None,
+    head_timeout: float | None = None,
 ) -> RunningServer:
     """Start the app in a daemon thread and return once it accepts requests.
 
     ``port=0`` picks a free port (the socket is bound here, so the port is known and
     cannot be taken in between). Connections are capped as by :func:`serve`
-    (``max_connections``, default from the settings). Raises :class:`RuntimeError` if the
+    (``max_connections``, default from the settings), and a request's head must arrive
+    within ``head_timeout`` (default ``ui_body_timeout_seconds``, :mod:`ui.head_deadline`).
+    Raises :class:`RuntimeError` if the
     server has not started within ``startup_timeout`` seconds.
     """
     config = uvicorn.Config(
@@ -195,6 +201,9 @@ def start_in_thread(
         timeout_graceful_shutdown=2,
         limit_concurrency=connection_cap(service, max_connections),
         server_header=SERVER_HEADER,
+        http=head_deadline(
+            service.store.settings.ui_body_timeout_seconds if head_timeout is None else head_timeout
+        ),
     )
     sock = _listen(host, port)
     bound = sock.getsockname()[1]

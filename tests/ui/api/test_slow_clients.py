@@ -1,5 +1,6 @@
-"""Slow clients are bounded: a body that stalls or trickles is cut off with 408, and the
-connections served at once are capped (the next one is answered 503 and dropped)."""
+"""Slow clients are bounded: a head that never comes or trickles is cut off (the connection
+closed), a body that stalls or trickles is cut off with 408, and the connections served
+at once are capped (the next one is answered 503 and dropped)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def _serve(service: JobService, body_timeout: float, max_connections: int) -> Ru
         service,
         app_factory=lambda s: create_app(s, body_timeout=body_timeout),
         max_connections=max_connections,
+        head_timeout=body_timeout,
     )
 
 
@@ -128,3 +130,43 @@ def test_connections_beyond_the_cap_are_refused_until_one_closes(service: JobSer
         for sock in stalled:
             sock.close()
         running.stop(timeout=5)
+
+
+@pytest.mark.parametrize("sends", ["nothing", "a trickle of headers", "one request, then nothing"])
+def test_a_connection_whose_next_request_head_is_late_is_closed(
+    quick: RunningServer, sends: str
+) -> None:
+    # Slip: no deadline on a request's head: a socket sending nothing, or one header line
+    # a second, kept its place among the capped connections for ever (slowloris).
+    with _connect(quick) as sock:
+        started = time.monotonic()
+        if sends == "one request, then nothing":
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: ui.test\r\n\r\n")
+            first = sock.recv(65536)
+            assert first.startswith(b"HTTP/1.1 200"), first
+            started = time.monotonic()
+        stop = threading.Event()
+
+        def trickle() -> None:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: ui.test\r\n")
+            while not stop.wait(0.1):
+                try:
+                    sock.sendall(b"X-Slow: 1\r\n")
+                except OSError:
+                    return
+
+        feeder = threading.Thread(target=trickle, daemon=True)
+        if sends == "a trickle of headers":
+            feeder.start()
+        try:
+            assert _answer(sock) == b""  # closed, with no answer to a head never finished
+        finally:
+            stop.set()
+        took = time.monotonic() - started
+        assert took < 5, took  # the 0.5 s deadline, not the 10 s socket timeout
+
+
+def test_a_request_whose_head_arrives_in_time_is_answered(quick: RunningServer) -> None:
+    with httpx.Client(base_url=quick.url) as http:
+        for _ in range(3):  # kept alive: each head on the same connection is in time
+            assert http.get("/healthz").status_code == 200
