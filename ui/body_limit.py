@@ -7,6 +7,8 @@ import json
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ui.security import send_json
+
 __all__ = ["MAX_BODY_BYTES", "BodyLimit"]
 
 MAX_BODY_BYTES = 64 * 1024
@@ -50,19 +52,7 @@ class BodyLimit:
         return counted
 
     async def _refuse(self, send: Send, declared: int) -> None:
-        body = json.dumps({"detail": self._detail()}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_json(send, 413, json.dumps({"detail": self._detail()}).encode(), close=True)
 
     def _detail(self) -> str:
         return f"request body is larger than {self.max_bytes} bytes"

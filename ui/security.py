@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["CONTENT_SECURITY_POLICY", "SecurityHeaders", "Stamped", "stamp"]
+__all__ = ["CONTENT_SECURITY_POLICY", "SecurityHeaders", "Stamped", "send_json", "stamp"]
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,17 @@ _RAW_NO_STORE = [*_RAW, (b"cache-control", b"no-store")]
 _NAMES = frozenset(k for k, _ in _RAW)
 _NAMES_NO_STORE = frozenset(k for k, _ in _RAW_NO_STORE)
 _INTERNAL_ERROR = json.dumps({"detail": "internal error: the server could not answer"}).encode()
+
+
+async def send_json(send: Send, status: int, body: bytes, *, close: bool = False) -> None:
+    """Answer with a JSON ``body`` straight from an ASGI middleware (the headers above are
+    stamped on it by :class:`SecurityHeaders` outside); ``close`` asks the client to
+    close the connection."""
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def stamp(message: Message, *, no_store: bool) -> None:
@@ -86,14 +97,4 @@ class SecurityHeaders:
 
     @staticmethod
     async def _internal_error(send: Send) -> None:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 500,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(_INTERNAL_ERROR)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": _INTERNAL_ERROR})
+        await send_json(send, 500, _INTERNAL_ERROR)
