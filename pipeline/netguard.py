@@ -238,7 +238,42 @@ def parse_allow_entry(entry: str) -> tuple[str, int | None]:
     host = host.rstrip(".")
     if not host:
         raise ValueError(f"allow_hosts entry {entry!r} names no host")
+    if text.startswith("[") and not _is_ipv6(host):
+        raise ValueError(f"allow_hosts entry {entry!r}: brackets hold an IPv6 address")
+    _check_allow_host(entry, host)
     return host, _allow_port(entry, port_text)
+
+
+def _is_ipv6(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).version == 6
+    except ValueError:
+        return False
+
+
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+
+
+def _check_allow_host(entry: str, host: str) -> None:
+    """``host`` must be one host: an IP address or a DNS name. A wildcard (``*``), a
+    network (``10.0.0.0/8``) or anything else would match no URL's host, so the entry
+    would silently allow nothing: it is refused, naming the entry."""
+    try:
+        ipaddress.ip_address(host)
+        return
+    except ValueError:
+        pass
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        ascii_host = ""
+    labels = ascii_host.split(".")
+    if ascii_host and len(ascii_host) <= 253 and all(_HOST_LABEL.match(x) for x in labels):
+        return
+    raise ValueError(
+        f"allow_hosts entry {entry!r} names no host: give an IP address or a DNS name "
+        "(a wildcard or a network matches no URL; name each host)"
+    )
 
 
 def _allow_port(entry: str, port_text: str | None) -> int | None:

@@ -243,7 +243,24 @@ def test_pinned_tls_refuses_a_certificate_for_another_name(
 
 
 @pytest.mark.parametrize(
-    "entry", ["127.0.0.1:abc", "127.0.0.1:0", "127.0.0.1:65536", "[::1]x", ":8000", "h:-1"]
+    "entry",
+    [
+        "127.0.0.1:abc",
+        "127.0.0.1:0",
+        "127.0.0.1:65536",
+        "[::1]x",
+        ":8000",
+        "h:-1",
+        "*",
+        "*.example.com",
+        "0.0.0.0/0",
+        "10.0.0.0/8:*",
+        "a:b:c",
+        "[not-v6]",
+        "-bad.example",
+        "a" * 64 + ".example",
+        "sp ace.example",
+    ],
 )
 def test_a_malformed_allow_entry_is_refused_not_widened(entry: str) -> None:
     # Slip: reading an unparsable port as "no port" (which once meant every port).
@@ -257,6 +274,10 @@ def test_allow_entries_parse_to_host_and_port() -> None:
     assert parse_allow_entry("Example.COM.") == ("example.com", None)
     assert parse_allow_entry("[::1]:*") == ("::1", -1)
     assert parse_allow_entry("h:8080") == ("h", 8080)
+    assert parse_allow_entry("::1") == ("::1", None)
+    assert parse_allow_entry("media_01.internal:*") == ("media_01.internal", -1)
+    assert parse_allow_entry("b\u00fccher.example") == ("b\u00fccher.example", None)
+    assert parse_allow_entry("a" * 63 + ".example") == ("a" * 63 + ".example", None)
 
 
 def test_settings_refuse_a_malformed_allow_entry_at_start() -> None:
