@@ -236,6 +236,11 @@ def marker_value(node: pytest.Item | pytest.FixtureRequest, name: str) -> str | 
     mark = item.get_closest_marker(name)
     if mark is None:
         return None
-    if not mark.args or not isinstance(mark.args[0], str):
-        raise pytest.UsageError(f"@pytest.mark.{name} needs one string argument")
+    if len(mark.args) != 1 or not isinstance(mark.args[0], str) or mark.kwargs:
+        # A second argument would be ignored: the test would run in one mode, silently.
+        raise pytest.UsageError(
+            f"@pytest.mark.{name} takes exactly one string argument, got "
+            f"{len(mark.args)} argument(s){' and keywords' if mark.kwargs else ''}: "
+            "parametrize the test to run it in several modes"
+        )
     return mark.args[0]

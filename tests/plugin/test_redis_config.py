@@ -106,10 +106,23 @@ def test_the_marker_forces_a_backend_for_one_test(pytester: pytest.Pytester) -> 
         @pytest.mark.jobstate_redis("carrier-pigeon")
         def test_bad_marker(redis_backend):
             pass
+
+        @pytest.mark.jobstate_redis("fake", "server")
+        def test_two_modes(redis_backend):
+            pass
+
+        @pytest.mark.jobstate_celery("eager", "thread")
+        def test_two_celery_modes(jobstate_celery_mode):
+            pass
     """)
     result = run_here(pytester, "-rE")
-    result.assert_outcomes(passed=2, errors=1)
+    result.assert_outcomes(passed=2, errors=3)
     result.stdout.fnmatch_lines(["*jobstate redis mode 'carrier-pigeon' must be fake*"])
+    # A second mode was ignored: the test ran in the first, silently.
+    for name in ("jobstate_redis", "jobstate_celery"):
+        result.stdout.fnmatch_lines(
+            [f"*@pytest.mark.{name} takes exactly one string argument, got 2 argument(s)*"]
+        )
 
 
 def test_fake_mode_clients_share_one_fresh_server_per_test(pytester: pytest.Pytester) -> None:
