@@ -12,6 +12,7 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from celery import Celery
 
 # The fixture modules are imported below, before pytest reads ``pytest_plugins``: mark them
 # for assertion rewriting first, or pytest warns that it can no longer rewrite them (an
@@ -34,9 +35,9 @@ from harness.testing.browser.page_view import PageView
 from harness.testing.browser.parked_loop import LoopUsers, loop_set_aside, reveal_hidden_loop
 from harness.testing.hypothesis_shipped import hypothesis_as_shipped, is_schemathesis_item
 from harness.testing.redis.reachable import redis_problem
-from harness.testing.workers.app_binding import load_target
+from harness.testing.workers.app_binding import build_app, load_target, target_tracker
 from pipeline.loading import ModuleNotOnPath, load_object
-from pipeline.settings import SettingsError
+from pipeline.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from harness.fixtures.audit.session import AuditRun
@@ -169,6 +170,24 @@ TARGETS = ("app", "workflow", "web_app", "enqueue")
 """Options naming ``module:attribute`` objects: a typo is one start-up error, not one per test."""
 
 
+CALLED = {
+    "enqueue": "a function enqueue(app, ctx)",
+    "web_app": "a factory create_app(service) -> ASGI app",
+}
+"""The ``module:attribute`` options the plugin calls, and what each must be."""
+
+
+def _check_app(target: str, obj: Any) -> None:
+    """A factory app target is built once and closed: a callable that is no factory
+    (``os:system``, a stage function) stops the run here, not every test."""
+    if isinstance(obj, Celery):
+        return
+    app, _ = build_app(target, obj, Settings.from_env())
+    tracker = target_tracker(target, app)
+    tracker.close()
+    app.close()
+
+
 def _check_targets(cfg: JobstateConfig) -> None:
     """Import every ``module:attribute`` option set on purpose (defaults are ours, and
     importing them would cost every run); a name that does not resolve stops the run."""
@@ -177,9 +196,14 @@ def _check_targets(cfg: JobstateConfig) -> None:
             continue
         try:
             if name == "app":
-                load_target(cfg[name], cfg.spelled(name))
+                _check_app(cfg[name], load_target(cfg[name], cfg.spelled(name)))
             else:
-                load_object(cfg[name], cfg.spelled(name))
+                obj = load_object(cfg[name], cfg.spelled(name))
+                if name in CALLED and not callable(obj):
+                    raise ValueError(
+                        f"{cfg.spelled(name)}={cfg[name]!r} is a {type(obj).__name__}, "
+                        f"not {CALLED[name]}"
+                    )
         except SettingsError as exc:  # the app read JOBSTATE_* as it loaded: name it
             raise pytest.UsageError(
                 f"{exc} [read from the environment as {cfg.spelled(name)}={cfg[name]} loaded]"

@@ -16,6 +16,7 @@ from typing import Any
 from celery import Celery
 
 from pipeline.consumer import CELERY_CONSUMER, CONSUMER
+from pipeline.errors import printable
 from pipeline.loading import load_object
 from pipeline.settings import Settings
 from pipeline.tracking import Tracker
@@ -58,7 +59,13 @@ def build_app(target: str, obj: Any, settings: Settings) -> tuple[Celery, bool]:
     """``(app, owned)``: the instance itself (not owned) or a new app from the factory."""
     if isinstance(obj, Celery):
         return obj, False
-    app = obj(settings)
+    try:
+        app = obj(settings)
+    except Exception as exc:  # os:system, a stage function: callable, but no factory
+        raise AppTargetError(
+            f"jobstate_app={target!r} is not a factory f(settings) -> Celery: called with "
+            f"the settings it raised {type(exc).__name__}: {printable(str(exc), 200)}"
+        ) from exc
     if not isinstance(app, Celery):
         raise AppTargetError(
             f"jobstate_app={target!r} returned a {type(app).__name__}, not a Celery app"
