@@ -69,12 +69,25 @@ def test_the_worker_is_reused_and_each_test_stays_isolated(
     result.assert_outcomes(passed=3)
 
 
-DOUBT_TESTS = """
+IDENTIFY = """
 SEEN = {}
 
 
 def worker_id(worker):
     return getattr(worker, "pid", None) or worker.node
+"""
+FRESH_WORKER = """
+
+def test_next_gets_a_fresh_worker(job_runner, jobstate_worker):
+    assert worker_id(jobstate_worker) != SEEN["worker"], "{why}"
+    job_id = job_runner.submit("https://example.com/in.mp3")
+    assert job_runner.wait_for(job_id, "DONE", timeout=60)
+"""
+"""The next test of a pair: it must find another worker than the first test's."""
+
+DOUBT_TESTS = (
+    IDENTIFY
+    + """
 
 
 def test_fails_and_leaves_its_worker_in_doubt(job_runner, jobstate_worker):
@@ -83,11 +96,10 @@ def test_fails_and_leaves_its_worker_in_doubt(job_runner, jobstate_worker):
     assert job_runner.wait_for(job_id, "DONE", timeout=60)
     assert False, "failed after its job: nothing says what its worker holds now"
 
-
-def test_next_gets_a_fresh_worker(job_runner, jobstate_worker):
-    assert worker_id(jobstate_worker) != SEEN["worker"], "a worker in doubt was lent again"
-    job_id = job_runner.submit("https://example.com/in.mp3")
-    assert job_runner.wait_for(job_id, "DONE", timeout=60)
+"""
+)
+DOUBT_TESTS += FRESH_WORKER.format(why="a worker in doubt was lent again")
+DOUBT_TESTS += """
 """
 
 
@@ -107,12 +119,9 @@ def test_a_failed_tests_worker_is_never_lent_to_the_next_test(
     result.stdout.fnmatch_lines(["*failed after its job*"])
 
 
-IN_FLIGHT_TESTS = """
-SEEN = {}
-
-
-def worker_id(worker):
-    return getattr(worker, "pid", None) or worker.node
+IN_FLIGHT_TESTS = (
+    IDENTIFY
+    + """
 
 
 def test_passes_with_a_job_still_queued(jobstate_worker, state_store):
@@ -120,11 +129,10 @@ def test_passes_with_a_job_still_queued(jobstate_worker, state_store):
     # A job the test never waits for: nothing says whether the worker is running it.
     state_store.create("https://example.com/in.mp3")
 
-
-def test_next_gets_a_fresh_worker(job_runner, jobstate_worker):
-    assert worker_id(jobstate_worker) != SEEN["worker"], "a worker with work left was lent"
-    job_id = job_runner.submit("https://example.com/in.mp3")
-    assert job_runner.wait_for(job_id, "DONE", timeout=60)
+"""
+)
+IN_FLIGHT_TESTS += FRESH_WORKER.format(why="a worker with work left was lent")
+IN_FLIGHT_TESTS += """
 
 
 def test_a_test_that_finished_its_jobs_leaves_its_worker_to_the_next(
