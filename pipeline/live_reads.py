@@ -147,8 +147,11 @@ class LiveReads:
         pipe.exists(keys.state(job_id))
         entries, exists = await pipe.execute()
         if not entries and not exists:  # archived (one more round trip), or unknown
-            entries = await self.client.xrange(keys.archived_history(job_id))
-            if not entries and not await self.client.exists(keys.archived(job_id)):
+            pipe = self.client.pipeline(transaction=False)
+            pipe.xrange(keys.archived_history(job_id))
+            pipe.exists(keys.archived(job_id))
+            entries, exists = await pipe.execute()
+            if not entries and not exists:
                 raise JobNotFound(job_id)
         return history_entries(job_id, entries, self.store.redactor)
 

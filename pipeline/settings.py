@@ -200,26 +200,12 @@ def _var(name: str) -> str:
 
 def _check(s: Settings) -> None:
     """Refuse settings that cannot work, naming the variable and why (see the tables)."""
-    for name in _COUNTS:
-        value = getattr(s, name)
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int)
-            or not 1 <= value <= _CEILINGS[name]
-        ):
+    for name in (*_COUNTS, *_FOR_EVER):
+        value, lowest, ceiling = getattr(s, name), int(name in _COUNTS), _CEILINGS[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not lowest <= value <= ceiling:
+            least = "1" if lowest else "0 (for ever)"
             raise SettingsError(
-                f"{_var(name)}={value!r} must be a whole number from 1 to {_CEILINGS[name]}"
-            )
-    for name in _FOR_EVER:
-        value = getattr(s, name)
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int)
-            or not 0 <= value <= _CEILINGS[name]
-        ):
-            raise SettingsError(
-                f"{_var(name)}={value!r} must be a whole number from 0 (for ever) to "
-                f"{_CEILINGS[name]}"
+                f"{_var(name)}={value!r} must be a whole number from {least} to {ceiling}"
             )
     for name in _SPANS:
         value = getattr(s, name)

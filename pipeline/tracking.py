@@ -268,7 +268,7 @@ class Tracker:
         self._store: tuple[int, JobStore] | None = None
         # Task ids whose failure their stage run already recorded (or had fenced out):
         # Celery's task_failure for the same exception must not write it a second time.
-        self._recorded: OrderedDict[str, None] = OrderedDict()
+        self._recorded: OrderedDict[str, bool] = OrderedDict()
         self._recorded_lock = threading.Lock()
         _TRACKERS[app] = self  # Tracker.of(app)
         signals.task_failure.connect(self._on_task_failure, weak=False)
@@ -460,13 +460,13 @@ class Tracker:
         if not task_id:
             return
         with self._recorded_lock:
-            self._recorded[task_id] = None
+            self._recorded[task_id] = True
             while len(self._recorded) > RECORDED_FAILURES:
                 self._recorded.popitem(last=False)
 
     def _was_recorded(self, task_id: object) -> bool:
         with self._recorded_lock:
-            return self._recorded.pop(str(task_id or ""), 0) is None
+            return self._recorded.pop(str(task_id or ""), False)
 
     # -- the parent's view of a lost child ------------------------------------------
 
