@@ -15,6 +15,7 @@ from ui import api, health
 from ui.body_limit import BodyLimit
 from ui.body_timeout import BodyTimeout
 from ui.context import AppContext
+from ui.head import HeadAsGet
 from ui.http_errors import install_error_handlers
 from ui.pages import STATIC_DIR, pages_router
 from ui.poll_path import JobstateAPI, PollPath
@@ -84,6 +85,7 @@ def create_app(
     app.add_middleware(BodyTimeout, seconds=timeout)  # a 408 too
     app.add_middleware(SameOrigin)  # a cross-site write's 403 too, before its body is read
     app.add_middleware(SecurityHeaders, no_store_prefixes=NO_STORE)
+    app.add_middleware(HeadAsGet)  # outermost: every answer above, the body dropped
     return app
 
 

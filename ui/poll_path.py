@@ -34,6 +34,7 @@ from ui.body_limit import BodyLimit
 from ui.body_timeout import BodyTimeout
 from ui.context import AppContext
 from ui.etags import etag
+from ui.head import HeadAsGet
 from ui.http_errors import handler_for
 from ui.same_origin import SameOrigin
 from ui.security import SecurityHeaders, Stamped
@@ -97,7 +98,9 @@ class PollPath:
 
 
 # SameOrigin judges only writes: a poll (a GET) skipping it skips nothing it would do.
-_OURS: frozenset[Any] = frozenset({PollPath, BodyLimit, BodyTimeout, SameOrigin, SecurityHeaders})
+_OURS: frozenset[Any] = frozenset(
+    {PollPath, BodyLimit, BodyTimeout, SameOrigin, SecurityHeaders, HeadAsGet}
+)
 
 
 class JobstateAPI(FastAPI):

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.anyio
 async def test_a_405_lists_every_method_of_the_path(client: httpx.AsyncClient) -> None:
     answer = await client.put("/api/jobs")
     assert answer.status_code == 405
-    assert answer.headers["allow"] == "GET, POST"
+    assert answer.headers["allow"] == "GET, HEAD, POST"
     assert answer.json() == {"detail": "Method Not Allowed"}
 
 
