@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from pipeline.hostnames import is_host
+
 __all__ = [
     "ANY_PORT",
     "METADATA_ADDRESSES",
@@ -251,24 +253,11 @@ def _is_ipv6(host: str) -> bool:
         return False
 
 
-_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
-
-
 def _check_allow_host(entry: str, host: str) -> None:
-    """``host`` must be one host: an IP address or a DNS name. A wildcard (``*``), a
-    network (``10.0.0.0/8``) or anything else would match no URL's host, so the entry
+    """``host`` must be one host (:func:`pipeline.hostnames.is_host`). A wildcard (``*``),
+    a network (``10.0.0.0/8``) or anything else would match no URL's host, so the entry
     would silently allow nothing: it is refused, naming the entry."""
-    try:
-        ipaddress.ip_address(host)
-        return
-    except ValueError:
-        pass
-    try:
-        ascii_host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        ascii_host = ""
-    labels = ascii_host.split(".")
-    if ascii_host and len(ascii_host) <= 253 and all(_HOST_LABEL.match(x) for x in labels):
+    if is_host(host):
         return
     raise ValueError(
         f"allow_hosts entry {entry!r} names no host: give an IP address or a DNS name "

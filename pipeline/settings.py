@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from pipeline.errors import printable
+from pipeline.hostnames import ui_host_entry
 from pipeline.redaction import (
     DEFAULT_SECRET_KEYS,
     Redactor,
@@ -66,6 +67,7 @@ class Settings:
     secret_keys: tuple[str, ...] = DEFAULT_SECRET_KEYS
     ui_body_timeout_seconds: float = 10.0
     ui_max_connections: int = 2000
+    ui_hosts: tuple[str, ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -77,6 +79,7 @@ class Settings:
                 parse_allow_entry(entry)
             except ValueError as exc:
                 raise SettingsError(f"JOBSTATE_ALLOW_HOSTS: {exc}") from None
+        _check_ui_hosts(self.ui_hosts)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -296,6 +299,17 @@ def _check_relations(s: Settings) -> None:
             f"{_var('stage_soft_time_limit')}={s.stage_soft_time_limit}: the soft limit lets a "
             "stage record its error; past the hard one its process is killed"
         )
+
+
+def _check_ui_hosts(hosts: object) -> None:
+    """Each entry one host name or address (:func:`pipeline.hostnames.ui_host_entry`)."""
+    if not isinstance(hosts, tuple) or not all(isinstance(h, str) for h in hosts):
+        raise SettingsError(f"{_var('ui_hosts')} must be a list of host names")
+    for entry in hosts:
+        try:
+            ui_host_entry(entry)
+        except ValueError as exc:
+            raise SettingsError(f"{_var('ui_hosts')}: {exc}") from None
 
 
 def _check_secret_keys(keys: object) -> None:

@@ -17,6 +17,7 @@ from ui.body_timeout import BodyTimeout
 from ui.context import AppContext
 from ui.head import HeadAsGet
 from ui.http_errors import install_error_handlers
+from ui.known_host import KnownHost, KnownHosts
 from ui.pages import STATIC_DIR, pages_router
 from ui.poll_path import JobstateAPI, PollPath
 from ui.same_origin import SameOrigin
@@ -70,7 +71,8 @@ def create_app(
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    ctx = AppContext(service, live, read_deadline, write_deadline)
+    hosts = KnownHosts.from_settings(service.store.settings)
+    ctx = AppContext(service, live, read_deadline, write_deadline, hosts)
     app.state.jobstate = ctx
     install_error_handlers(app)
     app.include_router(api.router)
@@ -84,6 +86,7 @@ def create_app(
     )
     app.add_middleware(BodyTimeout, seconds=timeout)  # a 408 too
     app.add_middleware(SameOrigin)  # a cross-site write's 403 too, before its body is read
+    app.add_middleware(KnownHost, hosts=hosts)  # a rebinding page's 421 too, first
     app.add_middleware(SecurityHeaders, no_store_prefixes=NO_STORE)
     app.add_middleware(HeadAsGet)  # outermost: every answer above, the body dropped
     return app

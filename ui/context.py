@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -11,6 +11,7 @@ from fastapi import Request
 from pipeline.live_reads import LiveReads
 from pipeline.service import JobService
 from ui.calls import await_store, call_store
+from ui.known_host import KnownHosts
 
 __all__ = ["AppContext", "context"]
 
@@ -19,13 +20,14 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class AppContext:
-    """The service behind the app, the asyncio reads of its store, and how long a
-    request waits for the store."""
+    """The service behind the app, the asyncio reads of its store, how long a request
+    waits for the store, and the host names the app answers to."""
 
     service: JobService
     reads: LiveReads
     read_deadline: float
     write_deadline: float
+    hosts: KnownHosts = field(default_factory=KnownHosts)
 
     async def read(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         """Await a read of the store (a :class:`LiveReads` method) with the read deadline."""

@@ -13,7 +13,8 @@ Two ways in:
 * :class:`JobstateAPI` answers the poll before anything else when the app's middleware is
   only ours (as :func:`ui.app.create_app` builds it) and no OpenTelemetry provider was
   set up by the time the first request came; an unexpected error there is left to the
-  whole stack, which answers it as it would any route's (a logged JSON 500).
+  whole stack, which answers it as it would any route's (a logged JSON 500), and so is
+  a poll naming a host the app does not answer to (:mod:`ui.known_host` refuses it).
 * :class:`PollPath`, the innermost middleware, answers it inside any middleware a project
   added (an authentication layer, say), so that middleware sees every poll.
 
@@ -36,6 +37,7 @@ from ui.context import AppContext
 from ui.etags import etag
 from ui.head import HeadAsGet
 from ui.http_errors import handler_for
+from ui.known_host import KnownHost
 from ui.same_origin import SameOrigin
 from ui.security import SecurityHeaders, Stamped
 
@@ -97,9 +99,10 @@ class PollPath:
         await _answer(self.ctx, job_id, scope, receive, send)
 
 
-# SameOrigin judges only writes: a poll (a GET) skipping it skips nothing it would do.
+# SameOrigin judges only writes: a poll (a GET) skipping it skips nothing it would do;
+# KnownHost's rule is asked before a poll skips it.
 _OURS: frozenset[Any] = frozenset(
-    {PollPath, BodyLimit, BodyTimeout, SameOrigin, SecurityHeaders, HeadAsGet}
+    {PollPath, BodyLimit, BodyTimeout, SameOrigin, KnownHost, SecurityHeaders, HeadAsGet}
 )
 
 
@@ -120,6 +123,8 @@ class JobstateAPI(FastAPI):
         if self.middleware_stack is None:
             self.middleware_stack = self.build_middleware_stack()
         job_id = polled_job(scope) if self.jobstate_poll_first else None
+        if job_id is not None and self.state.jobstate.hosts.refusal(scope) is not None:
+            job_id = None  # a name the app does not answer to: the stack's KnownHost refuses
         if job_id is None:
             await super().__call__(scope, receive, send)
             return

@@ -58,7 +58,9 @@ def _env_text(value: object) -> str:
 def bad_settings(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
     """One change that cannot work, and the variable its refusal must name."""
     kind = draw(
-        st.sampled_from(["count", "for-ever", "span", "name", "brace", "relation", "secrets"])
+        st.sampled_from(
+            ["count", "for-ever", "span", "name", "brace", "relation", "secrets", "hosts"]
+        )
     )
     if kind == "count":
         name = draw(st.sampled_from([*COUNTS, "stale_after_seconds", "stage_soft_time_limit"]))
@@ -96,6 +98,11 @@ def bad_settings(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
         soft = draw(st.integers(1, 10_000))
         hard = draw(st.integers(1, soft))
         return {"stage_soft_time_limit": soft, "stage_time_limit": hard}, "stage_time_limit"
+    if kind == "hosts":
+        bad_host = draw(
+            st.sampled_from(["*", "*.example.com", "10.0.0.0/8", "jobs.example.com:8000", "a:b:c"])
+        )
+        return {"ui_hosts": ("jobs.example.com", bad_host)}, "ui_hosts"
     # (An env list is split at commas and each name stripped: "token, pin\n" is two names.)
     keys = draw(st.sampled_from([(), ("",), ("pass word",), ("token", "p\x1bin")]))
     return {"secret_keys": keys}, "secret_keys"

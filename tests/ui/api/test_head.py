@@ -8,8 +8,6 @@ the same rule.
 
 from __future__ import annotations
 
-import re
-
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -18,8 +16,8 @@ from hypothesis import strategies as st
 
 from pipeline.service import JobService
 from pipeline.store import JobStore
+from tests.ui.api.routes import every_path, fill, gets
 from ui.allow import METHODS
-from ui.pages import STATIC_DIR, pages_router
 from ui.server import start_in_thread
 
 pytestmark = pytest.mark.anyio
@@ -28,31 +26,12 @@ URL = "https://media.example/talk.mp3"
 IDS = ["{real}", "nobody", "*"]  # a job, an unknown id, a malformed one
 
 
-def _gets(app: FastAPI) -> list[str]:
-    """Path templates of every ``GET`` the app serves: its OpenAPI document's, the pages',
-    the document itself and the static files."""
-    schema = app.openapi()["paths"]
-    documented = [path for path, operations in schema.items() if "get" in operations]
-    pages = [r.path for r in pages_router().routes if "GET" in getattr(r, "methods", ())]
-    files = [f"/static/{p.name}" for p in sorted(STATIC_DIR.iterdir()) if p.is_file()]
-    return sorted({*documented, *pages, app.openapi_url or "", *files} - {""})
-
-
-def _every_path(app: FastAPI) -> list[str]:
-    """Path templates of every route, whatever its methods."""
-    return sorted({*app.openapi()["paths"], *_gets(app)})
-
-
-def _path(template: str, job_id: str) -> str:
-    return re.sub(r"\{[^}]+\}", job_id, template)
-
-
 def _shown(answer: httpx.Response) -> tuple[int, list[tuple[str, str]]]:
     return answer.status_code, sorted(answer.headers.multi_items())
 
 
 def test_the_doors_include_the_api_the_pages_and_the_static_files(app: FastAPI) -> None:
-    doors = _gets(app)
+    doors = gets(app)
     assert {"/", "/docs", "/healthz", "/api/jobs", "/api/jobs/{job_id}"} <= set(doors)
     assert {"/static/app.js", "/static/history-kinds.js", "/openapi.json"} <= set(doors)
 
@@ -64,10 +43,10 @@ def test_the_doors_include_the_api_the_pages_and_the_static_files(app: FastAPI) 
 async def test_head_answers_as_get_with_no_body(
     app: FastAPI, client: httpx.AsyncClient, state_store: JobStore, data: st.DataObject
 ) -> None:
-    template = data.draw(st.sampled_from(_gets(app)), label="door")
+    template = data.draw(st.sampled_from(gets(app)), label="door")
     job_id = data.draw(st.sampled_from(IDS), label="job").replace("{real}", _job(state_store))
     held = data.draw(st.sampled_from([None, "its own", "*", '"0.0.0"']), label="If-None-Match")
-    path = _path(template, job_id)
+    path = fill(template, job_id)
     first = await client.get(path)
     tag = first.headers.get("etag") if held == "its own" else held
     headers = {"If-None-Match": tag} if tag else {}
@@ -87,7 +66,7 @@ def _job(store: JobStore) -> str:
 async def test_a_conditional_head_of_what_the_client_holds_is_a_304(
     client: httpx.AsyncClient, state_store: JobStore, template: str
 ) -> None:
-    path = _path(template, state_store.create(URL).job_id)
+    path = fill(template, state_store.create(URL).job_id)
     tag = (await client.get(path)).headers["etag"]
     answer = await client.head(path, headers={"If-None-Match": tag})
     assert answer.status_code == 304
@@ -99,8 +78,8 @@ async def test_a_405_allows_exactly_what_the_path_answers(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     # An unknown job, so that no write the sweep sends changes anything.
-    for template in _every_path(app):
-        path = _path(template, "nobody")
+    for template in every_path(app):
+        path = fill(template, "nobody")
         answers = {m: await client.request(m, path) for m in METHODS}
         answered = [m for m in METHODS if answers[m].status_code != 405]
         assert ("GET" in answered) == ("HEAD" in answered), (path, answered)

@@ -17,13 +17,16 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pipeline.service import JobService
 from pipeline.store import JobStore
+from tests.ui.api.conftest import open_client
+from ui.app import create_app
 from ui.same_origin import SAFE_METHODS, cross_site
 
 pytestmark = pytest.mark.anyio
 
-HOST = "ui.test"  # the in-process client's
-FOREIGN = ["http://evil.example", "https://ui.test.evil.example", "http://ui.test:1", "null"]
+HOST = "127.0.0.1:8000"  # the in-process client's (tests.asgi.BASE_URL)
+FOREIGN = ["http://evil.example", "https://127.0.0.1.evil.example", "http://127.0.0.1:1", "null"]
 
 
 def _writes(app: FastAPI) -> list[tuple[str, str]]:
@@ -71,9 +74,8 @@ async def test_every_write_refuses_another_sites_request_and_changes_nothing(
         {},  # not a browser
         {"origin": f"http://{HOST}"},
         {"origin": f"http://{HOST}", "sec-fetch-site": "same-origin"},
-        {"origin": "https://jobs.example.com", "x-forwarded-host": "jobs.example.com"},
     ],
-    ids=["no-origin", "same-origin", "fetch-metadata", "behind-a-proxy"],
+    ids=["no-origin", "same-origin", "fetch-metadata"],
 )
 async def test_this_servers_pages_and_other_clients_may_write(
     client: httpx.AsyncClient, state_store: JobStore, headers: dict[str, str]
@@ -83,6 +85,19 @@ async def test_this_servers_pages_and_other_clients_may_write(
     answer = await client.post(f"/api/jobs/{job_id}/retry", headers=headers)
     assert answer.status_code == 202, answer.text
     assert state_store.get_state(job_id)["attempt"] == 2
+
+
+async def test_a_page_served_through_a_proxy_may_write(state_store: JobStore) -> None:
+    # The proxy's public name is listed, as a proxy on this machine needs (ui.known_host).
+    settings = state_store.settings.with_(ui_hosts=("jobs.example.com",))
+    store = JobStore(state_store.client, state_store.workflow, settings)
+    job_id = store.create("https://media.example/talk.mp3").job_id
+    store.fail(job_id, "boom", attempt=1)
+    headers = {"origin": "https://jobs.example.com", "x-forwarded-host": "jobs.example.com"}
+    async with await open_client(create_app(JobService(store, lambda ctx: None))) as client:
+        answer = await client.post(f"/api/jobs/{job_id}/retry", headers=headers)
+    assert answer.status_code == 202, answer.text
+    assert store.get_state(job_id)["attempt"] == 2
 
 
 async def test_another_site_may_still_read(client: httpx.AsyncClient) -> None:
@@ -98,8 +113,8 @@ def _scope(method: str, headers: dict[str, str]) -> dict[str, Any]:
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 @given(
     method=st.sampled_from(["GET", "HEAD", "OPTIONS", "POST", "DELETE", "PUT", "PATCH"]),
-    origin=st.none() | st.sampled_from([*FOREIGN, f"http://{HOST}"]) | st.text(max_size=30),
-    host=st.sampled_from([HOST, "UI.TEST", "other.test"]),
+    origin=st.none() | st.sampled_from([*FOREIGN, "http://ui.test"]) | st.text(max_size=30),
+    host=st.sampled_from(["ui.test", "UI.TEST", "other.test", HOST]),
 )
 def test_a_write_passes_only_from_its_own_origin(
     method: str, origin: str | None, host: str

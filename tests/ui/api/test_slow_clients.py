@@ -18,7 +18,7 @@ from ui.app import create_app
 from ui.server import RunningServer, start_in_thread
 
 HEAD = (
-    "POST /api/jobs HTTP/1.1\r\nHost: ui.test\r\nContent-Type: application/json\r\n"
+    "POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
     "Content-Length: 100\r\n\r\n"
 )
 
@@ -141,14 +141,14 @@ def test_a_connection_whose_next_request_head_is_late_is_closed(
     with _connect(quick) as sock:
         started = time.monotonic()
         if sends == "one request, then nothing":
-            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: ui.test\r\n\r\n")
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             first = sock.recv(65536)
             assert first.startswith(b"HTTP/1.1 200"), first
             started = time.monotonic()
         stop = threading.Event()
 
         def trickle() -> None:
-            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: ui.test\r\n")
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
             while not stop.wait(0.1):
                 try:
                     sock.sendall(b"X-Slow: 1\r\n")
