@@ -53,10 +53,12 @@ def _quotes(ctx: dict[str, Any], run: StageRun) -> dict[str, Any]:
 
 
 def _summary(ctx: dict[str, Any], run: StageRun) -> dict[str, Any]:
-    """Summarise the transcript; the result travels to the final status."""
+    """Summarise the transcript with the configured backend; the result travels to the
+    final status."""
     text = Path(ctx["artifacts"]["transcript"]).read_text(encoding="utf-8")
     quotes = json.loads(Path(ctx["artifacts"]["quotes"]).read_text(encoding="utf-8"))
-    ctx["result"] = {"transcript": text, "quotes": quotes, "summary": summarise(text)}
+    summary = summarise(text, backend=run.settings.summariser)
+    ctx["result"] = {"transcript": text, "quotes": quotes, "summary": summary}
     return ctx
 
 
