@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 import redis
+from click.core import ParameterSource
 from rich.console import Console
 
 from pipeline.cli_input import bad_input, read_job_input
 from pipeline.errors import JobStateError, StoreUnavailable, ValidationError, printable
+from pipeline.loading import target_problem
 from pipeline.settings import Settings, SettingsError
 from pipeline.validation import SECONDS_RANGE, finite_number
 from pipeline.workflow import PRD_WORKFLOW, Workflow
@@ -23,7 +25,72 @@ APP_HELP = (
     "Celery app (or factory f(settings)) whose workflow the job follows, as "
     "module:attribute [env JOBSTATE_APP; default: the media pipeline]."
 )
-app_option = click.option("--app", "app_target", default=None, envvar="JOBSTATE_APP", help=APP_HELP)
+
+
+class EnvOption(click.Option):
+    """An option that falls back to a ``JOBSTATE_*`` variable. The one gate of every such
+    option: a value read from the variable that the option's type refuses is an error
+    naming the variable (the fix goes there), not the flag nobody typed."""
+
+    def get_error_hint(self, ctx: click.Context | None) -> str:
+        """``'JOBSTATE_<NAME>'`` when the value came from it, else the flag."""
+        if isinstance(self.envvar, str) and _from_env(ctx, self.name):
+            return f"'{self.envvar}'"
+        return super().get_error_hint(ctx)
+
+
+def _from_env(ctx: click.Context | None, name: str | None) -> bool:
+    """Whether option ``name`` of the command at ``ctx`` took its value from its variable."""
+    if ctx is None or name is None:
+        return False
+    return ctx.get_parameter_source(name) is ParameterSource.ENVIRONMENT
+
+
+if TYPE_CHECKING:
+    _FloatParam = click.ParamType[float]
+    _TextParam = click.ParamType[str]
+else:  # generic only from click 8.2; the project allows 8.1
+    _FloatParam = _TextParam = click.ParamType
+
+
+class Target(_TextParam):
+    """A ``module:attribute`` name, checked for its form as it is read (the module is
+    imported where it is used); ``blank_ok``: empty means none."""
+
+    name = "module:attribute"
+
+    def __init__(self, *, blank_ok: bool = False) -> None:
+        self.blank_ok = blank_ok
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        """``value``, or a usage error saying what form it must have."""
+        if self.blank_ok and value == "":
+            return ""
+        problem = target_problem(value) if isinstance(value, str) else "must be text"
+        if problem is not None:
+            self.fail(f"{printable(repr(value), 200)} {problem}", param, ctx)
+        return str(value)
+
+
+app_option = click.option(
+    "--app",
+    "app_target",
+    cls=EnvOption,
+    type=Target(),
+    default=None,
+    envvar="JOBSTATE_APP",
+    help=APP_HELP,
+)
+
+
+def _app_named(app_target: str | None) -> str | None:
+    """How errors name the app target: ``JOBSTATE_APP=<target>`` when it came from the
+    variable, ``--app <target>`` when typed."""
+    if app_target is None:
+        return None
+    if _from_env(click.get_current_context(silent=True), "app_target"):
+        return f"JOBSTATE_APP={app_target}"
+    return f"--app {app_target}"
 
 
 def _runtime(app_target: str | None = None) -> Any:
@@ -31,17 +98,11 @@ def _runtime(app_target: str | None = None) -> Any:
     from pipeline.runtime import runtime_for
 
     try:
-        return runtime_for(app_target, Settings.from_env())
+        return runtime_for(app_target, Settings.from_env(), named=_app_named(app_target))
     except SettingsError:
         raise  # main() reports it, as for every command
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-
-
-if TYPE_CHECKING:
-    _FloatParam = click.ParamType[float]
-else:  # generic only from click 8.2; the project allows 8.1
-    _FloatParam = click.ParamType
 
 
 class Seconds(_FloatParam):
@@ -123,6 +184,7 @@ def cli() -> None:
 @click.option("--loglevel", "-l", default="INFO", show_default=True)
 @click.option(
     "--faults",
+    cls=EnvOption,
     is_flag=True,
     envvar="JOBSTATE_FAULTS",
     help="Honour fault plans (fail, hang, kill at a stage) for tests and demos.",
@@ -352,6 +414,7 @@ copy of the app (tens of MB), and more than a few per core only queue behind eac
     default=1,
     show_default=True,
     type=click.IntRange(1, MAX_UI_WORKERS),
+    cls=EnvOption,
     envvar="JOBSTATE_UI_WORKERS",
     help="Server processes on the one port (uvicorn's workers; at most 4 per core) "
     "[env JOBSTATE_UI_WORKERS].",
@@ -402,12 +465,16 @@ def demo(fail_at: str | None, port: int, keep_open: bool) -> None:
 @click.option(
     "--app",
     "app_target",
+    cls=EnvOption,
+    type=Target(),
     required=True,
     envvar="JOBSTATE_APP",
     help="Celery app (or factory f(settings)) to audit, as module:attribute [env JOBSTATE_APP].",
 )
 @click.option(
     "--adapter",
+    cls=EnvOption,
+    type=Target(blank_ok=True),
     default="",
     envvar="JOBSTATE_ADAPTER",
     help="State adapter (module:Class) of an app that keeps its own job state "

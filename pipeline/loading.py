@@ -6,7 +6,7 @@ import importlib
 import os
 from typing import Any
 
-__all__ = ["ModuleNotOnPath", "load_object"]
+__all__ = ["ModuleNotOnPath", "load_object", "target_problem"]
 
 
 class ModuleNotOnPath(ValueError):
@@ -14,11 +14,21 @@ class ModuleNotOnPath(ValueError):
     right and the folder that holds it missing from the path."""
 
 
-def load_object(target: str, option: str = "target") -> Any:
-    """Import ``module:attribute`` (dots allowed in the attribute) with a clear error."""
+def target_problem(target: str) -> str | None:
+    """What makes ``target`` no ``module:attribute`` name, or None (the form alone: the
+    module is not imported)."""
     module_name, sep, attr = target.partition(":")
     if not sep or not module_name or not attr:
-        raise ValueError(f"{option}={target!r} must look like 'package.module:attribute'")
+        return "must look like 'package.module:attribute'"
+    return None
+
+
+def load_object(target: str, option: str = "target") -> Any:
+    """Import ``module:attribute`` (dots allowed in the attribute) with a clear error."""
+    problem = target_problem(target)
+    if problem is not None:
+        raise ValueError(f"{option}={target!r} {problem}")
+    module_name, _, attr = target.partition(":")
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError as exc:

@@ -47,30 +47,34 @@ def build_runtime(
     return Runtime(settings, client, store, celery, service)
 
 
-def runtime_for(app_target: str | None, settings: Settings | None = None) -> Runtime:
+def runtime_for(
+    app_target: str | None, settings: Settings | None = None, *, named: str | None = None
+) -> Runtime:
     """The runtime of the media pipeline, or of the Celery app at ``app_target``
     (``module:attribute``, an app or a factory ``f(settings)``, tracked by jobstate).
 
-    Raises :class:`ValueError` naming the target when it cannot be loaded.
+    Raises :class:`ValueError` naming the target when it cannot be loaded, as ``named``
+    (default ``--app <target>``; ``JOBSTATE_APP=<target>`` when it came from there).
     """
     settings = settings or Settings.from_env()
     if app_target is None:
         return build_runtime(settings)
     from pipeline.tracking import Tracker
 
-    app = app_at(app_target, settings)
+    named = named or f"--app {app_target}"
+    app = app_at(app_target, settings, named=named)
     try:
         workflow = Tracker.of(app).workflow
     except LookupError as exc:
-        raise ValueError(f"--app {app_target}: {exc}") from exc
+        raise ValueError(f"{named}: {exc}") from exc
     return build_runtime(settings, workflow, app)
 
 
-def app_at(app_target: str, settings: Settings) -> Celery:
+def app_at(app_target: str, settings: Settings, *, named: str | None = None) -> Celery:
     """The Celery app at ``app_target`` (an app or a factory ``f(settings)``), bound to
-    ``settings``: what cannot be loaded is a ``ValueError`` reading ``--app <target>: why``,
-    the one form every command reports; a ``JOBSTATE_*`` value the app cannot use stays
-    the ``SettingsError`` naming it."""
+    ``settings``: what cannot be loaded is a ``ValueError`` reading ``<named>: why``
+    (``named`` defaults to ``--app <target>``), the one form every command reports; a
+    ``JOBSTATE_*`` value the app cannot use stays the ``SettingsError`` naming it."""
     from pipeline.worker import load_app
 
     try:
@@ -78,4 +82,4 @@ def app_at(app_target: str, settings: Settings) -> Celery:
     except SettingsError:
         raise
     except (ImportError, AttributeError, TypeError, ValueError) as exc:
-        raise ValueError(f"--app {app_target}: {exc}") from exc
+        raise ValueError(f"{named or f'--app {app_target}'}: {exc}") from exc

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from pipeline.errors import printable
 from pipeline.hostnames import ui_host_entry
@@ -17,9 +17,23 @@ from pipeline.redaction import (
     redact_url,
     redactor_for,
 )
+from pipeline.urls import (
+    REDIS_SCHEMES,
+    broker_url_problem,
+    redis_url_problem,
+    result_url_problem,
+)
 from pipeline.validation import MAX_SECONDS, SECONDS_RANGE, finite_number
 
-__all__ = ["Settings", "SettingsError", "redact_credentials", "redact_url"]
+__all__ = [
+    "CHECKS",
+    "REDIS_SCHEMES",
+    "Settings",
+    "SettingsError",
+    "redact_credentials",
+    "redact_url",
+    "redis_url_problem",
+]
 
 
 class SettingsError(ValueError):
@@ -71,15 +85,7 @@ class Settings:
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from pipeline.netguard import parse_allow_entry
-
         _check(self)
-        for entry in self.allow_hosts:
-            try:
-                parse_allow_entry(entry)
-            except ValueError as exc:
-                raise SettingsError(f"JOBSTATE_ALLOW_HOSTS: {exc}") from None
-        _check_ui_hosts(self.ui_hosts)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -152,27 +158,16 @@ def _convert(name: str, kind: Any, raw: str) -> Any:
             return float(raw)
     except ValueError:
         what = "yes/no (1, true, yes, on / 0, false, no, off)" if kind == "bool" else kind
-        raise SettingsError(f"JOBSTATE_{name.upper()}={raw[:80]!r} is not a valid {what}") from None
+        raise SettingsError(
+            f"JOBSTATE_{name.upper()}={_shown(raw)} is not a valid {what}"
+        ) from None
     if kind.startswith("tuple"):
         return _split(raw)
     return raw
 
 
-# -- what each setting must be ------------------------------------------------------------
+# -- what each setting must be: one check per variable ----------------------------------
 
-_COUNTS = (
-    "retention_seconds",
-    "history_maxlen",
-    "stale_after_seconds",
-    "max_stage_runs",
-    "download_max_bytes",
-    "stage_soft_time_limit",
-    "stage_time_limit",
-    "ui_max_connections",
-)
-"""Whole numbers of at least 1: at 0 or below a finished job expires the moment it ends,
-the history refuses every write, every running job is stale, redeliveries go uncapped...
-and at most their ceiling (:data:`_CEILINGS`), which Redis and Celery can take."""
 _CEILINGS = {
     "retention_seconds": MAX_SECONDS,
     "archive_ttl_seconds": MAX_SECONDS,
@@ -187,102 +182,205 @@ _CEILINGS = {
 """The largest value of each whole-number setting. Beyond them Redis refuses a script's
 command after the script has begun writing (a lifetime that overflows, a stream cap that
 is not a number it takes), so a setting above one is refused as it is read."""
-_FOR_EVER = ("archive_ttl_seconds",)
-"""Whole numbers of at least 0, where 0 means "no expiry"."""
-_SPANS = ("heartbeat_seconds", "download_timeout_seconds", "ui_body_timeout_seconds")
-"""Finite numbers of seconds above 0."""
-_NAMES = ("key_prefix", "queue")
-"""Names other processes must spell the same: a stray space or newline from a shell or
-an env file would part a worker from the UI (another key space, another queue) silently."""
 NAME_MAX = 200
+SHOWN_MAX = 80
+"""How much of a refused value an error shows (credentials in it masked)."""
 
 
 def _var(name: str) -> str:
     return f"JOBSTATE_{name.upper()}"
 
 
-def _check(s: Settings) -> None:
-    """Refuse settings that cannot work, naming the variable and why (see the tables)."""
-    for name in (*_COUNTS, *_FOR_EVER):
-        value, lowest, ceiling = getattr(s, name), int(name in _COUNTS), _CEILINGS[name]
+def _shown(value: object) -> str:
+    """``value`` as a refusal shows it: cut, credentials masked (:func:`redact_text`)."""
+    return repr(redact_text(value)[:SHOWN_MAX]) if isinstance(value, str) else repr(value)
+
+
+Check = Callable[[str, Any], None]
+"""``check(name, value)`` raises :class:`SettingsError` naming ``JOBSTATE_<NAME>`` and
+what it takes when ``value`` cannot work."""
+
+
+def _whole(lowest: int) -> Check:
+    """A whole number from ``lowest`` to the setting's ceiling (:data:`_CEILINGS`): at 0
+    or below a finished job expires the moment it ends, the history refuses every write,
+    every running job is stale, redeliveries go uncapped... (0 where it means for ever)."""
+
+    def check(name: str, value: Any) -> None:
+        ceiling = _CEILINGS[name]
         if isinstance(value, bool) or not isinstance(value, int) or not lowest <= value <= ceiling:
             least = "1" if lowest else "0 (for ever)"
             raise SettingsError(
-                f"{_var(name)}={value!r} must be a whole number from {least} to {ceiling}"
+                f"{_var(name)}={_shown(value)} must be a whole number from {least} to {ceiling}"
             )
-    for name in _SPANS:
-        value = getattr(s, name)
-        seconds = finite_number(value)
-        if seconds is None or seconds <= 0:
-            raise SettingsError(
-                f"{_var(name)}={value!r} must be a number of seconds above 0 ({SECONDS_RANGE})"
-            )
-    for name in _NAMES:
-        _check_name(name, getattr(s, name))
-    if "{" in s.key_prefix or "}" in s.key_prefix:
+
+    return check
+
+
+def _span(name: str, value: Any) -> None:
+    """A finite number of seconds above 0."""
+    seconds = finite_number(value)
+    if seconds is None or seconds <= 0:
         raise SettingsError(
-            f"{_var('key_prefix')}={s.key_prefix!r} may not hold braces: each job's keys "
-            "share a hash tag {<job id>}, and a brace in the prefix would take its place"
+            f"{_var(name)}={_shown(value)} must be a number of seconds above 0 ({SECONDS_RANGE})"
         )
-    if not isinstance(s.cluster, bool):
-        raise SettingsError(f"{_var('cluster')}={s.cluster!r} must be True or False")
-    _check_redis_url(s.redis_url)
-    _check_relations(s)
-    _check_secret_keys(s.secret_keys)
 
 
-REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+sentinel://")
-"""The URLs the store can reach Redis by (plain, TLS, a Unix socket, through Sentinel)."""
+def _yes_no(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise SettingsError(f"{_var(name)}={_shown(value)} must be True or False")
 
 
-def redis_url_problem(url: str) -> str | None:
-    """What makes ``url`` no Redis URL a client could use, or None: a scheme we do not
-    serve, a port out of range, an IPv6 host unclosed, a database that is not a number,
-    a query option redis-py refuses. The answer never echoes the URL (it may hold a
-    password). The one check of a Redis URL: ``JOBSTATE_REDIS_URL`` and the plugin's
-    ``redis`` setting both ask it."""
-    if not url.lower().startswith(REDIS_SCHEMES):
-        scheme = url.split("://", 1)[0][:20] + "://" if "://" in url else ""
-        shown = f"its scheme is {scheme!r}" if scheme else "it has no scheme"
-        return (
-            f"is not a Redis URL ({shown}): it must start with "
-            + ", ".join(REDIS_SCHEMES[:-1])
-            + f" or {REDIS_SCHEMES[-1]}"
-        )
-    if url.lower().startswith("redis+sentinel://"):
-        return None  # read by pipeline.connection.parse_sentinel_url, which says what is wrong
-    from redis.connection import parse_url
-
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 (reading it checks the range)
-        parse_url(url)  # type: ignore[no-untyped-call,unused-ignore]
-    except ValueError as exc:
-        return f"is not a Redis URL a client can use ({printable(str(exc), 120)})"
-    db = unquote(parts.path).strip("/")
-    if parts.scheme.lower() != "unix" and db and not db.isdigit():
-        return f"names a database that is not a number ({printable(db, 20)!r})"
-    return None
-
-
-def _check_redis_url(url: object) -> None:
-    """A Redis URL (:func:`redis_url_problem`); the URL itself is never echoed."""
-    problem = redis_url_problem(url) if isinstance(url, str) else "is not text"
-    if problem is None:
-        return
-    raise SettingsError(f"{_var('redis_url')} {problem}")
-
-
-def _check_name(name: str, value: object) -> None:
+def _name(name: str, value: Any) -> None:
+    """A name other processes must spell the same: a stray space or newline from a shell
+    or an env file would part a worker from the UI (another key space, another queue)
+    silently."""
     if not isinstance(value, str) or not value:
-        raise SettingsError(f"{_var(name)}={value!r} must be a non-empty name")
+        raise SettingsError(f"{_var(name)}={_shown(value)} must be a non-empty name")
     if len(value) > NAME_MAX:
         raise SettingsError(f"{_var(name)} is {len(value)} characters long (at most {NAME_MAX})")
     if any(c.isspace() or not c.isprintable() for c in value):
         raise SettingsError(
-            f"{_var(name)}={value[:80]!r} holds a space or a control character "
+            f"{_var(name)}={_shown(value)} holds a space or a control character "
             "(a stray newline from an env file?)"
         )
+
+
+def _key_prefix(name: str, value: Any) -> None:
+    _name(name, value)
+    if "{" in value or "}" in value:
+        raise SettingsError(
+            f"{_var(name)}={_shown(value)} may not hold braces: each job's keys "
+            "share a hash tag {<job id>}, and a brace in the prefix would take its place"
+        )
+
+
+def _url(problem: Callable[[str], str | None], *, optional: bool = False) -> Check:
+    """A URL ``problem`` finds nothing wrong with (empty too when ``optional``: the Redis
+    URL then serves); the URL itself is never echoed (it may hold a password)."""
+
+    def check(name: str, value: Any) -> None:
+        if optional and value == "":
+            return
+        said = problem(value) if isinstance(value, str) else "is not text"
+        if said is not None:
+            raise SettingsError(f"{_var(name)} {said}")
+
+    return check
+
+
+_LATE_REGISTRATION = (
+    " (a name counts once it is registered: register it before the settings are read, "
+    "or give the backend's module:callable path)"
+)
+
+
+def _backend(kind: str, module: str, getter: str) -> Check:
+    """The name of a registered stage backend of ``kind``, or a ``module:callable`` path
+    that imports to a callable, as ``module.getter`` finds it (the stage's own lookup)."""
+
+    def check(name: str, value: Any) -> None:
+        from pipeline.stages.stage_errors import StageError
+
+        if not isinstance(value, str):
+            raise SettingsError(f"{_var(name)}={_shown(value)} must be a {kind} name")
+        try:
+            getattr(importlib.import_module(module), getter)(value)
+        except Exception as exc:  # a backend's module may raise anything as it imports
+            said = str(exc) if isinstance(exc, StageError) else f"{type(exc).__name__}: {exc}"
+            hint = "" if ":" in value else _LATE_REGISTRATION
+            raise SettingsError(f"{_var(name)}: {printable(said, 300)}{hint}") from None
+
+    return check
+
+
+def _work_dir(name: str, value: Any) -> None:
+    """A folder for the stages' files ("" for the temp folder's ``jobstate``)."""
+    if not isinstance(value, str) or any(not c.isprintable() for c in value):
+        raise SettingsError(
+            f"{_var(name)}={_shown(value)} must be a folder's path, with no control "
+            "character (a stray newline from an env file?)"
+        )
+    if value and os.path.exists(value) and not os.path.isdir(value):
+        raise SettingsError(f"{_var(name)}={_shown(value)} is a file, not a folder")
+
+
+def _allow_hosts(name: str, value: Any) -> None:
+    from pipeline.netguard import parse_allow_entry
+
+    if not isinstance(value, tuple) or not all(isinstance(e, str) for e in value):
+        raise SettingsError(f"{_var(name)} must be a list of hosts")
+    for entry in value:
+        try:
+            parse_allow_entry(entry)
+        except ValueError as exc:
+            raise SettingsError(f"{_var(name)}: {exc}") from None
+
+
+def _ui_hosts(name: str, value: Any) -> None:
+    """Each entry one host name or address (:func:`pipeline.hostnames.ui_host_entry`)."""
+    if not isinstance(value, tuple) or not all(isinstance(h, str) for h in value):
+        raise SettingsError(f"{_var(name)} must be a list of host names")
+    for entry in value:
+        try:
+            ui_host_entry(entry)
+        except ValueError as exc:
+            raise SettingsError(f"{_var(name)}: {exc}") from None
+
+
+def _secret_keys(name: str, keys: Any) -> None:
+    if not isinstance(keys, tuple) or not all(isinstance(k, str) for k in keys):
+        raise SettingsError(f"{_var(name)} must be a list of names")
+    if not keys:
+        raise SettingsError(
+            f"{_var(name)} is empty: no value would be hidden by its key's name; "
+            "leave it unset for the defaults"
+        )
+    for key in keys:
+        if not key or "," in key or any(c.isspace() or not c.isprintable() for c in key):
+            raise SettingsError(f"{_var(name)} holds {_shown(key)}, not a key name")
+
+
+CHECKS: dict[str, Check] = {
+    "redis_url": _url(redis_url_problem),
+    "broker_url": _url(broker_url_problem, optional=True),
+    "result_url": _url(result_url_problem, optional=True),
+    "key_prefix": _key_prefix,
+    "queue": _name,
+    "retention_seconds": _whole(1),
+    "archive_ttl_seconds": _whole(0),
+    "history_maxlen": _whole(1),
+    "stale_after_seconds": _whole(1),
+    "heartbeat_seconds": _span,
+    "max_stage_runs": _whole(1),
+    "cluster": _yes_no,
+    "allow_hosts": _allow_hosts,
+    "download_max_bytes": _whole(1),
+    "download_timeout_seconds": _span,
+    "stage_soft_time_limit": _whole(1),
+    "stage_time_limit": _whole(1),
+    "work_dir": _work_dir,
+    "transcriber": _backend("transcriber", "pipeline.stages.transcribe", "get_transcriber"),
+    "summariser": _backend("summariser", "pipeline.stages.text", "get_summariser"),
+    "secret_keys": _secret_keys,
+    "ui_body_timeout_seconds": _span,
+    "ui_max_connections": _whole(1),
+    "ui_hosts": _ui_hosts,
+}
+"""The one gate: each ``JOBSTATE_*`` variable's check, run on every :class:`Settings`
+made (from the environment, the command line or in code), so a value that cannot work
+is refused as it is read, never where it is first used. Every field has one."""
+
+_UNCHECKED = {f.name for f in fields(Settings)} - {"extra"} - set(CHECKS)
+if _UNCHECKED:  # a new setting must say what it takes
+    raise RuntimeError(f"settings without a check in CHECKS: {sorted(_UNCHECKED)}")
+
+
+def _check(s: Settings) -> None:
+    """Refuse settings that cannot work, naming the variable and why (:data:`CHECKS`)."""
+    for name, check in CHECKS.items():
+        check(name, getattr(s, name))
+    _check_relations(s)
 
 
 def _check_relations(s: Settings) -> None:
@@ -299,27 +397,3 @@ def _check_relations(s: Settings) -> None:
             f"{_var('stage_soft_time_limit')}={s.stage_soft_time_limit}: the soft limit lets a "
             "stage record its error; past the hard one its process is killed"
         )
-
-
-def _check_ui_hosts(hosts: object) -> None:
-    """Each entry one host name or address (:func:`pipeline.hostnames.ui_host_entry`)."""
-    if not isinstance(hosts, tuple) or not all(isinstance(h, str) for h in hosts):
-        raise SettingsError(f"{_var('ui_hosts')} must be a list of host names")
-    for entry in hosts:
-        try:
-            ui_host_entry(entry)
-        except ValueError as exc:
-            raise SettingsError(f"{_var('ui_hosts')}: {exc}") from None
-
-
-def _check_secret_keys(keys: object) -> None:
-    if not isinstance(keys, tuple) or not all(isinstance(k, str) for k in keys):
-        raise SettingsError(f"{_var('secret_keys')} must be a list of names")
-    if not keys:
-        raise SettingsError(
-            f"{_var('secret_keys')} is empty: no value would be hidden by its key's name; "
-            "leave it unset for the defaults"
-        )
-    for key in keys:
-        if not key or "," in key or any(c.isspace() or not c.isprintable() for c in key):
-            raise SettingsError(f"{_var('secret_keys')} holds {key[:80]!r}, not a key name")

@@ -1,0 +1,156 @@
+"""Whether a URL can reach what it is for: the job store's Redis, Celery's broker, Celery's
+result backend. One check per role, each answering what is wrong (or None) without ever
+echoing the URL, which may carry a password.
+
+The schemes Celery knows are read from Celery and kombu themselves (kombu's transport
+aliases, Celery's result backend aliases and the backends packages add), so a scheme
+either library learns is accepted here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from pipeline.errors import printable
+
+__all__ = [
+    "REDIS_SCHEMES",
+    "broker_url_problem",
+    "redis_url_problem",
+    "result_url_problem",
+]
+
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+sentinel://")
+"""The URLs the store can reach Redis by (plain, TLS, a Unix socket, through Sentinel)."""
+
+_CELERY_REDIS = ("redis", "rediss")
+"""Schemes Celery and kombu serve with redis-py: their URLs are checked as Redis URLs."""
+_REDIS_SOCKET = "socket"
+"""kombu's and Celery's Redis over a Unix socket: ``redis+socket:///path``."""
+
+
+def redis_url_problem(url: str) -> str | None:
+    """What makes ``url`` no Redis URL a client could use, or None: a scheme we do not
+    serve, a port out of range, an IPv6 host unclosed, a database that is not a number,
+    a query option redis-py refuses. The answer never echoes the URL (it may hold a
+    password). The one check of a Redis URL: ``JOBSTATE_REDIS_URL``, the Redis URLs of
+    the broker and result backend and the plugin's ``redis`` setting all ask it."""
+    if not url.lower().startswith(REDIS_SCHEMES):
+        return (
+            f"is not a Redis URL ({_scheme_shown(url)}): it must start with "
+            + ", ".join(REDIS_SCHEMES[:-1])
+            + f" or {REDIS_SCHEMES[-1]}"
+        )
+    if url.lower().startswith("redis+sentinel://"):
+        return None  # read by pipeline.connection.parse_sentinel_url, which says what is wrong
+    from redis.connection import parse_url
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (reading it checks the range)
+        parse_url(url)  # type: ignore[no-untyped-call,unused-ignore]
+    except ValueError as exc:
+        return f"is not a Redis URL a client can use ({printable(str(exc), 120)})"
+    db = unquote(parts.path).strip("/")
+    if parts.scheme.lower() != "unix" and db and not db.isdigit():
+        return f"names a database that is not a number ({printable(db, 20)!r})"
+    return None
+
+
+def broker_url_problem(url: str) -> str | None:
+    """What makes ``url`` no broker URL Celery can use, or None. kombu reads it: a
+    scheme its transports know (``amqp://``, ``redis://``, ``sqs://``..., or
+    ``<transport>+<url>`` such as ``sqla+postgresql://``), case-blind as kombu parses it,
+    and a well-formed URL; several URLs joined by ``;`` are kombu's fail-over list, each
+    checked. Never echoes the URL."""
+    from kombu.transport import TRANSPORT_ALIASES
+
+    for one in url.split(";"):
+        problem = _celery_url_problem(one, "broker transport", TRANSPORT_ALIASES, str.lower)
+        if problem is not None:
+            return problem
+    return None
+
+
+def result_url_problem(url: str) -> str | None:
+    """What makes ``url`` no result backend URL Celery can use, or None: a scheme Celery's
+    result backends know (``redis://``, ``rpc://``, ``db+postgresql://``...), spelled as
+    Celery looks it up (exactly: ``REDIS://`` names no backend), and a well-formed URL;
+    a ``rediss://`` URL must say how to check the server's certificate
+    (``ssl_cert_reqs``), which Celery's Redis backend requires. Never echoes the URL."""
+    from celery.app.backends import BACKEND_ALIASES
+    from celery.utils.imports import load_extension_class_names
+
+    added: Any = load_extension_class_names("celery.result_backends")  # (name, class) pairs
+    known = {*BACKEND_ALIASES, *(name for name, _ in added)}
+    problem = _celery_url_problem(url, "result backend", known, str)
+    return problem if problem is not None else _result_tls_problem(url)
+
+
+_CERT_REQS = ("required", "optional", "none", "CERT_REQUIRED", "CERT_OPTIONAL", "CERT_NONE")
+"""The ``ssl_cert_reqs`` values Celery's Redis result backend takes."""
+_TLS_OPTIONS = ("ssl_cert_reqs", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile")
+
+
+def _result_tls_problem(url: str) -> str | None:
+    """Celery's Redis result backend refuses a ``rediss://`` URL that does not say how to
+    check the server's certificate, and TLS options on a plain ``redis://`` URL."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    if parts.scheme == "rediss" and query.get("ssl_cert_reqs", [""])[-1] not in _CERT_REQS:
+        return (
+            "is a rediss:// URL without a valid ssl_cert_reqs, which Celery's result "
+            "backend requires: add ?ssl_cert_reqs=required (or optional, none)"
+        )
+    if parts.scheme == "redis" and any(option in query for option in _TLS_OPTIONS):
+        return "gives TLS options to a plain redis:// URL: use rediss://"
+    return None
+
+
+def _celery_url_problem(
+    url: str, role: str, known: Iterable[str], spelled: Callable[[str], str]
+) -> str | None:
+    """Celery's and kombu's reading of ``scheme://...``: a ``+`` in the scheme names the
+    backend before it and a URL after it (``sqla+postgresql://``); ``spelled`` is how the
+    library compares a plain scheme with its names."""
+    if any(not ch.isprintable() or ch.isspace() for ch in url):
+        return "holds a space or a control character (a stray newline from an env file?)"
+    if "://" not in url:
+        return f"is not a URL ({_scheme_shown(url)}): it must start with <scheme>://"
+    scheme = url.split("://", 1)[0]
+    name, plus, inner = url.partition("+") if "+" in scheme else (spelled(scheme), "", url)
+    if name not in set(known):
+        return f"names no {role} Celery knows ({_scheme_shown(url)}): use one of " + ", ".join(
+            f"{n}://" for n in sorted({spelled(n) for n in known})
+        )
+    if name.lower() in _CELERY_REDIS:
+        if not plus:
+            return redis_url_problem(url)
+        if inner.split("://", 1)[0].lower() != _REDIS_SOCKET:
+            return (
+                f"names no Redis URL Celery can use ({_scheme_shown(url)}): use "
+                "redis://, rediss:// or redis+socket://"
+            )
+        return None
+    return _url_form_problem(inner)
+
+
+def _url_form_problem(url: str) -> str | None:
+    """A URL whose host and port can be read (a port in range, an IPv6 host closed)."""
+    if "://" not in url:
+        return f"has no URL after its backend name ({_scheme_shown(url)})"
+    try:
+        urlsplit(url).port  # noqa: B018 (reading it checks the range and the brackets)
+    except ValueError as exc:
+        return f"is not a well-formed URL ({printable(str(exc), 120)})"
+    return None
+
+
+def _scheme_shown(url: str) -> str:
+    """The scheme of ``url`` as an error may show it (never the rest: it may hold a
+    password)."""
+    if "://" not in url:
+        return "it has no scheme"
+    return f"its scheme is {printable(url.split('://', 1)[0][:20], 20) + '://'!r}"
