@@ -28,6 +28,7 @@ from redis.retry import Retry
 from redis.sentinel import Sentinel
 
 from pipeline.settings import Settings, SettingsError
+from pipeline.urls import broker_url_problem, result_url_problem
 
 __all__ = [
     "SENTINEL_SCHEME",
@@ -148,19 +149,46 @@ def redis_client(settings: Settings, **kwargs: Any) -> redis.Redis:
 
 
 def check_celery_urls(settings: Settings) -> None:
-    """Refuse settings that would hand Celery a Redis Cluster or a sentinel URL as its
-    broker or result backend (it can use neither), naming the variables to set."""
-    if not (settings.cluster or is_sentinel_url(settings.redis_url)):
-        return
-    own = (
-        ("JOBSTATE_BROKER_URL", settings.broker_url),
-        ("JOBSTATE_RESULT_URL", settings.result_url),
+    """Refuse settings that would hand Celery a broker or result backend it cannot use
+    because ``JOBSTATE_BROKER_URL`` or ``JOBSTATE_RESULT_URL`` is unset and the store's
+    Redis URL stands in (a Redis Cluster, a sentinel URL, a Unix socket), naming the
+    variables to set. Their own values were checked as the settings were read."""
+    derived = (
+        ("JOBSTATE_BROKER_URL", settings.broker_url, settings.broker, broker_url_problem),
+        ("JOBSTATE_RESULT_URL", settings.result_url, settings.results, result_url_problem),
     )
-    missing = [name for name, value in own if not value]
-    if missing:
-        kind = "Redis Cluster (JOBSTATE_CLUSTER=1)" if settings.cluster else "Redis Sentinel"
+    problems = {
+        name: "" if settings.cluster else (problem(url) or "")
+        for name, own, url, problem in derived
+        if not own and (settings.cluster or problem(url) is not None)
+    }
+    if not problems:
+        return
+    fix = f"set {' and '.join(problems)}"
+    special = _special_store(settings)
+    if special is not None:
+        kind, example = special
         raise SettingsError(
             f"the job store is on {kind}, which Celery cannot use as broker or result "
-            f"backend: set {' and '.join(missing)} (e.g. amqp://... or the redis:// URL "
-            "of a plain Redis)"
+            f"backend: {fix} (e.g. {example})"
         )
+    said = "; ".join(
+        f"{name} is unset and JOBSTATE_REDIS_URL, used in its place, {problem}"
+        for name, problem in problems.items()
+    )
+    raise SettingsError(f"{said}: {fix} (e.g. {_PLAIN})")
+
+
+_PLAIN = "amqp://... or the redis:// URL of a plain Redis"
+
+
+def _special_store(settings: Settings) -> tuple[str, str] | None:
+    """A store Celery cannot reach by its URL at all, and an example of what to set
+    instead; None for a URL that only needs changing."""
+    if settings.cluster:
+        return "Redis Cluster (JOBSTATE_CLUSTER=1)", _PLAIN
+    if is_sentinel_url(settings.redis_url):
+        return "Redis Sentinel", f"{_PLAIN}, or kombu's sentinel://host:26379 URLs"
+    if settings.redis_url.lower().startswith("unix://"):
+        return "a Unix socket (unix://)", "redis+socket:///path/to/redis.sock, as Celery names it"
+    return None

@@ -20,6 +20,7 @@ from pipeline.redaction import (
 from pipeline.urls import (
     REDIS_SCHEMES,
     broker_url_problem,
+    celery_results_url,
     redis_url_problem,
     result_url_problem,
 )
@@ -112,8 +113,9 @@ class Settings:
 
     @property
     def results(self) -> str:
-        """The Celery result backend URL: ``result_url`` when set, else the Redis URL."""
-        return self.result_url or self.redis_url
+        """The Celery result backend URL: ``result_url`` when set, else the Redis URL as
+        Celery's result backend reads it (:func:`pipeline.urls.celery_results_url`)."""
+        return self.result_url or celery_results_url(self.redis_url)
 
     def to_env(self) -> dict[str, str]:
         """The ``JOBSTATE_*`` variables that rebuild these settings in another process."""

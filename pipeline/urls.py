@@ -9,6 +9,7 @@ either library learns is accepted here too.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -18,6 +19,7 @@ from pipeline.errors import printable
 __all__ = [
     "REDIS_SCHEMES",
     "broker_url_problem",
+    "celery_results_url",
     "redis_url_problem",
     "result_url_problem",
 ]
@@ -59,54 +61,83 @@ def redis_url_problem(url: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=256)
 def broker_url_problem(url: str) -> str | None:
     """What makes ``url`` no broker URL Celery can use, or None. kombu reads it: a
     scheme its transports know (``amqp://``, ``redis://``, ``sqs://``..., or
     ``<transport>+<url>`` such as ``sqla+postgresql://``), case-blind as kombu parses it,
-    and a well-formed URL; several URLs joined by ``;`` are kombu's fail-over list, each
-    checked. Never echoes the URL."""
+    a well-formed URL, and then kombu itself must take it (offline: no connection is
+    made), query options and the transport's own library included; several URLs joined
+    by ``;`` are kombu's fail-over list, each checked. Never echoes the URL."""
     from kombu.transport import TRANSPORT_ALIASES
 
     for one in url.split(";"):
         problem = _celery_url_problem(one, "broker transport", TRANSPORT_ALIASES, str.lower)
+        if problem is None:
+            problem = _refused_by("kombu", _kombu_reads, one)
         if problem is not None:
             return problem
     return None
 
 
+@functools.lru_cache(maxsize=256)
 def result_url_problem(url: str) -> str | None:
     """What makes ``url`` no result backend URL Celery can use, or None: a scheme Celery's
     result backends know (``redis://``, ``rpc://``, ``db+postgresql://``...), spelled as
-    Celery looks it up (exactly: ``REDIS://`` names no backend), and a well-formed URL;
-    a ``rediss://`` URL must say how to check the server's certificate
-    (``ssl_cert_reqs``), which Celery's Redis backend requires. Never echoes the URL."""
+    Celery looks it up (exactly: ``REDIS://`` names no backend), a well-formed URL, and
+    then Celery must build its backend from it (offline), which a ``rediss://`` URL
+    without ``ssl_cert_reqs`` or a backend whose library is missing fails. Never echoes
+    the URL."""
     from celery.app.backends import BACKEND_ALIASES
     from celery.utils.imports import load_extension_class_names
 
     added: Any = load_extension_class_names("celery.result_backends")  # (name, class) pairs
     known = {*BACKEND_ALIASES, *(name for name, _ in added)}
     problem = _celery_url_problem(url, "result backend", known, str)
-    return problem if problem is not None else _result_tls_problem(url)
+    if problem is None:
+        problem = _refused_by("Celery's result backend", _celery_builds, url)
+    return problem
 
 
-_CERT_REQS = ("required", "optional", "none", "CERT_REQUIRED", "CERT_OPTIONAL", "CERT_NONE")
-"""The ``ssl_cert_reqs`` values Celery's Redis result backend takes."""
-_TLS_OPTIONS = ("ssl_cert_reqs", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile")
+def _kombu_reads(url: str) -> None:
+    from kombu import Connection
+
+    Connection(url).close()
 
 
-def _result_tls_problem(url: str) -> str | None:
-    """Celery's Redis result backend refuses a ``rediss://`` URL that does not say how to
-    check the server's certificate, and TLS options on a plain ``redis://`` URL."""
-    parts = urlsplit(url)
-    query = parse_qs(parts.query)
-    if parts.scheme == "rediss" and query.get("ssl_cert_reqs", [""])[-1] not in _CERT_REQS:
-        return (
-            "is a rediss:// URL without a valid ssl_cert_reqs, which Celery's result "
-            "backend requires: add ?ssl_cert_reqs=required (or optional, none)"
-        )
-    if parts.scheme == "redis" and any(option in query for option in _TLS_OPTIONS):
-        return "gives TLS options to a plain redis:// URL: use rediss://"
+def _celery_builds(url: str) -> None:
+    from celery import Celery
+
+    app = Celery("jobstate-url-check", broker="memory://", backend=url, set_as_current=False)
+    try:
+        app.backend  # noqa: B018 (building it is the check)
+    finally:
+        app.close()
+
+
+def _refused_by(reader: str, read: Callable[[str], None], url: str) -> str | None:
+    """What ``reader`` said when ``read(url)`` failed, or None (its text masked and cut:
+    it may quote the URL)."""
+    try:
+        read(url)
+    except Exception as exc:  # a library's refusal may be of any type
+        said = printable(" ".join(str(exc).split()), 200)
+        return f"is not a URL {reader} can use ({type(exc).__name__}: {said})"
     return None
+
+
+def celery_results_url(redis_url: str) -> str:
+    """The job store's Redis URL as Celery's result backend must be given it: the scheme
+    in lower case (Celery looks it up exactly) and, on ``rediss://``, the
+    ``ssl_cert_reqs=required`` Celery requires where the URL says nothing of it, which is
+    what redis-py does for the store itself (results are checked as strictly as jobs)."""
+    scheme, sep, rest = redis_url.partition("://")
+    if not sep or "+" in scheme:
+        return redis_url
+    url = f"{scheme.lower()}://{rest}"
+    if scheme.lower() == "rediss" and "ssl_cert_reqs" not in parse_qs(urlsplit(url).query):
+        url += ("&" if urlsplit(url).query else "?") + "ssl_cert_reqs=required"
+    return url
 
 
 def _celery_url_problem(

@@ -10,10 +10,11 @@ run, a traceback, or a database ``abc`` read silently as 0.
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from harness.config import Setting, _check_redis
+from pipeline.celery_app import create_app
 from pipeline.connection import redis_client
 from pipeline.settings import Settings, SettingsError
 
@@ -70,3 +71,38 @@ def test_every_door_refuses_the_same_urls_without_showing_them(url: str) -> None
 )
 def test_ports_and_databases_at_their_bound(url: str, refused: bool) -> None:
     assert (_settings_refuse(url) is not None) is refused
+
+
+STORE_URLS = URLS | st.sampled_from(
+    [f"redis+sentinel://u:{SECRET}@s1:26379,s2:26379/mymaster/0", "redis+sentinel://s:1/m"]
+)
+
+
+@given(url=STORE_URLS, cluster=st.booleans())
+@example(url=f"rediss://u:{SECRET}@h:6380/2", cluster=False)  # the README's example
+@example(url="unix:///tmp/r.sock", cluster=False)
+@example(url="REDIS://h", cluster=False)
+def test_a_store_url_standing_in_for_celerys_urls_works_there_or_names_what_to_set(
+    url: str, cluster: bool
+) -> None:
+    """With no JOBSTATE_BROKER_URL or JOBSTATE_RESULT_URL, the store's Redis URL is
+    Celery's broker and result backend. A ``rediss://`` one made every job's first send
+    fail inside Celery (its result backend requires ``ssl_cert_reqs``), an upper-case
+    scheme named no result backend, and a ``unix://`` one no transport: the app is now
+    built with URLs Celery reads, or refused naming the variables to set."""
+    try:
+        settings = Settings(redis_url=url, cluster=cluster)
+    except SettingsError:
+        return  # not a store URL: the other tests here
+    try:
+        app = create_app(settings)
+    except SettingsError as exc:
+        said = str(exc)
+        assert "set JOBSTATE_BROKER_URL" in said or "set JOBSTATE_RESULT_URL" in said, said
+        assert SECRET not in said
+        return
+    try:
+        app.connection_for_write().close()  # kombu reads the broker URL (no connection)
+        assert app.backend is not None  # Celery builds its result backend, offline
+    finally:
+        app.close()
