@@ -138,8 +138,9 @@ class LiveReads:
         return record
 
     async def history(self, job_id: str) -> builtins.list[dict[str, Any]]:
-        """Every recorded change of the job, oldest first; :class:`JobNotFound` for an
-        unknown job. One round trip."""
+        """The job's recorded changes, oldest first: the newest ``history_maxlen`` of them
+        (as :meth:`JobStore.history`); :class:`JobNotFound` for an unknown job. One round
+        trip."""
         job_id = v.check_job_id(job_id)
         keys = self.store.keys
         pipe = self.client.pipeline(transaction=False)
@@ -153,7 +154,8 @@ class LiveReads:
             entries, exists = await pipe.execute()
             if not entries and not exists:
                 raise JobNotFound(job_id)
-        return history_entries(job_id, entries, self.store.redactor)
+        keep = self.store.settings.history_maxlen
+        return history_entries(job_id, entries, self.store.redactor, keep=keep)
 
     async def list(self, limit: int = 50) -> list[dict[str, Any]]:
         """The ``limit`` most recently created live jobs, newest first, each with

@@ -8,7 +8,7 @@ clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,12 +24,16 @@ def redis_ms(sec: Any, usec: Any) -> int:
 
 
 def history_entries(
-    job_id: str, entries: Iterable[tuple[Any, Any]], redactor: Redactor
+    job_id: str, entries: Sequence[tuple[Any, Any]], redactor: Redactor, *, keep: int
 ) -> list[dict[str, Any]]:
-    """XRANGE replies as history entries; one too damaged to read is left out (once
-    reported)."""
+    """A job's XRANGE reply (oldest first) as its history: the newest ``keep`` entries
+    (``history_maxlen``), oldest first; one too damaged to read is left out (once
+    reported). The one gate of every history reader: the stream itself may hold more,
+    because the write scripts trim it a whole node at a time (``XADD MAXLEN ~``: up to a
+    node's ``stream-node-max-entries``, 100 by default, more), and one written under a
+    larger ``history_maxlen`` keeps its length until its next write."""
     shown = []
-    for entry_id, fields in entries:
+    for entry_id, fields in entries[-keep:] if keep > 0 else []:
         try:
             shown.append(history_entry(entry_id, fields, redactor))
         except Exception as exc:

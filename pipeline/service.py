@@ -79,7 +79,8 @@ class JobService:
         return self.store.list_jobs(limit=limit)
 
     def history(self, job_id: str) -> builtins.list[dict[str, Any]]:
-        """Every recorded change of the job (an archived job's from the archive)."""
+        """The job's recorded changes, the newest ``history_maxlen`` of them, oldest
+        first (:meth:`JobStore.history`; an archived job's from the archive)."""
         live = self.store.history(job_id)
         if live or self.store.find_state(job_id) is not None:
             return live

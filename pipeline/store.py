@@ -410,12 +410,12 @@ class JobStore:
         return record_from_hash(raw, job_id=job_id, **self._shown)
 
     def history(self, job_id: str, *, archived: bool = False) -> list[dict[str, Any]]:
-        """Every recorded change of the job, oldest first (about the last ``history_maxlen``:
-        Redis trims the stream a node at a time)."""
+        """The job's recorded changes, oldest first: the newest ``history_maxlen`` of them
+        (older ones are dropped as new ones are written)."""
         job_id = v.check_job_id(job_id)
         key = self.keys.archived_history(job_id) if archived else self.keys.history(job_id)
         entries = self._call(self.client.xrange, key)
-        return history_entries(job_id, entries, self.redactor)
+        return history_entries(job_id, entries, self.redactor, keep=self.settings.history_maxlen)
 
     def list_jobs(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """The most recently created live jobs, newest first."""
