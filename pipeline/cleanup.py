@@ -44,6 +44,9 @@ def _candidates(store: JobStore, index: str, cutoff: int, kept: list[str]) -> It
 
 def _apply(store: JobStore, sweep: Sweep, index: str, older_than: float, arg: str) -> list[str]:
     older_than = v.check_seconds(older_than, "older_than")  # before anything is read
+    # A candidate's index score (its last write, in whole ms) is below the cutoff exactly
+    # when it is more than ``older_than`` s old now: for a whole number of ms a, a > x
+    # holds just when a > int(x). The script re-checks it the same way, strictly.
     cutoff = store.now_ms() - int(older_than * 1000)
     done: list[str] = []
     kept: list[str] = []
@@ -58,7 +61,13 @@ def _apply(store: JobStore, sweep: Sweep, index: str, older_than: float, arg: st
 
 
 def mark_stale(store: JobStore, older_than: float | None = None) -> list[str]:
-    """Move running jobs with no heartbeat or progress for ``older_than`` s to the error status."""
+    """Move running jobs silent for more than ``older_than`` s (default
+    ``stale_after_seconds``) to the error status; their ids.
+
+    Silent: no change, progress or heartbeat. By Redis' clock, to the millisecond and
+    strictly, as the web page's stale flag judges it: a job whose last sign of life is
+    exactly ``older_than`` s old is left running; one a millisecond older is moved.
+    """
     secs = store.settings.stale_after_seconds if older_than is None else older_than
     secs = v.check_seconds(secs, "older_than")  # before it is written into the error text
     message = f"stale: no heartbeat or progress for {secs:g}s (worker lost?)"
@@ -66,12 +75,14 @@ def mark_stale(store: JobStore, older_than: float | None = None) -> list[str]:
 
 
 def purge_errors(store: JobStore, older_than: float) -> list[str]:
-    """Delete jobs that have sat in the error status for more than ``older_than`` s."""
+    """Delete jobs that have sat in the error status for more than ``older_than`` s
+    (strictly, by Redis' clock, as :func:`mark_stale`)."""
     return _apply(store, Sweep.PURGE, store.keys.errored, older_than, store.workflow.error)
 
 
 def archive_completed(store: JobStore, older_than: float, ttl: int | None = None) -> list[str]:
-    """Move jobs completed more than ``older_than`` s ago to the archive (still readable)."""
+    """Move jobs completed more than ``older_than`` s ago (strictly, by Redis' clock, as
+    :func:`mark_stale`) to the archive (still readable)."""
     keep = store.settings.archive_ttl_seconds if ttl is None else ttl
     if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
         raise ValidationError("ttl", f"{keep!r} is not a whole number of seconds >= 0")

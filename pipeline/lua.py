@@ -371,8 +371,10 @@ return ok(version, INITIAL, attempt, ms)
 
 _MARK_STALE = _Op(
     r"""
--- mark_stale: a running job silent for IDLE seconds moves to ERROR. Re-checks idleness
--- inside Redis, so it is safe while workers write. Replies SKIP when the job is not due.
+-- mark_stale: a running job silent for more than IDLE seconds (its last change or beat
+-- older than IDLE by Redis' clock: strictly, as every reader's stale flag and the sweep's
+-- index query judge it) moves to ERROR. Re-checks idleness inside Redis, so it is safe
+-- while workers write. Replies SKIP when the job is not due.
 -- ARGV[4] idle seconds, ARGV[5] error text, ARGV[6] job id (to drop a dangling index entry).
 local IDLE, ERR, JOB_ID = tonumber(ARGV[4]), ARGV[5], ARGV[6]
 """,
@@ -384,14 +386,14 @@ if not cur then
 end
 if terminal(cur.status) then return reply('SKIP', cur.version, cur.status) end
 local last = math.max(cur.updated_ms, cur.heartbeat_ms)
-if now_ms() - last < IDLE * 1000 then return reply('SKIP', cur.version, cur.status) end
+if now_ms() - last <= IDLE * 1000 then return reply('SKIP', cur.version, cur.status) end
 return move(cur, KIND_STALE, ERROR, '', ERR .. ' while ' .. cur.status, '', '', '')
 """,
 )
 
 _PURGE = _Op(
     r"""
--- purge: delete a job in WANTED status older than AGE seconds; SKIP when it is not due.
+-- purge: delete a job in WANTED status for more than AGE seconds; SKIP when it is not due.
 -- ARGV[4] age seconds, ARGV[5] status wanted (ERROR for purge), ARGV[6] job id.
 local AGE, WANTED, JOB_ID = tonumber(ARGV[4]), ARGV[5], ARGV[6]
 """,
@@ -402,7 +404,7 @@ if not cur then
   return reply('ERR_NOTFOUND')
 end
 if cur.status ~= WANTED then return reply('SKIP', cur.version, cur.status) end
-if now_ms() - cur.updated_ms < AGE * 1000 then
+if now_ms() - cur.updated_ms <= AGE * 1000 then
   return reply('SKIP', cur.version, cur.status)
 end
 redis.call('DEL', S, H)
@@ -415,7 +417,7 @@ return ok(cur.version, cur.status, cur.attempt, 0)
 
 _ARCHIVE = _Op(
     r"""
--- archive: move a completed job older than AGE seconds to the archive keys; SKIP when
+-- archive: move a job completed more than AGE seconds ago to the archive keys; SKIP when
 -- it is not due. Single-node mode: KEYS[7] archive hash, KEYS[8] archive history,
 -- KEYS[9] archive index. Cluster mode: the archive keys follow the job's own two
 -- (KEYS[3], KEYS[4]) and there is no archive index.
@@ -433,7 +435,7 @@ end
 if not terminal(cur.status) or cur.status == ERROR then
   return reply('SKIP', cur.version, cur.status)
 end
-if now_ms() - cur.updated_ms < AGE * 1000 then
+if now_ms() - cur.updated_ms <= AGE * 1000 then
   return reply('SKIP', cur.version, cur.status)
 end
 redis.call('RENAME', S, ARCHIVE)

@@ -343,7 +343,9 @@ class JobStore:
 
         ``arg`` is the stale error text (:attr:`Sweep.MARK_STALE`), the status to purge
         (:attr:`Sweep.PURGE`) or the archive TTL in seconds (:attr:`Sweep.ARCHIVE`).
-        The write is ``skipped`` when the job is not due; :class:`JobNotFound` when it is gone.
+        The write is ``skipped`` when the job is not due: when it is not more than
+        ``older_than`` s old by Redis' clock (its last sign of life for the stale sweep,
+        its last change for the others); :class:`JobNotFound` when it is gone.
         """
         job_id = v.check_job_id(job_id)
         older_than = v.check_seconds(older_than, "older_than")
