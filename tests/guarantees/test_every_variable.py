@@ -230,6 +230,10 @@ VALID: dict[str, st.SearchStrategy[str]] = {
     ),
     "ui_body_timeout_seconds": _seconds(0, MAX_SECONDS),
     "ui_max_connections": _whole(1, "ui_max_connections"),
+    "ui_hosts": st.lists(
+        st.sampled_from(["jobs.example.com", "10.1.2.3", "[2001:db8::7]", "bücher.example"]),
+        max_size=3,
+    ).map(",".join),
 }
 
 
