@@ -505,15 +505,11 @@ def audit(
     """
     import subprocess
 
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "--jobstate-audit",
-        "-o",
-        f"jobstate_app={app_target}",
-    ]
-    command += ["-o", f"jobstate_adapter={adapter}"] if adapter else []
+    # As the plugin's own flags: they outrank every other source of the plugin's settings
+    # (a JOBSTATE_APP left in the environment, a project's ini), so the app audited is the
+    # one this command names, wherever it came from.
+    command = [sys.executable, "-m", "pytest", "--jobstate-audit", f"--jobstate-app={app_target}"]
+    command += [f"--jobstate-adapter={adapter}"] if adapter else []
     command += [f"--jobstate-audit-stages={stages}"] if stages else []
     command += [f"--jobstate-audit-faults={faults}"] if faults else []
     command += [f"--jobstate-audit-seed={seed}"] if seed is not None else []
