@@ -121,9 +121,23 @@ def _refused_by(reader: str, read: Callable[[str], None], url: str) -> str | Non
     try:
         read(url)
     except Exception as exc:  # a library's refusal may be of any type
-        said = printable(" ".join(str(exc).split()), 200)
+        said = printable(" ".join(_masked(str(exc), url).split()), 200)
         return f"is not a URL {reader} can use ({type(exc).__name__}: {said})"
     return None
+
+
+def _masked(text: str, url: str) -> str:
+    """``text`` with ``url``'s password (and any secret query value) masked wherever it
+    appears, whole or as a part: a library's message may quote the URL it refused."""
+    from pipeline.redaction import MASK, redact_text
+
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None
+    for spelled in sorted({password, unquote(password)} if password else (), key=len)[::-1]:
+        text = text.replace(spelled, MASK)  # as written in the URL, and decoded
+    return redact_text(text)
 
 
 def celery_results_url(redis_url: str) -> str:

@@ -106,3 +106,30 @@ def test_a_store_url_standing_in_for_celerys_urls_works_there_or_names_what_to_s
         assert app.backend is not None  # Celery builds its result backend, offline
     finally:
         app.close()
+
+
+@given(
+    password=st.text(st.characters(codec="ascii", categories=["L", "N", "P", "S"]), min_size=4),
+    quoted=st.booleans(),
+)
+def test_a_librarys_refusal_that_quotes_the_url_never_shows_its_password(
+    password: str, quoted: bool
+) -> None:
+    """kombu or Celery may quote the URL they refuse; what we pass on of it never holds
+    the password, as written in the URL or decoded."""
+    from urllib.parse import quote, unquote
+
+    from pipeline.urls import _refused_by
+
+    written = quote(password, safe="")
+    url = f"redis://user:{written}@h:6379/0"
+
+    def refuse(seen: str) -> None:
+        shown = unquote(seen) if quoted else seen
+        raise ValueError(f"cannot use {shown}: bad option")
+
+    said = _refused_by("kombu", refuse, url)
+    assert said is not None
+    assert said.startswith("is not a URL kombu can use (ValueError"), said
+    assert written not in said, said
+    assert password not in said, said
