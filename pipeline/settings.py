@@ -307,27 +307,26 @@ def _work_dir(name: str, value: Any) -> None:
         raise SettingsError(f"{_var(name)}={_shown(value)} is a file, not a folder")
 
 
-def _allow_hosts(name: str, value: Any) -> None:
+def _entries(what: str, parse: Callable[[str], object]) -> Check:
+    """A list of ``what`` each of which ``parse`` takes (it raises ``ValueError`` naming
+    the entry otherwise)."""
+
+    def check(name: str, value: Any) -> None:
+        if not isinstance(value, tuple) or not all(isinstance(e, str) for e in value):
+            raise SettingsError(f"{_var(name)} must be a list of {what}")
+        for entry in value:
+            try:
+                parse(entry)
+            except ValueError as exc:
+                raise SettingsError(f"{_var(name)}: {exc}") from None
+
+    return check
+
+
+def _allow_entry(entry: str) -> object:
     from pipeline.netguard import parse_allow_entry
 
-    if not isinstance(value, tuple) or not all(isinstance(e, str) for e in value):
-        raise SettingsError(f"{_var(name)} must be a list of hosts")
-    for entry in value:
-        try:
-            parse_allow_entry(entry)
-        except ValueError as exc:
-            raise SettingsError(f"{_var(name)}: {exc}") from None
-
-
-def _ui_hosts(name: str, value: Any) -> None:
-    """Each entry one host name or address (:func:`pipeline.hostnames.ui_host_entry`)."""
-    if not isinstance(value, tuple) or not all(isinstance(h, str) for h in value):
-        raise SettingsError(f"{_var(name)} must be a list of host names")
-    for entry in value:
-        try:
-            ui_host_entry(entry)
-        except ValueError as exc:
-            raise SettingsError(f"{_var(name)}: {exc}") from None
+    return parse_allow_entry(entry)
 
 
 def _secret_keys(name: str, keys: Any) -> None:
@@ -356,7 +355,7 @@ CHECKS: dict[str, Check] = {
     "heartbeat_seconds": _span,
     "max_stage_runs": _whole(1),
     "cluster": _yes_no,
-    "allow_hosts": _allow_hosts,
+    "allow_hosts": _entries("hosts", _allow_entry),
     "download_max_bytes": _whole(1),
     "download_timeout_seconds": _span,
     "stage_soft_time_limit": _whole(1),
@@ -367,7 +366,7 @@ CHECKS: dict[str, Check] = {
     "secret_keys": _secret_keys,
     "ui_body_timeout_seconds": _span,
     "ui_max_connections": _whole(1),
-    "ui_hosts": _ui_hosts,
+    "ui_hosts": _entries("host names", ui_host_entry),
 }
 """The one gate: each ``JOBSTATE_*`` variable's check, run on every :class:`Settings`
 made (from the environment, the command line or in code), so a value that cannot work
