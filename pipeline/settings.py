@@ -40,7 +40,15 @@ __all__ = [
 class SettingsError(ValueError):
     """A setting that cannot work, named by its ``JOBSTATE_*`` variable; raised when the
     settings are made (from the environment, the command line or in code), before any of
-    them is used."""
+    them is used.
+
+    Its message is masked as it is made (credentials in URLs, secret query values): a
+    refusal may quote the value, and a Redis URL pasted into the wrong variable carries a
+    password. Every check's words pass this one gate, whoever wrote them.
+    """
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        super().__init__(redact_text(str(message)), *args)
 
 
 def redact_credentials(text: str) -> str:

@@ -17,6 +17,7 @@ import io
 import os
 import sys
 from dataclasses import fields
+from pathlib import Path
 from unittest import mock
 
 import click
@@ -258,3 +259,81 @@ def test_every_documented_kind_of_value_passes_and_celery_can_use_its_urls(
             assert app.backend is not None  # Celery builds its backend from it, offline
         finally:
             app.close()
+
+
+@PROPERTY
+@given(
+    variable=st.sampled_from(sorted(SETTINGS_VARS)),
+    scheme=st.sampled_from(["redis", "rediss", "amqp", "https"]),
+    tail=st.sampled_from(["", "\n", " ", "\x01", ",x", ":*"]),
+)
+def test_a_url_pasted_into_any_variable_never_shows_its_password(
+    variable: str, scheme: str, tail: str
+) -> None:
+    """A URL with a password set in the wrong variable (a host list, a name, a number):
+    wherever the refusal quotes it, the password is masked, in the error and in what
+    ``jobstate`` prints. Slip: a host-list entry was quoted whole."""
+    value = f"{scheme}://user:{SECRET}@h.example:6379/0{tail}"
+    said = _refusal(variable, value)
+    if said is None:
+        return  # a value this variable takes (a name, a relative folder): nothing quoted
+    assert SECRET not in said, said
+    code, lines = _cli(["status", "some-job"], {variable: value})
+    assert code == 2, lines
+    assert not any(SECRET in line for line in lines), lines
+
+
+def _refusal(variable: str, value: str) -> str | None:
+    """What reading ``variable=value`` is refused with, or None when it is taken."""
+    try:
+        Settings.from_env({variable: value})
+    except SettingsError as refused:
+        return str(refused)
+    return None
+
+
+@PROPERTY
+@given(bad=BAD_URLS, first=st.sampled_from(["redis://h.example:6379/0", "amqp://h.example//"]))
+def test_every_url_of_a_broker_fail_over_list_is_checked(bad: str, first: str) -> None:
+    """kombu tries the URLs after a ``;`` only when the first broker is down: the worst
+    moment to learn one of them cannot work. Each is checked as the settings are read."""
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({"JOBSTATE_BROKER_URL": f"{first};{bad}"})
+    assert str(refused.value).startswith("JOBSTATE_BROKER_URL"), refused.value
+    assert SECRET not in str(refused.value)
+
+
+def test_a_work_folder_that_is_a_file_is_refused_naming_it(tmp_path: Path) -> None:
+    """A file where the stages' folder should be is refused as it is read, not when a
+    stage first writes there."""
+    file = tmp_path / "work"
+    file.write_text("not a folder", encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"^JOBSTATE_WORK_DIR=.* is a file, not a folder"):
+        Settings.from_env({"JOBSTATE_WORK_DIR": str(file)})
+    assert Settings.from_env({"JOBSTATE_WORK_DIR": str(tmp_path)}).work_dir == str(tmp_path)
+
+
+@pytest.mark.parametrize("source", ["variable", "flag"])
+def test_an_app_that_does_not_load_is_named_where_it_was_set(
+    source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A well-formed app target that does not import is blamed on where it came from:
+    ``JOBSTATE_APP=...`` when the variable set it, ``--app ...`` when typed."""
+    target = "no_such_module_zq:app"
+    if source == "variable":
+        code, lines = _cli(["status", "some-job"], {"JOBSTATE_APP": target})
+        said = f"Error: JOBSTATE_APP={target}"
+    else:
+        code, lines = _cli(["status", "--app", target, "some-job"], {})
+        said = f"Error: --app {target}"
+    assert code != 0, lines
+    assert lines[-1].startswith(said), lines
+
+
+@pytest.mark.parametrize("name", ["ui_hosts", "allow_hosts"])
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_a_blank_host_entry_made_in_code_is_refused_naming_it(name: str, blank: str) -> None:
+    """The environment drops empty entries as it splits the list; a list made in code
+    keeps them, and a blank one names no host."""
+    with pytest.raises(SettingsError, match=f"^JOBSTATE_{name.upper()}: "):
+        Settings(**{name: ("jobs.example.com", blank)})
