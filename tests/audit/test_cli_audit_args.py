@@ -72,3 +72,21 @@ def test_the_adapter_the_cli_names_goes_as_the_plugins_flag_too(
     from_env = _pytest_command(["--app", "mine:app"], {"JOBSTATE_ADAPTER": "theirs:A"})
     assert "--jobstate-adapter=theirs:A" in from_env
     assert "-o" not in typed + from_env
+
+
+@pytest.mark.parametrize(
+    ("argv", "flag"),
+    [
+        (["--stages", "COUNTING,SAVING"], "--jobstate-audit-stages=COUNTING,SAVING"),
+        (["--faults", "exception"], "--jobstate-audit-faults=exception"),
+        (["--seed", "0"], "--jobstate-audit-seed=0"),
+        (["--seed", "7"], "--jobstate-audit-seed=7"),
+    ],
+)
+def test_what_the_cli_narrows_the_audit_to_reaches_the_plugin(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], flag: str
+) -> None:
+    """``--stages``, ``--faults`` and ``--seed`` go to the plugin as its flags (a seed of 0
+    too: a project's ``addopts`` may set another)."""
+    clear_jobstate_env(monkeypatch)
+    assert flag in _pytest_command(["--app", "mine:app", *argv], {})

@@ -24,6 +24,9 @@ from collections.abc import Callable
 import pytest
 
 from pipeline.cleanup import archive_completed, mark_stale, purge_errors, sweep_all
+from pipeline.lua_read import read_source
+from pipeline.reading import flag_stale
+from pipeline.records import decode
 from pipeline.store import JobStore, Sweep
 from pipeline.waiting import wait_until
 from pipeline.workflow import Workflow
@@ -44,6 +47,25 @@ def _with_threshold(store: JobStore, seconds: float) -> JobStore:
     return JobStore(store.client, store.workflow, changed)
 
 
+def _poll_tag(store: JobStore, job_id: str) -> str:
+    """The version tag the web API's poll reads (its script, its arguments), whose last
+    digit is the job view's stale flag."""
+    stale_ms = int(store.settings.stale_after_seconds * 1000)
+    reply = store.client.eval(
+        read_source(store.workflow), 1, store.keys.state(job_id), stale_ms, "*"
+    )
+    return decode(reply[0])
+
+
+def _listed_stale(store: JobStore, job_id: str) -> bool:
+    """The job list's stale flag for the job, as the list judges it (its record and Redis'
+    time read together)."""
+    record = store.get_state(job_id)
+    now = store.now_ms()
+    flagged = flag_stale([record], now, store.workflow.terminal, store.settings.stale_after_seconds)
+    return bool(flagged[0]["stale"])
+
+
 DOORS: dict[str, Door] = {
     "mark_stale": lambda store, s, job_id: job_id in mark_stale(store, older_than=s),
     "sweep_all": lambda store, s, job_id: job_id in sweep_all(store, stale_after=s).stale,
@@ -51,9 +73,16 @@ DOORS: dict[str, Door] = {
         not store.sweep(Sweep.MARK_STALE, job_id, s, "stale").skipped
     ),
     "the default threshold": lambda store, s, job_id: job_id in mark_stale(store),
-    "the page's stale flag": lambda store, s, job_id: store.get_live_state(job_id)["stale"],
+    "the record's stale flag": lambda store, s, job_id: store.get_live_state(job_id)["stale"],
+    "the poll's tag (the job view)": lambda store, s, job_id: _poll_tag(store, job_id)[-1] == "1",
+    "the list's stale flag": lambda store, s, job_id: _listed_stale(store, job_id),
 }
-WHOLE_SECONDS_ONLY = {"the default threshold", "the page's stale flag"}
+WHOLE_SECONDS_ONLY = {
+    "the default threshold",
+    "the record's stale flag",
+    "the poll's tag (the job view)",
+    "the list's stale flag",
+}
 """Doors that take the threshold from ``stale_after_seconds``, a whole number."""
 
 

@@ -100,3 +100,41 @@ def test_a_real_server_frames_a_head_as_a_get_without_its_body(
             assert head.headers.get("etag") == get.headers.get("etag"), path
         # The connection is still in step: the next answer is read whole.
         assert http.get("/api/ping").json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("parts", [[b"whole body"], [b"a" * 70_000, b"b" * 10, b"c"]])
+async def test_a_head_answer_carries_no_body_byte_whatever_the_app_sends(
+    parts: list[bytes],
+) -> None:
+    """What :class:`ui.head.HeadAsGet` itself sends, before any server or client could
+    drop a body: the GET's start (status and headers) and one empty, final body message;
+    a streamed answer's parts never go out. (httpx and uvicorn drop a HEAD's body on their
+    own, so a test through them cannot see one slip through; a server trusting the app
+    would send it and break the connection.)"""
+    from starlette.types import Message, Receive, Scope, Send
+
+    from ui.head import HeadAsGet
+
+    start = {"type": "http.response.start", "status": 200, "headers": [(b"etag", b'"v1"')]}
+    seen: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(scope["method"])
+        await send(start)
+        for i, part in enumerate(parts):
+            await send(
+                {"type": "http.response.body", "body": part, "more_body": i < len(parts) - 1}
+            )
+
+    sent: list[Message] = []
+
+    async def record(message: Message) -> None:
+        sent.append(message)
+
+    async def nothing() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    scope = {"type": "http", "method": "HEAD", "path": "/", "headers": []}
+    await HeadAsGet(app)(scope, nothing, record)
+    assert seen == ["GET"]
+    assert sent == [start, {"type": "http.response.body", "body": b"", "more_body": False}]

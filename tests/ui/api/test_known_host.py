@@ -75,6 +75,10 @@ TRICKY = [
     "127.000.000.001",
     "2130706433",
     "[::2]",
+    "[127.0.0.1]",
+    "[127.0.0.1]:8000",
+    "[::1]:",
+    "[::1]:abc",
     "",
 ]
 
@@ -321,3 +325,31 @@ def test_listed_entries_are_read_from_the_environment() -> None:
     made = Settings.from_env({"JOBSTATE_UI_HOSTS": " jobs.example.com, [::1] ,10.1.2.3"})
     assert made.ui_hosts == ("jobs.example.com", "[::1]", "10.1.2.3")
     assert Settings.from_env(made.to_env()) == made
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [],
+        [(b"host", b"127.0.0.1:8000"), (b"host", b"evil.example")],
+        [(b"host", b"localhost"), (b"x-forwarded-host", b"127.0.0.1, evil.example")],
+        [
+            (b"host", b"localhost"),
+            (b"x-forwarded-host", b"localhost"),
+            (b"x-forwarded-host", b"evil.example"),
+        ],
+    ],
+    ids=["no Host", "a second Host", "a forwarded list", "a second forwarded header"],
+)
+def test_every_name_a_request_carries_is_judged_not_only_the_first(
+    headers: list[tuple[bytes, bytes]],
+) -> None:
+    """On a loopback arrival every ``Host`` header (none at all counts as an empty one),
+    every ``X-Forwarded-Host`` header and every entry of a comma-separated one must be
+    a name the server answers to: a proxy chain appending a name passes it on."""
+    from ui.known_host import KnownHosts
+
+    scope = {"type": "http", "server": ("127.0.0.1", 8000), "headers": headers}
+    assert KnownHosts().refusal(scope) is not None
+    fine = [(b"host", b"127.0.0.1:8000"), (b"x-forwarded-host", b"localhost, [::1]:9")]
+    assert KnownHosts().refusal({**scope, "headers": fine}) is None
