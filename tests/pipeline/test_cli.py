@@ -19,8 +19,8 @@ from pipeline.sample_server import SampleServer
 from pipeline.settings import Settings
 from pipeline.store import JobStore
 from pipeline.validation import MAX_SECONDS
-from tests.redis_clock import past_every_write
 from tests.silent import silent_redis_url
+from tests.store.conftest import time_gap
 
 COMMANDS = ["worker", "beat", "submit", "status", "retry", "cleanup", "serve", "demo"]
 
@@ -70,7 +70,7 @@ def test_status_retry_cleanup(cli_env: Settings, state_store: JobStore) -> None:
     assert "job_id" in bad.output
 
     state_store.set_state(job_id, "DOWNLOADING", attempt=1)
-    past_every_write(state_store)  # at 0 s a job is due once more than 0 ms old (strictly)
+    time_gap(state_store.client, 1)  # at 0 s a job is due once more than 0 ms old (strictly)
     swept = runner.invoke(cli, ["cleanup", "--stale-after", "0"])
     assert swept.exit_code == 0, swept.output
     assert "stale->ERROR: 1" in swept.output

@@ -8,8 +8,7 @@ from pipeline.batch import Batch
 from pipeline.errors import InvalidTransition, JobExists, JobNotFound, StaleAttempt
 from pipeline.store import JobStore, Sweep
 from pipeline.workflow import Workflow
-from tests.redis_clock import past_every_write
-from tests.store.conftest import URL, new_job, snapshot, walk
+from tests.store.conftest import URL, new_job, snapshot, time_gap, walk
 
 
 def raw(store: JobStore, job_id: str) -> dict[bytes, bytes]:
@@ -349,7 +348,7 @@ def test_a_sweep_not_due_is_skipped_and_a_due_one_is_done(store: JobStore, wf: W
     store.set_state(job_id, wf.stages[0])
     left = store.sweep(Sweep.MARK_STALE, job_id, 3600, "stale: test")
     assert (left.skipped, left.status) == (True, wf.stages[0])
-    past_every_write(store)  # at 0 s a job is due once more than 0 ms old (strictly)
+    time_gap(store.client, 1)  # at 0 s a job is due once more than 0 ms old (strictly)
     done = store.sweep(Sweep.MARK_STALE, job_id, 0, "stale: test")
     assert (done.skipped, done.status) == (False, wf.error)
     assert store.get_state(job_id)["error"].startswith("stale: test")
